@@ -1,0 +1,2 @@
+// Package benchmarks is work in progress.
+package benchmarks

@@ -1,0 +1,3 @@
+module github.com/aponysus/rego/benchmarks
+
+go 1.24

@@ -1,0 +1,117 @@
+package budget
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aponysus/rego/internal/cow"
+	"github.com/aponysus/rego/policy"
+)
+
+// AttemptKind tells a budget what kind of attempt it is gating.
+type AttemptKind int
+
+// The attempt kinds.
+const (
+	// KindRetry is a sequential attempt: the first call or a retry.
+	KindRetry AttemptKind = iota
+	// KindHedge is a concurrent extra attempt launched while another runs.
+	KindHedge
+)
+
+func (k AttemptKind) String() string {
+	if k == KindHedge {
+		return "hedge"
+	}
+	return "retry"
+}
+
+// Decision is a budget's answer for one attempt.
+type Decision struct {
+	Allowed bool
+	// Reason is a short, low-cardinality explanation, recorded in the
+	// attempt record's BudgetReason.
+	Reason string
+	// Release, when non-nil, is called exactly once after the attempt
+	// ends, on every path.
+	Release func()
+}
+
+// Budget gates attempts. attemptIdx is the attempt's index in the call
+// (0 for the first call). Implementations must be safe for concurrent use
+// and must not block.
+type Budget interface {
+	AllowAttempt(ctx context.Context, key policy.PolicyKey, attemptIdx int, kind AttemptKind, ref policy.BudgetRef) Decision
+}
+
+// OutcomeRecorder is implemented by budgets that learn from the results of
+// the attempts they allowed (adaptive throttling counts the requests the
+// backend accepted). The executor calls RecordOutcome once for every
+// allowed attempt that ran to completion; accepted is true when the backend
+// processed the request (a success or a non-retryable outcome), false when
+// it failed in a way worth retrying (overload, unavailability, timeout).
+type OutcomeRecorder interface {
+	RecordOutcome(key policy.PolicyKey, kind AttemptKind, accepted bool)
+}
+
+// Reasons recorded when the executor decides without asking a budget.
+const (
+	ReasonNoBudget      = "no_budget"
+	ReasonBudgetMissing = "budget_not_found"
+)
+
+// ErrDenied is matched (errors.Is) by every DeniedError.
+var ErrDenied = errors.New("budget: attempt denied")
+
+// DeniedError is returned by the executor when a budget denied an attempt
+// and no earlier attempt left an error to return.
+type DeniedError struct {
+	Budget string // the budget's name in the registry
+	Kind   AttemptKind
+	Reason string
+}
+
+func (e *DeniedError) Error() string {
+	return fmt.Sprintf("budget: %s attempt denied by %q: %s", e.Kind, e.Budget, e.Reason)
+}
+
+// Unwrap returns ErrDenied.
+func (e *DeniedError) Unwrap() error { return ErrDenied }
+
+// Registry maps budget names to budgets. Lookups are lock-free. The zero
+// value is empty and ready to use; a Registry is safe for concurrent use.
+type Registry struct {
+	m cow.Map[string, Budget]
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{} }
+
+// Register adds or replaces the budget for name. It panics if name is empty
+// or b is nil: both are programming errors.
+func (r *Registry) Register(name string, b Budget) {
+	if name == "" {
+		panic("budget: Register with an empty name")
+	}
+	if b == nil {
+		panic("budget: Register of a nil budget for " + name)
+	}
+	r.m.Store(name, b)
+}
+
+// Get returns the budget registered under name.
+func (r *Registry) Get(name string) (Budget, bool) {
+	if r == nil {
+		return nil, false
+	}
+	return r.m.Load(name)
+}
+
+// UnlimitedBudget allows every attempt.
+type UnlimitedBudget struct{}
+
+// AllowAttempt always allows.
+func (UnlimitedBudget) AllowAttempt(context.Context, policy.PolicyKey, int, AttemptKind, policy.BudgetRef) Decision {
+	return Decision{Allowed: true, Reason: "unlimited"}
+}

@@ -1,0 +1,3 @@
+module github.com/aponysus/rego
+
+go 1.22

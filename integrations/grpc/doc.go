@@ -1,0 +1,2 @@
+// Package regogrpc is work in progress.
+package regogrpc

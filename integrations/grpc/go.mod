@@ -1,0 +1,3 @@
+module github.com/aponysus/rego/integrations/grpc
+
+go 1.24

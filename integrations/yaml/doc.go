@@ -1,0 +1,2 @@
+// Package regoyaml is work in progress.
+package regoyaml

@@ -1,0 +1,3 @@
+module github.com/aponysus/rego/integrations/yaml
+
+go 1.24

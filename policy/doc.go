@@ -1,0 +1,21 @@
+// Package policy defines policy keys and the policy schema that the rego
+// executor carries out.
+//
+// A call site names itself with a low-cardinality PolicyKey such as
+// "payments.Charge". An EffectivePolicy attached to that key says how many
+// attempts to make, how to back off between them, which timeouts apply,
+// which classifier judges outcomes, which budget gates extra attempts and
+// whether to hedge.
+//
+// A zero field in a policy means "the default", so
+//
+//	policy.EffectivePolicy{Retry: policy.RetryPolicy{MaxAttempts: 5}}
+//
+// is a complete policy. Normalize fills in defaults and clamps every value to
+// the documented safe range, recording each field it changed in
+// Meta.ClampedFields; it fails only for values that cannot be repaired (an
+// unknown jitter or trigger name).
+//
+// Policies encode to JSON with snake_case field names and durations as Go
+// duration strings ("250ms").
+package policy

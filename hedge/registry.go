@@ -1,0 +1,77 @@
+package hedge
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aponysus/rego/internal/cow"
+	"github.com/aponysus/rego/policy"
+)
+
+// Registry maps trigger names to triggers. NewRegistry returns one holding
+// the built-in triggers; Register adds user-written ones. Lookups are
+// lock-free; a Registry is safe for concurrent use.
+type Registry struct {
+	m cow.Map[policy.HedgeTrigger, Trigger]
+}
+
+// NewRegistry returns a registry holding the built-in triggers: "fixed",
+// "p50", "p90", "p95" and "p99".
+func NewRegistry() *Registry {
+	r := &Registry{}
+	r.m.Store(policy.TriggerFixed, Fixed{})
+	r.m.Store(policy.TriggerP50, Quantile{Q: 0.50})
+	r.m.Store(policy.TriggerP90, Quantile{Q: 0.90})
+	r.m.Store(policy.TriggerP95, Quantile{Q: 0.95})
+	r.m.Store(policy.TriggerP99, Quantile{Q: 0.99})
+	return r
+}
+
+// Register adds or replaces the trigger for name. It panics on an empty
+// name or a nil trigger: both are programming errors.
+func (r *Registry) Register(name policy.HedgeTrigger, t Trigger) {
+	if name == "" {
+		panic("hedge: Register with an empty name")
+	}
+	if t == nil {
+		panic("hedge: Register of a nil trigger for " + string(name))
+	}
+	r.m.Store(name, t)
+}
+
+// Get returns the trigger registered under name.
+func (r *Registry) Get(name policy.HedgeTrigger) (Trigger, bool) {
+	if r == nil {
+		return nil, false
+	}
+	return r.m.Load(name)
+}
+
+// Fixed launches every hedge Policy.Delay after the previous launch.
+type Fixed struct{}
+
+// Delay returns in.Policy.Delay.
+func (Fixed) Delay(in TriggerInput) (time.Duration, string, bool) {
+	return in.Policy.Delay, "fixed", true
+}
+
+// Quantile launches a hedge once the attempts of the step have run for the
+// key's recent Q-quantile latency: the first hedge at the quantile, later
+// ones spaced by the same amount. Until the tracker has enough samples it
+// uses Policy.Delay.
+type Quantile struct {
+	Q float64
+}
+
+// Delay returns the key's recent Q-quantile latency, or Policy.Delay.
+func (q Quantile) Delay(in TriggerInput) (time.Duration, string, bool) {
+	if in.Latency != nil {
+		if d, ok := in.Latency.Quantile(q.Q); ok {
+			if d < policy.MinHedgeDelay {
+				d = policy.MinHedgeDelay
+			}
+			return d, fmt.Sprintf("p%g", q.Q*100), true
+		}
+	}
+	return in.Policy.Delay, "warmup_fixed", true
+}

@@ -1,0 +1,141 @@
+package policy
+
+import (
+	"encoding/json"
+	"sort"
+)
+
+// SourceFile marks policies loaded from a document on the local file
+// system.
+const SourceFile PolicySource = "file"
+
+// Document is a policy document: the unit in which policies travel from
+// outside the binary (a file, a control-plane server). Its JSON form is
+//
+//	{
+//	  "version": "2024-06-01.1",
+//	  "default": {"retry": {"max_attempts": 2}},
+//	  "policies": {
+//	    "payments.Charge": {"retry": {"max_attempts": 5, "jitter": "decorrelated"}}
+//	  }
+//	}
+//
+// with every policy field named as in the policy JSON form and durations as
+// duration strings. See docs/policies.md for the full format.
+//
+// A Document returned by DecodeDocument is normalised and must be treated
+// as immutable: providers hand its policies to many goroutines at once.
+type Document struct {
+	// Version identifies the document; providers report it and the
+	// executor records it as policy_version. Required.
+	Version string
+	// Default, when non-nil, is the policy for keys the document does not
+	// name. When nil such keys have no policy (ErrPolicyNotFound for the
+	// provider, MissingPolicyMode for the executor).
+	Default *EffectivePolicy
+	// Policies holds each key's policy. Every policy's Key equals its map
+	// key.
+	Policies map[PolicyKey]EffectivePolicy
+	// Warnings lists the values DecodeDocument clamped into range. They do
+	// not stop the document from loading. Not encoded.
+	Warnings []Problem
+}
+
+// Lookup returns the policy for key: its own, else the default with Key set
+// to key. ok is false when the document has neither. Lookup does not
+// allocate.
+func (d *Document) Lookup(key PolicyKey) (p EffectivePolicy, ok bool) {
+	if d == nil {
+		return EffectivePolicy{}, false
+	}
+	if p, ok = d.Policies[key]; ok {
+		return p, true
+	}
+	if d.Default != nil {
+		p = *d.Default
+		p.Key = key
+		return p, true
+	}
+	return EffectivePolicy{}, false
+}
+
+// SetSource stamps src on every policy of d. Call it only before d is
+// shared: it writes in place.
+func (d *Document) SetSource(src PolicySource) {
+	if d.Default != nil {
+		d.Default.Meta.Source = src
+	}
+	for k, p := range d.Policies {
+		p.Meta.Source = src
+		d.Policies[k] = p
+	}
+}
+
+// Keys returns the document's keys in sorted order.
+func (d *Document) Keys() []PolicyKey {
+	keys := make([]PolicyKey, 0, len(d.Policies))
+	for k := range d.Policies {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	return keys
+}
+
+// docPolicyJSON is a policy as a document holds it: the key is the map key
+// and the metadata is the loader's to set, so neither is written.
+type docPolicyJSON struct {
+	ID      string         `json:"id,omitempty"`
+	Retry   *RetryPolicy   `json:"retry,omitempty"`
+	Hedge   *HedgePolicy   `json:"hedge,omitempty"`
+	Circuit *CircuitPolicy `json:"circuit,omitempty"`
+}
+
+func toDocPolicy(p EffectivePolicy) docPolicyJSON {
+	j := docPolicyJSON{ID: p.ID}
+	if p.Retry != (RetryPolicy{}) {
+		r := p.Retry
+		j.Retry = &r
+	}
+	if p.Hedge != (HedgePolicy{}) {
+		h := p.Hedge
+		j.Hedge = &h
+	}
+	if p.Circuit != (CircuitPolicy{}) {
+		c := p.Circuit
+		j.Circuit = &c
+	}
+	return j
+}
+
+// MarshalJSON writes the document form DecodeDocument reads. Policy keys
+// and metadata are not written: the key is the map key, and metadata is
+// set when a document is loaded.
+func (d Document) MarshalJSON() ([]byte, error) {
+	out := struct {
+		Version  string                   `json:"version"`
+		Default  *docPolicyJSON           `json:"default,omitempty"`
+		Policies map[string]docPolicyJSON `json:"policies,omitempty"`
+	}{Version: d.Version}
+	if d.Default != nil {
+		dp := toDocPolicy(*d.Default)
+		out.Default = &dp
+	}
+	if len(d.Policies) > 0 {
+		out.Policies = make(map[string]docPolicyJSON, len(d.Policies))
+		for k, p := range d.Policies {
+			out.Policies[k.String()] = toDocPolicy(p)
+		}
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON decodes with DecodeDocument, so a Document inside a larger
+// JSON value gets the same validation. Warnings are kept in d.Warnings.
+func (d *Document) UnmarshalJSON(b []byte) error {
+	doc, err := DecodeDocument(b)
+	if err != nil {
+		return err
+	}
+	*d = *doc
+	return nil
+}

@@ -129,8 +129,8 @@ func (n *normalizer) count(field string, v, def, lo, hi int) int {
 	return v
 }
 
-func (n *normalizer) budget(field string, b BudgetRef) BudgetRef {
-	b.Cost = n.count(field+".cost", b.Cost, DefaultBudgetCost, 1, MaxBudgetCost)
+func (n *normalizer) budget(costField string, b BudgetRef) BudgetRef {
+	b.Cost = n.count(costField, b.Cost, DefaultBudgetCost, 1, MaxBudgetCost)
 	return b
 }
 
@@ -166,7 +166,7 @@ func (n *normalizer) retry(r RetryPolicy) RetryPolicy {
 	}
 	r.TimeoutPerAttempt = n.timeout("retry.timeout_per_attempt", r.TimeoutPerAttempt, MaxTimeoutPerAttempt)
 	r.OverallTimeout = n.timeout("retry.overall_timeout", r.OverallTimeout, MaxOverallTimeout)
-	r.Budget = n.budget("retry.budget", r.Budget)
+	r.Budget = n.budget("retry.budget.cost", r.Budget)
 	return r
 }
 
@@ -176,7 +176,7 @@ func (n *normalizer) hedge(h HedgePolicy) HedgePolicy {
 	if h.Trigger == "" {
 		h.Trigger = TriggerFixed
 	}
-	h.Budget = n.budget("hedge.budget", h.Budget)
+	h.Budget = n.budget("hedge.budget.cost", h.Budget)
 	return h
 }
 

@@ -156,12 +156,18 @@ type EffectivePolicy struct {
 // jitter, exponential backoff from 100ms to 10s, no timeouts, hedging and
 // breaker off. The result is already normalised.
 func DefaultPolicyFor(key PolicyKey) EffectivePolicy {
-	p := EffectivePolicy{Key: key}
+	p := defaultPolicy
+	p.Key = key
+	return p
+}
+
+var defaultPolicy = func() EffectivePolicy {
+	var p EffectivePolicy
 	p.Retry.fillDefaults()
 	p.Hedge.fillDefaults()
 	p.Meta = Metadata{Source: SourceDefault, Normalized: true}
 	return p
-}
+}()
 
 // IsZero reports whether p is the zero policy.
 func (p EffectivePolicy) IsZero() bool {

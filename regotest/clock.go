@@ -34,11 +34,12 @@ func NewClock(start time.Time) *Clock {
 	return &Clock{now: start}
 }
 
-// NewAutoClock returns a virtual clock that never waits: making a timer for
-// d moves the clock forward by d and fires it at once. Executors on it run
-// backoffs in no real time, which suits benchmarks and sequential tests;
-// per-attempt timeouts fire as soon as they are armed, so do not combine
-// it with them.
+// NewAutoClock returns a virtual clock that never waits: making a timer
+// with NewTimer for d advances the clock by d (firing, in order, every
+// AfterFunc timer that falls due, such as a timeout) and fires the new
+// timer at once. Time passes only while the code under test sleeps, so
+// backoffs cost no real time; a timeout fires only when a sleep, or an
+// explicit Advance, crosses it.
 func NewAutoClock(start time.Time) *Clock {
 	c := NewClock(start)
 	c.auto = true
@@ -69,13 +70,12 @@ func (c *Clock) AfterFunc(d time.Duration, f func()) clock.Timer {
 
 func (c *Clock) add(t *fakeTimer, d time.Duration) {
 	c.mu.Lock()
-	if c.auto {
-		if d > 0 {
-			c.now = c.now.Add(d)
-		}
-		t.when = c.now
+	if c.auto && t.f == nil {
 		c.mu.Unlock()
-		t.fire(t.when)
+		if d > 0 {
+			c.Advance(d)
+		}
+		t.fire(c.Now())
 		return
 	}
 	t.when = c.now.Add(d)

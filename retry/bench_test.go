@@ -1,0 +1,125 @@
+package retry_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/controlplane"
+	"github.com/aponysus/rego/policy"
+	"github.com/aponysus/rego/regotest"
+	"github.com/aponysus/rego/retry"
+)
+
+var (
+	benchKey = policy.ParseKey("bench.Call")
+	errBench = errors.New("bench: failure")
+	sink     int
+)
+
+func BenchmarkSuccess(b *testing.B) {
+	exec := retry.NewExecutor(retry.ExecutorOptions{})
+	ctx := context.Background()
+	op := func(context.Context) error { return nil }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := exec.Do(ctx, benchKey, op); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSuccessValue(b *testing.B) {
+	exec := retry.NewExecutor(retry.ExecutorOptions{})
+	ctx := context.Background()
+	op := func(context.Context) (int, error) { return 42, nil }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v, err := retry.DoValue(ctx, exec, benchKey, op)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink += v
+	}
+}
+
+func BenchmarkSuccessParallel(b *testing.B) {
+	exec := retry.NewExecutor(retry.ExecutorOptions{})
+	op := func(context.Context) error { return nil }
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if err := exec.Do(ctx, benchKey, op); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkThreeFailures(b *testing.B) {
+	exec := retry.NewExecutor(retry.ExecutorOptions{Clock: regotest.InstantClock{}})
+	ctx := context.Background()
+	op := func(context.Context) error { return errBench }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := exec.Do(ctx, benchKey, op); err != errBench {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkTimelineOneAttempt(b *testing.B) {
+	exec := retry.NewExecutor(retry.ExecutorOptions{})
+	ctx := context.Background()
+	op := func(context.Context) error { return nil }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tl, err := exec.DoWithTimeline(ctx, benchKey, op)
+		if err != nil || len(tl.Attempts) != 1 {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSuccessWithTokenBucket(b *testing.B) {
+	reg := budget.NewRegistry()
+	reg.Register("retries", budget.NewTokenBucketBudget(100, 10))
+	exec := retry.NewExecutor(retry.ExecutorOptions{
+		Budgets: reg,
+		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{
+			benchKey: {Retry: policy.RetryPolicy{Budget: policy.BudgetRef{Name: "retries"}}},
+		}},
+	})
+	ctx := context.Background()
+	op := func(context.Context) error { return nil }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := exec.Do(ctx, benchKey, op); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPolicyLookupStatic(b *testing.B) {
+	p := &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{
+		benchKey: {Retry: policy.RetryPolicy{MaxAttempts: 5}},
+	}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pol, err := p.GetEffectivePolicy(ctx, benchKey)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink += pol.Retry.MaxAttempts
+	}
+}

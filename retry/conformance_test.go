@@ -1,0 +1,438 @@
+package retry_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/controlplane"
+	"github.com/aponysus/rego/observe"
+	"github.com/aponysus/rego/policy"
+	"github.com/aponysus/rego/regotest"
+	"github.com/aponysus/rego/retry"
+)
+
+var (
+	errA = errors.New("attempt failed")
+	key  = policy.ParseKey("svc.Method")
+)
+
+// scenario is one executor behaviour, run in both engine modes.
+type scenario struct {
+	name   string
+	policy policy.EffectivePolicy
+	opts   func(*retry.ExecutorOptions)
+	ctx    func() (context.Context, context.CancelFunc)
+	// op gets the attempt index (from AttemptFromContext) and the run's
+	// environment.
+	op func(ctx context.Context, attempt int, env *env) (int, error)
+
+	wantVal      int
+	wantErrIs    []error
+	wantNoErr    bool
+	wantCalls    int
+	wantOutcomes []classify.OutcomeKind
+	wantAllowed  []bool
+	wantStop     string
+	check        func(t *testing.T, tl observe.Timeline, err error)
+}
+
+// env is what a scenario's operation may act on.
+type env struct {
+	cancel context.CancelFunc // cancels the caller's context
+	clk    *regotest.Clock
+}
+
+func failN(n int, val int) func(context.Context, int, *env) (int, error) {
+	return func(_ context.Context, attempt int, _ *env) (int, error) {
+		if attempt < n {
+			return attempt, errA
+		}
+		return val, nil
+	}
+}
+
+type denyAll struct{}
+
+func (denyAll) AllowAttempt(context.Context, policy.PolicyKey, int, budget.AttemptKind, policy.BudgetRef) budget.Decision {
+	return budget.Decision{Allowed: false, Reason: "closed"}
+}
+
+var scenarios = []scenario{
+	{
+		name:         "success first attempt",
+		op:           failN(0, 7),
+		wantVal:      7,
+		wantNoErr:    true,
+		wantCalls:    1,
+		wantOutcomes: []classify.OutcomeKind{classify.OutcomeSuccess},
+	},
+	{
+		name:         "two failures then success",
+		op:           failN(2, 9),
+		wantVal:      9,
+		wantNoErr:    true,
+		wantCalls:    3,
+		wantOutcomes: []classify.OutcomeKind{classify.OutcomeRetryable, classify.OutcomeRetryable, classify.OutcomeSuccess},
+	},
+	{
+		name:         "attempts exhausted returns last error and last value",
+		policy:       policy.EffectivePolicy{Retry: policy.RetryPolicy{MaxAttempts: 4}},
+		op:           failN(100, 0),
+		wantVal:      3,
+		wantErrIs:    []error{errA},
+		wantCalls:    4,
+		wantOutcomes: []classify.OutcomeKind{classify.OutcomeRetryable, classify.OutcomeRetryable, classify.OutcomeRetryable, classify.OutcomeRetryable},
+		wantStop:     retry.StopAttemptsExhausted,
+	},
+	{
+		name: "permanent error is not retried",
+		op: func(context.Context, int, *env) (int, error) {
+			return 0, classify.Permanent(errA)
+		},
+		wantErrIs:    []error{errA},
+		wantCalls:    1,
+		wantOutcomes: []classify.OutcomeKind{classify.OutcomeNonRetryable},
+		wantStop:     retry.StopNonRetryable,
+	},
+	{
+		name:   "named classifier judges values",
+		policy: policy.EffectivePolicy{Retry: policy.RetryPolicy{ClassifierName: "odd-fails"}},
+		opts: func(o *retry.ExecutorOptions) {
+			o.Classifiers = classify.NewRegistry()
+			o.Classifiers.Register("odd-fails", classify.Func(func(v any, err error) classify.Outcome {
+				if v.(int)%2 == 1 {
+					return classify.Outcome{Kind: classify.OutcomeRetryable, Reason: "odd"}
+				}
+				return classify.ClassifyError(err)
+			}))
+		},
+		op: func(_ context.Context, attempt int, _ *env) (int, error) {
+			return []int{1, 3, 4}[attempt], nil
+		},
+		wantVal:      4,
+		wantNoErr:    true,
+		wantCalls:    3,
+		wantOutcomes: []classify.OutcomeKind{classify.OutcomeRetryable, classify.OutcomeRetryable, classify.OutcomeSuccess},
+	},
+	{
+		name:   "value judged a failure yields an OutcomeError",
+		policy: policy.EffectivePolicy{Retry: policy.RetryPolicy{MaxAttempts: 2, ClassifierName: "never"}},
+		opts: func(o *retry.ExecutorOptions) {
+			o.Classifiers = classify.NewRegistry()
+			o.Classifiers.Register("never", classify.Func(func(any, error) classify.Outcome {
+				return classify.Outcome{Kind: classify.OutcomeRetryable, Reason: "status_503"}
+			}))
+		},
+		op:        func(_ context.Context, attempt int, _ *env) (int, error) { return 503, nil },
+		wantVal:   503,
+		wantCalls: 2,
+		wantStop:  retry.StopAttemptsExhausted,
+		check: func(t *testing.T, _ observe.Timeline, err error) {
+			var oe *retry.OutcomeError
+			if !errors.As(err, &oe) || oe.Outcome.Reason != "status_503" {
+				t.Fatalf("err = %v, want OutcomeError with reason status_503", err)
+			}
+		},
+	},
+	{
+		name:   "abort stops at once",
+		policy: policy.EffectivePolicy{Retry: policy.RetryPolicy{ClassifierName: "abort"}},
+		opts: func(o *retry.ExecutorOptions) {
+			o.Classifiers = classify.NewRegistry()
+			o.Classifiers.Register("abort", classify.Func(func(_ any, err error) classify.Outcome {
+				if err != nil {
+					return classify.Outcome{Kind: classify.OutcomeAbort, Reason: "fatal"}
+				}
+				return classify.Outcome{Kind: classify.OutcomeSuccess}
+			}))
+		},
+		op:           failN(5, 0),
+		wantErrIs:    []error{errA},
+		wantCalls:    1,
+		wantOutcomes: []classify.OutcomeKind{classify.OutcomeAbort},
+		wantStop:     retry.StopAbort,
+	},
+	{
+		name:   "missing classifier falls back to the default and says so",
+		policy: policy.EffectivePolicy{Retry: policy.RetryPolicy{ClassifierName: "nope"}},
+		op:     failN(1, 5), wantVal: 5, wantNoErr: true, wantCalls: 2,
+		check: func(t *testing.T, tl observe.Timeline, _ error) {
+			if tl.Attributes[observe.AttrClassifierMissing] != "nope" {
+				t.Fatalf("attributes = %v", tl.Attributes)
+			}
+		},
+	},
+	{
+		name:   "retry budget exhausted ends the call with the last operation error",
+		policy: policy.EffectivePolicy{Retry: policy.RetryPolicy{Budget: policy.BudgetRef{Name: "empty"}}},
+		opts: func(o *retry.ExecutorOptions) {
+			o.Budgets = budget.NewRegistry()
+			o.Budgets.Register("empty", budget.NewTokenBucketBudget(0, 0))
+		},
+		op:           failN(5, 0),
+		wantErrIs:    []error{errA},
+		wantCalls:    1,
+		wantOutcomes: []classify.OutcomeKind{classify.OutcomeRetryable, classify.OutcomeUnknown},
+		wantAllowed:  []bool{true, false},
+		wantStop:     retry.StopBudgetDenied,
+		check: func(t *testing.T, tl observe.Timeline, _ error) {
+			if r := tl.Attempts[1]; r.BudgetReason != "tokens_exhausted" || !errors.Is(r.Err, budget.ErrDenied) {
+				t.Fatalf("denied record = %+v", r)
+			}
+		},
+	},
+	{
+		name:   "budget denying the first attempt returns a DeniedError",
+		policy: policy.EffectivePolicy{Retry: policy.RetryPolicy{Budget: policy.BudgetRef{Name: "closed"}}},
+		opts: func(o *retry.ExecutorOptions) {
+			o.Budgets = budget.NewRegistry()
+			o.Budgets.Register("closed", denyAll{})
+		},
+		op:          failN(0, 1),
+		wantErrIs:   []error{budget.ErrDenied},
+		wantCalls:   0,
+		wantAllowed: []bool{false},
+		wantStop:    retry.StopBudgetDenied,
+	},
+	{
+		name:        "unknown budget fails open and says why",
+		policy:      policy.EffectivePolicy{Retry: policy.RetryPolicy{Budget: policy.BudgetRef{Name: "ghost"}}},
+		op:          failN(1, 2),
+		wantVal:     2,
+		wantNoErr:   true,
+		wantCalls:   2,
+		wantAllowed: []bool{true, true},
+		check: func(t *testing.T, tl observe.Timeline, _ error) {
+			for _, r := range tl.Attempts {
+				if r.BudgetReason != budget.ReasonBudgetMissing {
+					t.Fatalf("BudgetReason = %q", r.BudgetReason)
+				}
+			}
+		},
+	},
+	{
+		name: "context done before the first attempt: no call, ctx.Err()",
+		ctx: func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx, cancel
+		},
+		op:        failN(0, 1),
+		wantErrIs: []error{context.Canceled},
+		wantCalls: 0,
+		wantStop:  retry.StopContextDone,
+	},
+	{
+		name: "context cancelled during an attempt stops the call",
+		op: func(ctx context.Context, _ int, env *env) (int, error) {
+			env.cancel()
+			<-ctx.Done()
+			return 0, ctx.Err()
+		},
+		wantErrIs: []error{context.Canceled},
+		wantCalls: 1,
+		wantStop:  retry.StopContextDone,
+	},
+	{
+		name: "context cancelled after a failure keeps both errors visible",
+		op: func(_ context.Context, _ int, env *env) (int, error) {
+			env.cancel()
+			return 0, errA
+		},
+		wantErrIs: []error{context.Canceled, errA},
+		wantCalls: 1,
+		wantStop:  retry.StopContextDone,
+	},
+	{
+		name:   "per-attempt timeout is an ordinary retryable failure",
+		policy: policy.EffectivePolicy{Retry: policy.RetryPolicy{TimeoutPerAttempt: 50 * time.Millisecond}},
+		op: func(ctx context.Context, attempt int, env *env) (int, error) {
+			if attempt < 2 {
+				env.clk.Advance(time.Minute) // the attempt runs too long
+				<-ctx.Done()
+				return 0, ctx.Err()
+			}
+			return 3, nil
+		},
+		wantVal:      3,
+		wantNoErr:    true,
+		wantCalls:    3,
+		wantOutcomes: []classify.OutcomeKind{classify.OutcomeRetryable, classify.OutcomeRetryable, classify.OutcomeSuccess},
+		check: func(t *testing.T, tl observe.Timeline, _ error) {
+			if !errors.Is(tl.Attempts[0].Err, context.DeadlineExceeded) {
+				t.Fatalf("attempt 0 err = %v", tl.Attempts[0].Err)
+			}
+		},
+	},
+	{
+		name:   "overall timeout ends the call",
+		policy: policy.EffectivePolicy{Retry: policy.RetryPolicy{OverallTimeout: time.Second}},
+		op: func(ctx context.Context, _ int, env *env) (int, error) {
+			env.clk.Advance(2 * time.Second)
+			<-ctx.Done()
+			return 0, ctx.Err()
+		},
+		wantErrIs: []error{context.DeadlineExceeded},
+		wantCalls: 1,
+		wantStop:  retry.StopContextDone,
+	},
+	{
+		name: "server-requested delay replaces the backoff",
+		policy: policy.EffectivePolicy{Retry: policy.RetryPolicy{
+			Jitter: policy.JitterNone, InitialBackoff: 10 * time.Millisecond,
+		}},
+		op: func(_ context.Context, attempt int, _ *env) (int, error) {
+			if attempt == 0 {
+				return 0, classify.RetryAfter(errA, 7*time.Second)
+			}
+			if attempt == 1 {
+				return 0, errA
+			}
+			return 1, nil
+		},
+		wantVal: 1, wantNoErr: true, wantCalls: 3,
+		check: func(t *testing.T, tl observe.Timeline, _ error) {
+			got := []time.Duration{tl.Attempts[0].Backoff, tl.Attempts[1].Backoff, tl.Attempts[2].Backoff}
+			want := []time.Duration{0, 7 * time.Second, 20 * time.Millisecond}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("backoffs = %v, want %v", got, want)
+			}
+		},
+	},
+	{
+		name: "exponential backoff without jitter",
+		policy: policy.EffectivePolicy{Retry: policy.RetryPolicy{
+			MaxAttempts: 5, Jitter: policy.JitterNone, InitialBackoff: 100 * time.Millisecond,
+			MaxBackoff: 300 * time.Millisecond,
+		}},
+		op:        failN(10, 0),
+		wantVal:   4,
+		wantErrIs: []error{errA},
+		wantCalls: 5,
+		wantStop:  retry.StopAttemptsExhausted,
+		check: func(t *testing.T, tl observe.Timeline, _ error) {
+			var got []time.Duration
+			for _, r := range tl.Attempts {
+				got = append(got, r.Backoff)
+			}
+			want := []time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond, 300 * time.Millisecond}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("backoffs = %v, want %v", got, want)
+			}
+		},
+	},
+	{
+		name:   "a wait past the overall deadline stops the call early",
+		policy: policy.EffectivePolicy{Retry: policy.RetryPolicy{OverallTimeout: 150 * time.Millisecond, Jitter: policy.JitterNone, InitialBackoff: time.Second}},
+		op:     failN(10, 0), wantErrIs: []error{errA}, wantCalls: 1, wantStop: retry.StopDeadline,
+	},
+}
+
+// runScenario runs sc on a fresh executor in the given mode and checks
+// every expectation; it returns a digest of the results for comparing the
+// two modes.
+func runScenario(t *testing.T, sc scenario, concurrent bool) string {
+	t.Helper()
+	clk := regotest.NewAutoClock(time.Time{})
+	opts := retry.ExecutorOptions{
+		Clock: clk,
+		Rand:  regotest.NewRand(1),
+		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{
+			key: sc.policy,
+		}},
+	}
+	if sc.opts != nil {
+		sc.opts(&opts)
+	}
+	exec := retry.NewExecutor(opts)
+	retry.SetConcurrent(exec, concurrent)
+	ctx, cancel := context.WithCancel(context.Background())
+	if sc.ctx != nil {
+		ctx, cancel = sc.ctx()
+	}
+	defer cancel()
+	var calls atomic.Int32
+	v, tl, err := retry.DoValueWithTimeline(ctx, exec, key, func(ctx context.Context) (int, error) {
+		calls.Add(1)
+		info, ok := observe.AttemptFromContext(ctx)
+		if !ok {
+			t.Error("AttemptFromContext: no info inside the attempt")
+		}
+		return sc.op(ctx, info.Attempt, &env{cancel: cancel, clk: clk})
+	})
+	if sc.wantNoErr && err != nil {
+		t.Fatalf("err = %v, want nil", err)
+	}
+	for _, target := range sc.wantErrIs {
+		if !errors.Is(err, target) {
+			t.Fatalf("err = %v, want errors.Is %v", err, target)
+		}
+	}
+	if v != sc.wantVal {
+		t.Errorf("value = %d, want %d", v, sc.wantVal)
+	}
+	if int(calls.Load()) != sc.wantCalls {
+		t.Errorf("calls = %d, want %d", calls.Load(), sc.wantCalls)
+	}
+	if sc.wantOutcomes != nil {
+		var got []classify.OutcomeKind
+		for _, r := range tl.Attempts {
+			got = append(got, r.Outcome.Kind)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(sc.wantOutcomes) {
+			t.Errorf("outcomes = %v, want %v", got, sc.wantOutcomes)
+		}
+	}
+	if sc.wantAllowed != nil {
+		var got []bool
+		for _, r := range tl.Attempts {
+			got = append(got, r.BudgetAllowed)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(sc.wantAllowed) {
+			t.Errorf("budget allowed = %v, want %v", got, sc.wantAllowed)
+		}
+	}
+	if got := tl.Attributes[observe.AttrStopReason]; got != sc.wantStop {
+		t.Errorf("stop_reason = %q, want %q", got, sc.wantStop)
+	}
+	if tl.Attributes[observe.AttrPolicySource] == "" {
+		t.Errorf("policy_source missing: %v", tl.Attributes)
+	}
+	if (err == nil) != (tl.FinalErr == nil) {
+		t.Errorf("FinalErr = %v, err = %v", tl.FinalErr, err)
+	}
+	for i, r := range tl.Attempts {
+		if r.Attempt != i {
+			t.Errorf("record %d has Attempt %d", i, r.Attempt)
+		}
+	}
+	if sc.check != nil {
+		sc.check(t, tl, err)
+	}
+	digest := fmt.Sprintf("v=%d err=%v calls=%d stop=%s", v, err, calls.Load(), tl.Attributes[observe.AttrStopReason])
+	for _, r := range tl.Attempts {
+		digest += fmt.Sprintf(" [%d %v %v %v %v]", r.Attempt, r.Outcome.Kind, r.Err, r.Backoff, r.BudgetAllowed)
+	}
+	return digest
+}
+
+// TestConformance runs every scenario inline and concurrently and demands
+// identical results.
+func TestConformance(t *testing.T) {
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			var inline, concurrent string
+			t.Run("inline", func(t *testing.T) { inline = runScenario(t, sc, false) })
+			t.Run("concurrent", func(t *testing.T) { concurrent = runScenario(t, sc, true) })
+			if inline != concurrent {
+				t.Errorf("modes differ:\ninline:     %s\nconcurrent: %s", inline, concurrent)
+			}
+		})
+	}
+}

@@ -1,0 +1,578 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/clock"
+	"github.com/aponysus/rego/hedge"
+	"github.com/aponysus/rego/observe"
+	"github.com/aponysus/rego/policy"
+)
+
+// Stop reasons recorded in the timeline attribute stop_reason.
+const (
+	StopAttemptsExhausted = "attempts_exhausted"
+	StopNonRetryable      = "non_retryable"
+	StopAbort             = "abort"
+	StopBudgetDenied      = "budget_denied"
+	StopContextDone       = "context_done"
+	StopDeadline          = "deadline" // the next wait would end past the deadline
+	StopPanic             = "panic"
+	StopNoPolicy          = "no_policy"
+)
+
+// OutcomeError is the error of an attempt that its classifier judged a
+// failure although the operation returned no error (an HTTP 503 response,
+// say).
+type OutcomeError struct {
+	Outcome classify.Outcome
+}
+
+func (e *OutcomeError) Error() string {
+	return "retry: attempt classified " + e.Outcome.Kind.String() + ": " + e.Outcome.Reason
+}
+
+// errGoexit is the result of an operation that called runtime.Goexit.
+var errGoexit = errors.New("retry: operation called runtime.Goexit")
+
+type verdict int
+
+const (
+	vWait verdict = iota
+	vSuccess
+	vStepFailed
+	vStop
+)
+
+// slot is the coordinator's bookkeeping for one launched attempt.
+type slot struct {
+	release  func()
+	recorder budget.OutcomeRecorder
+	kind     budget.AttemptKind
+	cancel   context.CancelFunc
+	actx     context.Context
+	start    time.Time
+	rec      int // the attempt's index (its record's Attempt)
+	hedgeIdx int
+	isHedge  bool
+	running  bool
+}
+
+type result[T any] struct {
+	slot int
+	val  T
+	err  error
+	pe   *PanicError
+}
+
+// engine is the state of one call. It is the only decision code: attempts
+// run inline (hub == nil) or on their own goroutines (hub != nil, hedging),
+// and both ways every launch, result and wait goes through the methods
+// below. The engine lives on the caller's stack; attempt goroutines see
+// only the hub.
+type engine[T any] struct {
+	e          *Executor
+	key        policy.PolicyKey
+	op         invoker[T]
+	discard    func(T)
+	res        resolution
+	cls        classify.Classifier
+	clsDefault bool
+	retryGate  gate
+	hedgeGate  gate
+	ctx        context.Context // the caller's
+	callCtx    context.Context // with the overall timeout
+	cancelCall context.CancelFunc
+	deadline   time.Time
+	hasDL      bool
+	recording  bool
+	tl         observe.Timeline
+
+	slots    [policy.MaxMaxAttempts]slot
+	launched int // attempts launched: they count toward MaxAttempts
+	nrec     int // attempt indices handed out, denied attempts included
+	inflight int
+	step     int
+
+	pending  result[T] // the inline attempt's result
+	lastVal  T
+	hasVal   bool
+	lastErr  error
+	denied   error
+	panicErr *PanicError
+	nonRetry bool
+	override time.Duration
+	prevWait time.Duration
+	stop     string
+
+	hub          *hub[T]
+	trigger      hedge.Trigger
+	tracker      *hedge.Tracker
+	hedgesInStep int
+	hedgeTimer   clock.Timer
+	hedgeReason  string
+	hedgeStopped bool // no more hedges in this step
+}
+
+func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], wantTL bool, discard func(T)) (T, observe.Timeline, error) {
+	c := engine[T]{e: e, key: key, op: op, discard: discard, ctx: ctx}
+	c.recording = wantTL || !e.noopObs
+	if c.recording {
+		c.tl.Key = key
+		c.tl.Start = e.clk.Now()
+	}
+	c.res = e.resolve(ctx, key)
+	p := &c.res.p
+	var clsMissing string
+	c.cls, c.clsDefault, clsMissing = e.classifierFor(p)
+	if c.recording {
+		c.tl.PolicyID = p.ID
+		c.tl.Attributes = timelineAttrs(&c.res, clsMissing)
+	}
+	defer c.cleanup()
+	if c.res.denyErr != nil {
+		c.stop = StopNoPolicy
+		return c.fail(c.res.denyErr)
+	}
+	if !e.noopObs {
+		e.obs.OnStart(ctx, key, *p)
+	}
+	if err := ctx.Err(); err != nil {
+		c.stop = StopContextDone
+		return c.fail(err)
+	}
+	c.callCtx = ctx
+	if d := p.Retry.OverallTimeout; d > 0 {
+		c.callCtx, c.cancelCall = withTimeout(ctx, e.clk, e.realClock, d)
+	}
+	c.deadline, c.hasDL = c.callCtx.Deadline()
+	c.retryGate = e.gateFor(p.Retry.Budget)
+	if p.Hedge.Enabled {
+		c.startHedging()
+	} else if e.forceConcurrent {
+		c.hub = newHub[T](p.Retry.MaxAttempts, discard)
+	}
+
+	var wait time.Duration
+	for c.step = 0; ; c.step++ {
+		if c.step > 0 {
+			if c.launched >= p.Retry.MaxAttempts {
+				c.stop = StopAttemptsExhausted
+				break
+			}
+			wait = c.nextWait()
+			if !c.sleep(wait) {
+				break
+			}
+		}
+		if !c.gateAndLaunch(false, wait) {
+			break
+		}
+		v := c.awaitStep()
+		if v == vSuccess {
+			return c.succeed()
+		}
+		if v == vStop {
+			break
+		}
+	}
+	return c.fail(nil)
+}
+
+// nextWait returns the wait before the next retry step.
+func (c *engine[T]) nextWait() time.Duration {
+	d := c.override
+	c.override = 0
+	if d <= 0 {
+		d = Backoff(c.res.p.Retry, c.step, c.prevWait, c.e.float64())
+	}
+	c.prevWait = d
+	return d
+}
+
+// sleep waits d on the executor's clock; false means the call must stop.
+func (c *engine[T]) sleep(d time.Duration) bool {
+	if c.hasDL && !c.e.clk.Now().Add(d).Before(c.deadline) {
+		c.stop = StopDeadline
+		return false
+	}
+	if d > 0 {
+		t := c.e.clk.NewTimer(d)
+		select {
+		case <-t.C():
+		case <-c.callCtx.Done():
+			t.Stop()
+		}
+	}
+	if c.callCtx.Err() != nil {
+		c.stop = StopContextDone
+		return false
+	}
+	return true
+}
+
+// gateAndLaunch asks the budget and launches an attempt: the primary of
+// the current step, or a hedge. It returns false when the budget denied.
+func (c *engine[T]) gateAndLaunch(isHedge bool, wait time.Duration) bool {
+	g, kind := &c.retryGate, budget.KindRetry
+	if isHedge {
+		g, kind = &c.hedgeGate, budget.KindHedge
+	}
+	dec := budget.Decision{Allowed: true, Reason: g.reason}
+	if g.b != nil {
+		dec = g.b.AllowAttempt(c.ctx, c.key, c.launched, kind, g.ref)
+	}
+	hedgeIdx := 0
+	if isHedge {
+		hedgeIdx = c.hedgesInStep + 1
+	}
+	if !dec.Allowed {
+		if dec.Release != nil {
+			dec.Release()
+		}
+		derr := &budget.DeniedError{Budget: g.ref.Name, Kind: kind, Reason: dec.Reason}
+		ai := c.nrec
+		c.nrec++
+		if c.recording {
+			now := c.e.clk.Now()
+			rec := observe.AttemptRecord{
+				Attempt: ai, StartTime: now, EndTime: now, IsHedge: isHedge, HedgeIndex: hedgeIdx,
+				Outcome: classify.Outcome{Reason: StopBudgetDenied}, Err: derr, Backoff: wait,
+				BudgetReason: dec.Reason, BudgetKind: kind, RetryIndex: c.step, HedgeReason: c.hedgeReasonFor(isHedge),
+			}
+			c.tl.Attempts = append(c.tl.Attempts, rec)
+			if !c.e.noopObs {
+				c.e.obs.OnAttempt(c.ctx, c.key, rec)
+			}
+		}
+		if !isHedge {
+			c.stop = StopBudgetDenied
+			c.denied = derr
+		}
+		return false
+	}
+	c.launch(isHedge, hedgeIdx, kind, wait, dec, g)
+	return true
+}
+
+func (c *engine[T]) hedgeReasonFor(isHedge bool) string {
+	if isHedge {
+		return c.hedgeReason
+	}
+	return ""
+}
+
+func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, wait time.Duration, dec budget.Decision, g *gate) {
+	si := c.launched
+	c.launched++
+	ai := c.nrec
+	c.nrec++
+	s := &c.slots[si]
+	*s = slot{release: dec.Release, kind: kind, rec: ai, hedgeIdx: hedgeIdx, isHedge: isHedge, running: true}
+	if r, ok := g.b.(budget.OutcomeRecorder); ok {
+		s.recorder = r
+	}
+	p := &c.res.p
+	info := observe.AttemptInfo{RetryIndex: c.step, Attempt: ai, IsHedge: isHedge, HedgeIndex: hedgeIdx, PolicyID: p.ID}
+	actx := c.callCtx
+	if tpa := p.Retry.TimeoutPerAttempt; tpa > 0 {
+		actx, s.cancel = withTimeout(actx, c.e.clk, c.e.realClock, tpa)
+	} else if c.hub != nil {
+		actx, s.cancel = context.WithCancel(actx)
+	}
+	actx = observe.WithAttempt(actx, info)
+	s.actx = actx
+	if c.recording || c.tracker != nil {
+		s.start = c.e.clk.Now()
+	}
+	if c.recording {
+		rec := observe.AttemptRecord{
+			Attempt: ai, StartTime: s.start, IsHedge: isHedge, HedgeIndex: hedgeIdx, Backoff: wait,
+			BudgetAllowed: true, BudgetReason: dec.Reason, BudgetKind: kind, RetryIndex: c.step,
+			HedgeReason: c.hedgeReasonFor(isHedge),
+		}
+		c.tl.Attempts = append(c.tl.Attempts, rec)
+		if isHedge && !c.e.noopObs {
+			c.e.obs.OnHedgeSpawn(actx, c.key, rec)
+		}
+	}
+	c.inflight++
+	if c.hub == nil {
+		c.pending = c.invokeInline(si, ai, actx)
+		return
+	}
+	go c.hub.run(c.op, actx, si, ai, dec.Release)
+}
+
+func (c *engine[T]) invokeInline(si, ai int, ctx context.Context) (r result[T]) {
+	r.slot = si
+	done := false
+	defer func() {
+		if !done {
+			if v := recover(); v != nil {
+				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai}
+			}
+		}
+	}()
+	r.val, r.err = c.op.invoke(ctx)
+	done = true
+	return r
+}
+
+// awaitStep waits for the attempts of the current step until one succeeds,
+// all fail, or the call must stop.
+func (c *engine[T]) awaitStep() verdict {
+	if c.hub == nil {
+		return c.handle(c.pending)
+	}
+	c.hedgesInStep = 0
+	c.hedgeStopped = false
+	c.armHedge()
+	defer c.stopHedgeTimer()
+	done := c.callCtx.Done()
+	for {
+		var hc <-chan time.Time
+		if c.hedgeTimer != nil {
+			hc = c.hedgeTimer.C()
+		}
+		select {
+		case r := <-c.hub.results:
+			if v := c.handle(r); v != vWait {
+				return v
+			}
+		case <-hc:
+			c.hedgeTimer = nil
+			c.fireHedge()
+		case <-done:
+			// The caller's context (or the overall timeout) ended the
+			// call. The attempts' contexts are its children, so they are
+			// cancelled too; wait for them to return, exactly as the inline
+			// mode does, so that both modes give the same result.
+			done = nil
+			c.stopHedgeTimer()
+			c.hedgeStopped = true
+		}
+	}
+}
+
+// handle processes the result of one attempt.
+func (c *engine[T]) handle(r result[T]) verdict {
+	s := &c.slots[r.slot]
+	s.running = false
+	c.inflight--
+	if s.cancel != nil {
+		s.cancel()
+		s.cancel = nil
+	}
+	if rel := s.release; rel != nil {
+		s.release = nil
+		rel()
+	}
+	if r.pe != nil {
+		c.panicErr = r.pe
+		c.stop = StopPanic
+		c.finishRecord(s, classify.Outcome{Kind: classify.OutcomeAbort, Reason: StopPanic}, r.pe)
+		return vStop
+	}
+	var out classify.Outcome
+	if r.err == nil && c.clsDefault {
+		out.Kind = classify.OutcomeSuccess
+	} else {
+		out = c.cls.Classify(r.val, r.err)
+		if out.Kind == classify.OutcomeUnknown {
+			out.Kind = classify.OutcomeRetryable
+			if r.err == nil {
+				out.Kind = classify.OutcomeSuccess
+			}
+		}
+	}
+	if s.recorder != nil {
+		s.recorder.RecordOutcome(c.key, s.kind, out.Kind == classify.OutcomeSuccess || out.Kind == classify.OutcomeNonRetryable)
+	}
+	if c.tracker != nil && out.Kind == classify.OutcomeSuccess {
+		c.tracker.Observe(c.e.clk.Now().Sub(s.start))
+	}
+	err := r.err
+	if err == nil && out.Kind != classify.OutcomeSuccess {
+		err = &OutcomeError{Outcome: out}
+	}
+	c.finishRecord(s, out, err)
+	c.keepValue(r.val)
+	if out.Kind == classify.OutcomeSuccess {
+		c.lastErr = nil
+		return vSuccess
+	}
+	c.lastErr = err
+	switch out.Kind {
+	case classify.OutcomeAbort:
+		c.stop = StopAbort
+		return vStop
+	case classify.OutcomeNonRetryable:
+		c.nonRetry = true
+		if c.res.p.Hedge.CancelOnNonRetryable {
+			c.stop = StopNonRetryable
+			return vStop
+		}
+	default:
+		if out.BackoffOverride > c.override {
+			c.override = out.BackoffOverride
+		}
+	}
+	if c.inflight > 0 {
+		// Attempts of this step are still running: one may yet succeed.
+		return vWait
+	}
+	switch {
+	case c.callCtx.Err() != nil:
+		c.stop = StopContextDone
+	case c.nonRetry:
+		c.stop = StopNonRetryable
+	default:
+		return vStepFailed
+	}
+	return vStop
+}
+
+// keepValue makes v the value returned on failure and discards the one it
+// replaces.
+func (c *engine[T]) keepValue(v T) {
+	if c.hasVal && c.discard != nil {
+		c.discard(c.lastVal)
+	}
+	c.lastVal, c.hasVal = v, true
+}
+
+func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
+	if !c.recording {
+		return
+	}
+	rec := &c.tl.Attempts[s.rec]
+	rec.EndTime = c.e.clk.Now()
+	rec.Outcome = out
+	rec.Err = err
+	if !c.e.noopObs {
+		c.e.obs.OnAttempt(s.actx, c.key, *rec)
+	}
+}
+
+// cancelRunning cancels every attempt still in flight and records why.
+func (c *engine[T]) cancelRunning(reason string) {
+	for i := 0; i < c.launched; i++ {
+		s := &c.slots[i]
+		if !s.running {
+			continue
+		}
+		s.running = false
+		if s.cancel != nil {
+			s.cancel()
+			s.cancel = nil
+		}
+		if c.recording {
+			rec := &c.tl.Attempts[s.rec]
+			rec.EndTime = c.e.clk.Now()
+			rec.Cancelled = true
+			rec.Err = context.Canceled
+			rec.Outcome = classify.Outcome{Kind: classify.OutcomeAbort, Reason: "cancelled"}
+			rec.HedgeReason = reason
+			if !c.e.noopObs {
+				c.e.obs.OnHedgeCancel(s.actx, c.key, *rec, reason)
+			}
+		}
+	}
+}
+
+func (c *engine[T]) succeed() (T, observe.Timeline, error) {
+	if c.inflight > 0 {
+		c.cancelRunning("lost")
+	}
+	v := c.lastVal
+	c.hasVal = false // returned, not discarded
+	if c.recording {
+		c.tl.End = c.e.clk.Now()
+		if !c.e.noopObs {
+			c.e.obs.OnSuccess(c.ctx, c.key, c.tl)
+		}
+	}
+	return v, c.tl, nil
+}
+
+// fail ends the call with err, or with the error its stop reason implies.
+func (c *engine[T]) fail(err error) (T, observe.Timeline, error) {
+	if c.inflight > 0 {
+		c.cancelRunning("call_ended")
+	}
+	if err == nil {
+		switch {
+		case c.panicErr != nil:
+			err = c.panicErr
+		case c.stop == StopContextDone:
+			err = ctxStopError(c.callCtx.Err(), c.lastErr)
+		case c.lastErr != nil:
+			err = c.lastErr
+		case c.denied != nil:
+			err = c.denied
+		default:
+			err = errors.New("retry: call ended without an attempt")
+		}
+	}
+	var v T
+	if c.hasVal {
+		v = c.lastVal
+		c.hasVal = false
+	}
+	if c.recording {
+		c.tl.End = c.e.clk.Now()
+		c.tl.FinalErr = err
+		if c.stop != "" {
+			c.tl.Attributes[observe.AttrStopReason] = c.stop
+		}
+		if !c.e.noopObs {
+			c.e.obs.OnFailure(c.ctx, c.key, c.tl)
+		}
+	}
+	if c.panicErr != nil && !c.e.recoverPanics {
+		panic(c.panicErr)
+	}
+	return v, c.tl, err
+}
+
+// cleanup runs on every path out of run, panics included: it cancels what
+// is still running, hands arrived results back, and releases contexts.
+func (c *engine[T]) cleanup() {
+	c.stopHedgeTimer()
+	for i := 0; i < c.launched; i++ {
+		s := &c.slots[i]
+		if s.cancel != nil {
+			s.cancel()
+			s.cancel = nil
+		}
+	}
+	if c.hub != nil {
+		for _, r := range c.hub.close() {
+			s := &c.slots[r.slot]
+			if rel := s.release; rel != nil {
+				s.release = nil
+				rel()
+			}
+			if r.pe == nil && c.discard != nil {
+				c.discard(r.val)
+			}
+		}
+	} else if c.inflight > 0 {
+		// An inline attempt that never returned (its operation panicked
+		// through a path that skipped handle): release its budget.
+		for i := 0; i < c.launched; i++ {
+			if rel := c.slots[i].release; rel != nil {
+				c.slots[i].release = nil
+				rel()
+			}
+		}
+	}
+	if c.cancelCall != nil {
+		c.cancelCall()
+	}
+}

@@ -1,0 +1,212 @@
+package retry
+
+import (
+	"context"
+	"math/rand/v2"
+
+	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/clock"
+	"github.com/aponysus/rego/controlplane"
+	"github.com/aponysus/rego/hedge"
+	"github.com/aponysus/rego/observe"
+	"github.com/aponysus/rego/policy"
+)
+
+// MissingPolicyMode says what the executor does when the provider cannot
+// supply a usable policy.
+type MissingPolicyMode int
+
+const (
+	// FailureFallback runs the call under policy.DefaultPolicyFor(key).
+	// It is the zero value and the default.
+	FailureFallback MissingPolicyMode = iota
+	// FailureAllow runs a single attempt: no retries, no hedges.
+	FailureAllow
+	// FailureDeny fails the call with a *NoPolicyError without running it.
+	FailureDeny
+)
+
+func (m MissingPolicyMode) String() string {
+	switch m {
+	case FailureAllow:
+		return "allow"
+	case FailureDeny:
+		return "deny"
+	}
+	return "fallback"
+}
+
+// Random is a source of uniform numbers in [0, 1). It must be safe for
+// concurrent use when the executor is shared.
+type Random interface {
+	Float64() float64
+}
+
+// ExecutorOptions configures an Executor. The zero value gives a working
+// executor: default policies, no observer, no budgets, the default
+// classifier, the wall clock.
+type ExecutorOptions struct {
+	// Provider resolves policies. If nil, every key gets
+	// policy.DefaultPolicyFor(key) through an empty StaticProvider.
+	Provider controlplane.PolicyProvider
+	// Observer receives the executor's events. If nil, NoopObserver.
+	Observer observe.Observer
+	// Budgets holds the budgets policies name. If nil, no budget is found
+	// and every attempt is allowed (fail-open, recorded as
+	// "budget_not_found").
+	Budgets *budget.Registry
+	// Classifiers holds the classifiers policies name. A name the registry
+	// lacks falls back to DefaultClassifier, recorded in the timeline as
+	// classifier_missing.
+	Classifiers *classify.Registry
+	// DefaultClassifier judges attempts of policies that name no
+	// classifier. If nil, classify.Default.
+	DefaultClassifier classify.Classifier
+	// MissingPolicyMode applies when the provider fails. The zero value is
+	// FailureFallback.
+	MissingPolicyMode MissingPolicyMode
+	// Clock drives backoff waits, timeouts and hedge triggers. If nil,
+	// clock.Real. Use regotest.Clock in tests.
+	Clock clock.Clock
+	// Rand draws the jitter. If nil, the math/rand/v2 global source.
+	Rand Random
+	// RecoverPanics makes a panic in user code come back as a
+	// *PanicError instead of being re-raised in the caller's goroutine.
+	RecoverPanics bool
+	// HedgeTriggers resolves HedgePolicy.Trigger names. If nil,
+	// hedge.NewRegistry() (the built-in triggers).
+	HedgeTriggers *hedge.Registry
+	// Latencies keeps per-key latencies for the latency-aware hedge
+	// triggers. If nil, the executor keeps its own.
+	Latencies *hedge.Latencies
+}
+
+// Executor runs operations under the policies of their keys. It is safe
+// for concurrent use; build one per process (or per dependency) and share
+// it.
+type Executor struct {
+	provider      controlplane.PolicyProvider
+	obs           observe.Observer
+	noopObs       bool
+	budgets       *budget.Registry
+	classifiers   *classify.Registry
+	defClassifier classify.Classifier
+	defIsDefault  bool
+	mode          MissingPolicyMode
+	clk           clock.Clock
+	realClock     bool
+	rnd           Random
+	recoverPanics bool
+	triggers      *hedge.Registry
+	latencies     *hedge.Latencies
+
+	// forceConcurrent runs every call's attempts on goroutines even
+	// without hedging; the conformance tests use it to run the same
+	// scenarios through both modes of the engine.
+	forceConcurrent bool
+}
+
+// NewExecutor returns an executor configured by opts.
+func NewExecutor(opts ExecutorOptions) *Executor {
+	e := &Executor{
+		provider:      opts.Provider,
+		obs:           opts.Observer,
+		budgets:       opts.Budgets,
+		classifiers:   opts.Classifiers,
+		defClassifier: opts.DefaultClassifier,
+		mode:          opts.MissingPolicyMode,
+		clk:           opts.Clock,
+		rnd:           opts.Rand,
+		recoverPanics: opts.RecoverPanics,
+		triggers:      opts.HedgeTriggers,
+		latencies:     opts.Latencies,
+	}
+	if e.provider == nil {
+		e.provider = &controlplane.StaticProvider{}
+	}
+	if e.obs == nil {
+		e.obs = observe.NoopObserver{}
+	}
+	e.noopObs = observe.IsNoop(e.obs)
+	if e.defClassifier == nil {
+		e.defClassifier = classify.Default
+	}
+	e.defIsDefault = classify.IsDefault(e.defClassifier)
+	if e.clk == nil {
+		e.clk = clock.Real{}
+	}
+	e.realClock = clock.IsReal(e.clk)
+	if e.triggers == nil {
+		e.triggers = hedge.NewRegistry()
+	}
+	if e.latencies == nil {
+		e.latencies = &hedge.Latencies{}
+	}
+	return e
+}
+
+func (e *Executor) float64() float64 {
+	if e.rnd != nil {
+		return e.rnd.Float64()
+	}
+	return rand.Float64()
+}
+
+// Do runs op under the policy of key and returns nil on success or the
+// error that ended the call.
+func (e *Executor) Do(ctx context.Context, key policy.PolicyKey, op func(context.Context) error) error {
+	_, _, err := run[struct{}](ctx, e, key, errOp(op), false, nil)
+	return err
+}
+
+// DoWithTimeline is Do, also returning the call's timeline.
+func (e *Executor) DoWithTimeline(ctx context.Context, key policy.PolicyKey, op func(context.Context) error) (observe.Timeline, error) {
+	_, tl, err := run[struct{}](ctx, e, key, errOp(op), true, nil)
+	return tl, err
+}
+
+// DoValue runs op under the policy of key and returns the value of the
+// attempt that succeeded. On failure it returns the value of the last
+// attempt that ran (often the zero value) with the error.
+func DoValue[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, op func(context.Context) (T, error)) (T, error) {
+	v, _, err := run[T](ctx, exec, key, valueOp[T](op), false, nil)
+	return v, err
+}
+
+// DoValueWithTimeline is DoValue, also returning the call's timeline.
+func DoValueWithTimeline[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, op func(context.Context) (T, error)) (T, observe.Timeline, error) {
+	return run[T](ctx, exec, key, valueOp[T](op), true, nil)
+}
+
+// CallOptions are per-call options for DoValueWith.
+type CallOptions[T any] struct {
+	// Timeline makes DoValueWith build and return the call's timeline.
+	Timeline bool
+	// Discard receives every value an attempt produced that the call does
+	// not return: values of failed attempts superseded by a later one, and
+	// values of cancelled attempts (losing hedges), including those that
+	// arrive after the call has returned, which are discarded from the
+	// attempt's goroutine. Use it to release resources such as HTTP
+	// response bodies. If nil, such values are dropped.
+	Discard func(T)
+}
+
+// DoValueWith is DoValue with per-call options.
+func DoValueWith[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, op func(context.Context) (T, error), opts CallOptions[T]) (T, observe.Timeline, error) {
+	return run[T](ctx, exec, key, valueOp[T](op), opts.Timeline, opts.Discard)
+}
+
+// invoker hides the shape of the caller's function. Func values are
+// pointer-shaped, so converting one to an invoker does not allocate.
+type invoker[T any] interface {
+	invoke(ctx context.Context) (T, error)
+}
+
+type errOp func(context.Context) error
+
+func (f errOp) invoke(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) }
+
+type valueOp[T any] func(context.Context) (T, error)
+
+func (f valueOp[T]) invoke(ctx context.Context) (T, error) { return f(ctx) }

@@ -1,0 +1,141 @@
+package retry
+
+import (
+	"context"
+	"runtime/debug"
+	"sync"
+
+	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/observe"
+)
+
+// hub is what attempt goroutines share with the coordinator: a buffered
+// channel for results (never blocks: it holds one slot per attempt the
+// call may launch) and, once the call has returned, the duty to release
+// and discard late results themselves.
+type hub[T any] struct {
+	results chan result[T]
+	discard func(T)
+	mu      sync.Mutex
+	closed  bool
+}
+
+func newHub[T any](maxAttempts int, discard func(T)) *hub[T] {
+	return &hub[T]{results: make(chan result[T], maxAttempts), discard: discard}
+}
+
+// run is the body of an attempt goroutine.
+func (h *hub[T]) run(op invoker[T], ctx context.Context, si, ai int, release func()) {
+	r := result[T]{slot: si}
+	done := false
+	defer func() {
+		if !done {
+			if v := recover(); v != nil {
+				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai}
+			} else {
+				r.err = errGoexit
+			}
+		}
+		h.deliver(r, release)
+	}()
+	r.val, r.err = op.invoke(ctx)
+	done = true
+}
+
+func (h *hub[T]) deliver(r result[T], release func()) {
+	h.mu.Lock()
+	if !h.closed {
+		h.results <- r
+		h.mu.Unlock()
+		return
+	}
+	h.mu.Unlock()
+	// The call has returned: this late result is ours to clean up. Nothing
+	// here may panic out of a library goroutine.
+	defer func() { _ = recover() }()
+	if release != nil {
+		release()
+	}
+	if r.pe == nil && h.discard != nil {
+		h.discard(r.val)
+	}
+}
+
+// close marks the call as returned and hands back the results that had
+// already arrived.
+func (h *hub[T]) close() []result[T] {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	var out []result[T]
+	for {
+		select {
+		case r := <-h.results:
+			out = append(out, r)
+		default:
+			return out
+		}
+	}
+}
+
+func stack() []byte { return debug.Stack() }
+
+// startHedging prepares the concurrent mode of the engine.
+func (c *engine[T]) startHedging() {
+	p := &c.res.p
+	c.hedgeGate = c.e.gateFor(p.Hedge.Budget)
+	c.hub = newHub[T](p.Retry.MaxAttempts, c.discard)
+	c.tracker = c.e.latencies.For(c.key)
+	if t, ok := c.e.triggers.Get(p.Hedge.Trigger); ok {
+		c.trigger = t
+		return
+	}
+	c.trigger = fixedTrigger{}
+	if c.recording {
+		c.tl.Attributes[observe.AttrHedgeTriggerError] = "unknown trigger " + string(p.Hedge.Trigger) + "; using fixed delay"
+	}
+}
+
+// armHedge schedules the next hedge of the step, if the policy and the
+// deadline allow one.
+func (c *engine[T]) armHedge() {
+	p := &c.res.p
+	if !p.Hedge.Enabled || c.hedgeStopped || c.nonRetry || c.hedgesInStep >= p.Hedge.MaxHedges || c.launched >= p.Retry.MaxAttempts {
+		return
+	}
+	d, reason, ok := c.trigger.Delay(hedgeInput(c.key, p, c.hedgesInStep+1, c.tracker))
+	if !ok {
+		c.hedgeStopped = true
+		return
+	}
+	if d < 0 {
+		d = 0
+	}
+	if c.hasDL && !c.e.clk.Now().Add(d).Before(c.deadline) {
+		c.hedgeStopped = true
+		if c.recording {
+			c.tl.Attributes["hedge_skipped"] = "deadline"
+		}
+		return
+	}
+	c.hedgeReason = "trigger_" + reason
+	c.hedgeTimer = c.e.clk.NewTimer(d)
+}
+
+func (c *engine[T]) fireHedge() {
+	if !c.gateAndLaunch(true, 0) {
+		c.hedgeStopped = true // a denied hedge ends hedging for the step
+		return
+	}
+	c.hedgesInStep++
+	c.armHedge()
+}
+
+func (c *engine[T]) stopHedgeTimer() {
+	if c.hedgeTimer != nil {
+		c.hedgeTimer.Stop()
+		c.hedgeTimer = nil
+	}
+}
+
+var _ = budget.KindHedge

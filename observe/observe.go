@@ -20,6 +20,8 @@ const (
 	AttrClassifierMissing   = "classifier_missing"
 	AttrStopReason          = "stop_reason"
 	AttrHedgeTriggerError   = "hedge_trigger_error"
+	AttrHedgeSkipped        = "hedge_skipped"
+	AttrSingleAttempt       = "single_attempt"
 )
 
 // Timeline is the structured account of one call.

@@ -118,20 +118,28 @@ type engine[T any] struct {
 	hedgeStopped bool // no more hedges in this step
 }
 
-func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], wantTL bool, discard func(T)) (T, observe.Timeline, error) {
+func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T]) (T, observe.Timeline, error) {
+	discard := opts.Discard
 	c := engine[T]{e: e, key: key, op: op, discard: discard, ctx: ctx}
-	c.recording = wantTL || !e.noopObs
+	c.recording = opts.Timeline || !e.noopObs
 	if c.recording {
 		c.tl.Key = key
 		c.tl.Start = e.clk.Now()
 	}
 	c.res = e.resolve(ctx, key)
 	p := &c.res.p
+	if opts.SingleAttempt {
+		p.Retry.MaxAttempts = 1
+		p.Hedge.Enabled = false
+	}
 	var clsMissing string
 	c.cls, c.clsDefault, clsMissing = e.classifierFor(p)
 	if c.recording {
 		c.tl.PolicyID = p.ID
 		c.tl.Attributes = timelineAttrs(&c.res, clsMissing)
+		if opts.SingleAttempt {
+			c.tl.Attributes[observe.AttrSingleAttempt] = "true"
+		}
 	}
 	defer c.cleanup()
 	if c.res.denyErr != nil {

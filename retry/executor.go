@@ -156,13 +156,13 @@ func (e *Executor) float64() float64 {
 // Do runs op under the policy of key and returns nil on success or the
 // error that ended the call.
 func (e *Executor) Do(ctx context.Context, key policy.PolicyKey, op func(context.Context) error) error {
-	_, _, err := run[struct{}](ctx, e, key, errOp(op), false, nil)
+	_, _, err := run[struct{}](ctx, e, key, errOp(op), CallOptions[struct{}]{})
 	return err
 }
 
 // DoWithTimeline is Do, also returning the call's timeline.
 func (e *Executor) DoWithTimeline(ctx context.Context, key policy.PolicyKey, op func(context.Context) error) (observe.Timeline, error) {
-	_, tl, err := run[struct{}](ctx, e, key, errOp(op), true, nil)
+	_, tl, err := run[struct{}](ctx, e, key, errOp(op), CallOptions[struct{}]{Timeline: true})
 	return tl, err
 }
 
@@ -170,13 +170,13 @@ func (e *Executor) DoWithTimeline(ctx context.Context, key policy.PolicyKey, op 
 // attempt that succeeded. On failure it returns the value of the last
 // attempt that ran (often the zero value) with the error.
 func DoValue[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, op func(context.Context) (T, error)) (T, error) {
-	v, _, err := run[T](ctx, exec, key, valueOp[T](op), false, nil)
+	v, _, err := run[T](ctx, exec, key, valueOp[T](op), CallOptions[T]{})
 	return v, err
 }
 
 // DoValueWithTimeline is DoValue, also returning the call's timeline.
 func DoValueWithTimeline[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, op func(context.Context) (T, error)) (T, observe.Timeline, error) {
-	return run[T](ctx, exec, key, valueOp[T](op), true, nil)
+	return run[T](ctx, exec, key, valueOp[T](op), CallOptions[T]{Timeline: true})
 }
 
 // CallOptions are per-call options for DoValueWith.
@@ -190,11 +190,17 @@ type CallOptions[T any] struct {
 	// attempt's goroutine. Use it to release resources such as HTTP
 	// response bodies. If nil, such values are dropped.
 	Discard func(T)
+	// SingleAttempt runs at most one attempt and no hedges, whatever the
+	// policy says; everything else about the policy (timeouts, budgets,
+	// classifier, observers) applies. Use it for calls that are not safe
+	// to repeat, such as a non-idempotent HTTP request. The timeline
+	// records it as the attribute single_attempt=true.
+	SingleAttempt bool
 }
 
 // DoValueWith is DoValue with per-call options.
 func DoValueWith[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, op func(context.Context) (T, error), opts CallOptions[T]) (T, observe.Timeline, error) {
-	return run[T](ctx, exec, key, valueOp[T](op), opts.Timeline, opts.Discard)
+	return run[T](ctx, exec, key, valueOp[T](op), opts)
 }
 
 // invoker hides the shape of the caller's function. Func values are

@@ -114,7 +114,7 @@ func (c *engine[T]) armHedge() {
 	if c.hasDL && !c.e.clk.Now().Add(d).Before(c.deadline) {
 		c.hedgeStopped = true
 		if c.recording {
-			c.tl.Attributes["hedge_skipped"] = "deadline"
+			c.tl.Attributes[observe.AttrHedgeSkipped] = "deadline"
 		}
 		return
 	}

@@ -1,0 +1,115 @@
+package budget
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/aponysus/rego/clock"
+)
+
+// window is a lock-free sliding window of n time buckets of equal width,
+// each holding two counters. The ratio budget counts requests and retries
+// in it; the throttler counts requests and accepts.
+//
+// Buckets live in a ring of n slots. A slot holds a pointer to an immutable
+// header (the bucket's index) with mutable counters; moving a slot on to a
+// newer bucket swaps in a fresh header with one compare-and-swap, so a
+// counter is never zeroed under a concurrent adder. That costs one small
+// allocation per bucket width, never one per call, and memory stays at n
+// buckets.
+type window struct {
+	clk   clock.Clock
+	real  bool // clk is the wall clock: read it with time.Since, the cheaper call
+	epoch time.Time
+	width int64 // nanoseconds per bucket
+	n     int64
+	slots []atomic.Pointer[windowBucket]
+}
+
+type windowBucket struct {
+	idx  int64 // the bucket's index since the epoch; fixed once published
+	a, b atomic.Int64
+}
+
+func newWindow(clk clock.Clock, span time.Duration, buckets int) *window {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	w := &window{
+		clk:   clk,
+		real:  clock.IsReal(clk),
+		width: int64(span) / int64(buckets),
+		n:     int64(buckets),
+		slots: make([]atomic.Pointer[windowBucket], buckets),
+	}
+	if w.width < 1 {
+		w.width = 1
+	}
+	if w.real {
+		w.epoch = time.Now() // carries a monotonic reading for time.Since
+	} else {
+		w.epoch = clk.Now()
+	}
+	return w
+}
+
+// nowIndex returns the index of the bucket holding the clock's time.
+func (w *window) nowIndex() int64 {
+	var d time.Duration
+	if w.real {
+		d = time.Since(w.epoch)
+	} else {
+		d = w.clk.Now().Sub(w.epoch)
+	}
+	if d < 0 {
+		return 0
+	}
+	return int64(d) / w.width
+}
+
+// index returns the index of the bucket holding t. Times before the epoch
+// count as the epoch.
+func (w *window) index(t time.Time) int64 {
+	d := t.Sub(w.epoch)
+	if d < 0 {
+		return 0
+	}
+	return int64(d) / w.width
+}
+
+// bucket returns the bucket for idx, moving its slot on if the slot still
+// holds an older bucket. It returns nil when the slot already holds a newer
+// bucket: the caller's time is more than a window behind, and whatever it
+// wanted to count has left the window.
+func (w *window) bucket(idx int64) *windowBucket {
+	s := &w.slots[idx%w.n]
+	for {
+		cur := s.Load()
+		if cur != nil {
+			if cur.idx == idx {
+				return cur
+			}
+			if cur.idx > idx {
+				return nil
+			}
+		}
+		nb := &windowBucket{idx: idx}
+		if s.CompareAndSwap(cur, nb) {
+			return nb
+		}
+	}
+}
+
+// sums returns the totals of both counters over the n buckets ending at
+// idx (the current bucket included, however full it is).
+func (w *window) sums(idx int64) (a, b int64) {
+	lo := idx - w.n
+	for i := range w.slots {
+		bk := w.slots[i].Load()
+		if bk != nil && bk.idx > lo && bk.idx <= idx {
+			a += bk.a.Load()
+			b += bk.b.Load()
+		}
+	}
+	return a, b
+}

@@ -1,7 +1,7 @@
 package hedge
 
 import (
-	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aponysus/rego/internal/cow"
@@ -57,8 +57,15 @@ func (Fixed) Delay(in TriggerInput) (time.Duration, string, bool) {
 
 // Quantile launches a hedge once the attempts of the step have run for the
 // key's recent Q-quantile latency: the first hedge at the quantile, later
-// ones spaced by the same amount. Until the tracker has enough samples it
-// uses Policy.Delay.
+// ones spaced by the same amount. The quantile is read with Tracker.Bound,
+// so it never falls below the sampled quantile: with Q 0.95 at most about
+// 5% of a steady key's primaries run long enough to be hedged. The delay is
+// clamped to [policy.MinHedgeDelay, policy.MaxHedgeDelay]. Until the
+// tracker holds MinSamples latencies (or when the executor keeps none) it
+// uses Policy.Delay, with reason "warmup_fixed".
+//
+// Reasons are "p50", "p90", "p95", "p99", "p99.9" and, for other Q,
+// "p" followed by 100*Q.
 type Quantile struct {
 	Q float64
 }
@@ -66,12 +73,32 @@ type Quantile struct {
 // Delay returns the key's recent Q-quantile latency, or Policy.Delay.
 func (q Quantile) Delay(in TriggerInput) (time.Duration, string, bool) {
 	if in.Latency != nil {
-		if d, ok := in.Latency.Quantile(q.Q); ok {
+		if d, ok := in.Latency.Bound(q.Q); ok {
 			if d < policy.MinHedgeDelay {
 				d = policy.MinHedgeDelay
 			}
-			return d, fmt.Sprintf("p%g", q.Q*100), true
+			if d > policy.MaxHedgeDelay {
+				d = policy.MaxHedgeDelay
+			}
+			return d, q.reason(), true
 		}
 	}
 	return in.Policy.Delay, "warmup_fixed", true
+}
+
+// reason names the quantile without allocating for the common ones.
+func (q Quantile) reason() string {
+	switch q.Q {
+	case 0.5:
+		return "p50"
+	case 0.9:
+		return "p90"
+	case 0.95:
+		return "p95"
+	case 0.99:
+		return "p99"
+	case 0.999:
+		return "p99.9"
+	}
+	return "p" + strconv.FormatFloat(q.Q*100, 'g', 6, 64)
 }

@@ -24,7 +24,8 @@ type TriggerInput struct {
 // Delay returns how long to wait after the previous launch of the step
 // (the primary attempt for the first hedge, the previous hedge after that)
 // before launching hedge in.HedgeIndex, and a short low-cardinality reason
-// recorded in the hedge's attempt record ("p95_12ms", "fixed_50ms").
+// recorded in the hedge's attempt record ("p95", "fixed", "warmup_fixed"):
+// reasons become metric labels, so never put the delay itself in them.
 // Returning ok false launches no more hedges in the step.
 //
 // Implementations must be safe for concurrent use and cheap: Delay runs

@@ -110,7 +110,7 @@ func NewFileProvider(opts FileOptions) *FileProvider {
 	if p.interval == 0 {
 		p.interval = DefaultFileInterval
 	}
-	p.snap.Store(&snapshot{err: &UnavailableError{Source: p.path, Err: errNotLoaded}, cause: errNotLoaded})
+	p.snap.Store(emptySnapshot(p.path))
 	_ = p.Reload()
 	if p.interval > 0 {
 		p.stop = make(chan struct{})

@@ -206,7 +206,7 @@ func NewRemoteProvider(opts RemoteOptions) (*RemoteProvider, error) {
 		p.decode = policy.DecodeDocument
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.snap.Store(&snapshot{err: &UnavailableError{Source: p.url, Err: errNotLoaded}, cause: errNotLoaded})
+	p.snap.Store(emptySnapshot(p.url))
 	p.loadCache()
 	if p.interval > 0 {
 		p.loopWG.Add(1)
@@ -233,12 +233,7 @@ func (p *RemoteProvider) loadCache() {
 	doc.SetSource(policy.SourceRemote)
 	p.etag = e.ETag
 	cause := fmt.Errorf("controlplane: cached copy from %s, not yet confirmed by the server", e.SavedAt.UTC().Format(time.RFC3339))
-	p.snap.Store(&snapshot{
-		doc:   doc,
-		stale: true,
-		err:   &StaleError{Source: p.url, Version: doc.Version, Err: cause},
-		cause: cause,
-	})
+	p.snap.Store(staleSnapshot(doc, p.url, cause))
 }
 
 func (p *RemoteProvider) loop() {

@@ -55,11 +55,15 @@ func (e *UnavailableError) Error() string {
 func (e *UnavailableError) Unwrap() []error { return []error{ErrProviderUnavailable, e.Err} }
 
 // snapshot is the immutable state a provider's lookups read through an
-// atomic pointer. Every error a lookup can return is built when the
-// snapshot is, so lookups never allocate.
+// atomic pointer. Everything a lookup returns is built when the snapshot
+// is, so lookups never allocate and copy each policy only once.
 type snapshot struct {
 	// doc is the document in force; nil before the first good load.
 	doc *policy.Document
+	// byKey and def are doc's policies as lookups return them: with
+	// Meta.Source policy.SourceLKG when the document is stale.
+	byKey map[policy.PolicyKey]*policy.EffectivePolicy
+	def   *policy.EffectivePolicy
 	// stale marks doc as last-known-good: a newer load failed, or it came
 	// from a cache and has not been confirmed yet.
 	stale bool
@@ -70,34 +74,60 @@ type snapshot struct {
 	cause error
 }
 
-func freshSnapshot(doc *policy.Document) *snapshot { return &snapshot{doc: doc} }
+func newSnapshot(doc *policy.Document, stale bool, err, cause error) *snapshot {
+	s := &snapshot{doc: doc, stale: stale, err: err, cause: cause}
+	if doc == nil {
+		return s
+	}
+	served := func(p policy.EffectivePolicy) *policy.EffectivePolicy {
+		if stale {
+			p.Meta.Source = policy.SourceLKG
+		}
+		return &p
+	}
+	s.byKey = make(map[policy.PolicyKey]*policy.EffectivePolicy, len(doc.Policies))
+	for k, p := range doc.Policies {
+		s.byKey[k] = served(p)
+	}
+	if doc.Default != nil {
+		s.def = served(*doc.Default)
+	}
+	return s
+}
+
+func freshSnapshot(doc *policy.Document) *snapshot { return newSnapshot(doc, false, nil, nil) }
+
+// emptySnapshot is the state before the first load.
+func emptySnapshot(source string) *snapshot {
+	return newSnapshot(nil, false, &UnavailableError{Source: source, Err: errNotLoaded}, errNotLoaded)
+}
 
 // failedSnapshot keeps prev's document, if any, as last-known-good.
 func failedSnapshot(prev *snapshot, source string, cause error) *snapshot {
 	if prev == nil || prev.doc == nil {
-		return &snapshot{err: &UnavailableError{Source: source, Err: cause}, cause: cause}
+		return newSnapshot(nil, false, &UnavailableError{Source: source, Err: cause}, cause)
 	}
-	return &snapshot{
-		doc:   prev.doc,
-		stale: true,
-		err:   &StaleError{Source: source, Version: prev.doc.Version, Err: cause},
-		cause: cause,
-	}
+	return staleSnapshot(prev.doc, source, cause)
+}
+
+func staleSnapshot(doc *policy.Document, source string, cause error) *snapshot {
+	return newSnapshot(doc, true, &StaleError{Source: source, Version: doc.Version, Err: cause}, cause)
 }
 
 // get resolves key against the snapshot without allocating.
 func (s *snapshot) get(key policy.PolicyKey) (policy.EffectivePolicy, error) {
+	if p, ok := s.byKey[key]; ok {
+		return *p, s.err
+	}
+	if s.def != nil {
+		p := *s.def
+		p.Key = key
+		return p, s.err
+	}
 	if s.doc == nil {
 		return policy.EffectivePolicy{}, s.err
 	}
-	p, ok := s.doc.Lookup(key)
-	if !ok {
-		return policy.EffectivePolicy{}, ErrPolicyNotFound
-	}
-	if s.stale {
-		p.Meta.Source = policy.SourceLKG
-	}
-	return p, s.err
+	return policy.EffectivePolicy{}, ErrPolicyNotFound
 }
 
 func (s *snapshot) version() string {

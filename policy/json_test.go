@@ -1,0 +1,55 @@
+package policy_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aponysus/rego/policy"
+)
+
+func TestPolicyJSONRoundTrip(t *testing.T) {
+	p := policy.EffectivePolicy{
+		Key: policy.ParseKey("payments.Charge"),
+		ID:  "charge-v2",
+		Retry: policy.RetryPolicy{
+			MaxAttempts: 5, InitialBackoff: 25 * time.Millisecond, MaxBackoff: 250 * time.Millisecond,
+			BackoffMultiplier: 2, Jitter: policy.JitterEqual, TimeoutPerAttempt: 250 * time.Millisecond,
+			OverallTimeout: 2 * time.Second, ClassifierName: "http", Budget: policy.BudgetRef{Name: "retries", Cost: 2},
+		},
+		Hedge: policy.HedgePolicy{Enabled: true, MaxHedges: 2, Trigger: policy.TriggerP95, Delay: 30 * time.Millisecond},
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, want := range []string{`"initial_backoff":"25ms"`, `"overall_timeout":"2s"`, `"max_attempts":5`, `"key":"payments.Charge"`, `"trigger":"p95"`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("%s lacks %s", s, want)
+		}
+	}
+	var back policy.EffectivePolicy
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Retry != p.Retry || back.Hedge != p.Hedge || back.Key != p.Key || back.ID != p.ID {
+		t.Fatalf("round trip\n got %+v\nwant %+v", back, p)
+	}
+}
+
+func TestPolicyJSONRejects(t *testing.T) {
+	for _, src := range []string{
+		`{"retry":{"max_attempts":3,"bogus":1}}`,
+		`{"retry":{"initial_backoff":100}}`,
+		`{"retry":{"initial_backoff":"soon"}}`,
+		`{"hedge":{"delay":"1x"}}`,
+		`{"unknown":{}}`,
+	} {
+		var p policy.EffectivePolicy
+		if err := json.Unmarshal([]byte(src), &p); err == nil {
+			t.Errorf("%s: no error", src)
+		}
+	}
+}

@@ -1,3 +1,19 @@
 module github.com/aponysus/rego/benchmarks
 
-go 1.24
+go 1.26.0
+
+require (
+	github.com/aponysus/rego v0.0.0-00010101000000-000000000000
+	github.com/avast/retry-go/v4 v4.7.0
+	github.com/cenkalti/backoff/v5 v5.0.3
+	github.com/failsafe-go/failsafe-go v0.9.8
+	github.com/sethvargo/go-retry v0.5.0
+	go.uber.org/goleak v1.3.0
+)
+
+require (
+	github.com/bits-and-blooms/bitset v1.24.4 // indirect
+	google.golang.org/grpc v1.85.0 // indirect
+)
+
+replace github.com/aponysus/rego => ../

@@ -167,14 +167,14 @@ func (k *call) attempt(wait time.Duration) {
 	// The attempt ends at the first of the server's reply, the per-attempt
 	// timeout and the call's deadline.
 	ended := false
-	var cancelTimer func() bool
+	var timer *Event
 	end := func(rep Reply, err error) {
 		if ended {
 			return
 		}
 		ended = true
-		if cancelTimer != nil {
-			cancelTimer()
+		if timer != nil {
+			timer.Cancel()
 		}
 		if dec.Release != nil {
 			dec.Release()
@@ -192,7 +192,7 @@ func (k *call) attempt(wait time.Duration) {
 		}
 	}
 	if limit > 0 {
-		cancelTimer = c.s.After(limit, func() { end(ReplyRetryable, limitErr) })
+		timer = c.s.After(limit, func() { end(ReplyRetryable, limitErr) })
 	}
 	c.srv.Handle(func(rep Reply) { end(rep, nil) })
 }

@@ -37,11 +37,11 @@ func throttle(opts budget.ThrottleOptions) func(clock.Clock, *rand.Rand) (budget
 
 // outage is the retry-storm scenario of the Google SRE book: the
 // downstream fails every request, quickly, while the clients keep
-// offering 1000 calls per second for a minute (six whole 10s windows).
+// offering 1000 calls per second for 30 seconds (three whole 10s windows).
 func outage(b func(clock.Clock, *rand.Rand) (budget.Budget, error)) sim.Scenario {
 	return sim.Scenario{
 		Seed:     7,
-		Duration: 60 * time.Second,
+		Duration: 30 * time.Second,
 		Rate:     1000,
 		Server:   sim.ServerConfig{Latency: sim.Normal{Mean: 10 * time.Millisecond, SD: 2 * time.Millisecond}, Failure: sim.FailureRate(1)},
 		Retry:    policy.RetryPolicy{MaxAttempts: 3},
@@ -59,10 +59,11 @@ func run(t *testing.T, sc sim.Scenario) sim.Report {
 }
 
 func TestRetryStormNoBudgetTriples(t *testing.T) {
+	t.Parallel()
 	rep := run(t, outage(noBudget()))
 	t.Logf("no budget: offered %d, received %d, load %.4f", rep.Offered, rep.Received, rep.Load)
-	if rep.Offered != 60000 {
-		t.Fatalf("offered %d calls, want 60000", rep.Offered)
+	if rep.Offered != 30000 {
+		t.Fatalf("offered %d calls, want 30000", rep.Offered)
 	}
 	// Calls in the last few hundred milliseconds retry after the horizon.
 	if rep.Load < 2.97 || rep.Load > 3 {
@@ -74,6 +75,7 @@ func TestRetryStormNoBudgetTriples(t *testing.T) {
 }
 
 func TestRetryStormRatioBudget(t *testing.T) {
+	t.Parallel()
 	rep := run(t, outage(ratio(budget.RatioOptions{}))) // 10%, floor 10/s, 10s
 	t.Logf("ratio 10%%: offered %d, received %d, load %.4f, rejections %d", rep.Offered, rep.Received, rep.Load, rep.Stats.Rejections)
 	if rep.Load > 1.1 {
@@ -91,6 +93,7 @@ func TestRetryStormRatioBudget(t *testing.T) {
 }
 
 func TestRetryStormRatioBudgetManyClients(t *testing.T) {
+	t.Parallel()
 	sc := outage(ratio(budget.RatioOptions{}))
 	sc.Clients = 10 // 100 calls/s each: ratio and floor both give 100 per window
 	rep := run(t, sc)
@@ -101,22 +104,24 @@ func TestRetryStormRatioBudgetManyClients(t *testing.T) {
 }
 
 func TestRetryStormTokenBucket(t *testing.T) {
+	t.Parallel()
 	const capacity, refill = 100, 10.0
 	rep := run(t, outage(tokenBucket(capacity, refill)))
 	retries := rep.Received - rep.Offered // every call's first attempt lands before the horizon
-	bound := int64(capacity + refill*60)  // capacity + refill * Duration
-	t.Logf("token bucket %d+%v/s: retries in the first minute %d (bound %d), load %.4f", capacity, refill, retries, bound, rep.Load)
+	bound := int64(capacity + refill*30)  // capacity + refill * Duration
+	t.Logf("token bucket %d+%v/s: retries in 30s %d (bound %d), load %.4f", capacity, refill, retries, bound, rep.Load)
 	if retries > bound {
-		t.Fatalf("%d retries in 60s, want at most capacity+refill*60 = %d", retries, bound)
+		t.Fatalf("%d retries in 30s, want at most capacity+refill*30 = %d", retries, bound)
 	}
 	// Under a total outage the demand for retries never stops, so the
 	// bucket is drained to the last token.
 	if retries < bound-1 {
-		t.Fatalf("%d retries in 60s, want the bucket drained (%d)", retries, bound)
+		t.Fatalf("%d retries in 30s, want the bucket drained (%d)", retries, bound)
 	}
 }
 
 func TestRetryStormThrottleShedsFirstAttempts(t *testing.T) {
+	t.Parallel()
 	rep := run(t, outage(throttle(budget.ThrottleOptions{})))
 	t.Logf("throttle K=2: load %.4f, rejections %d, denied calls %d", rep.Load, rep.Stats.Rejections, rep.Stats.Denied)
 	// The throttler gates first attempts too: the backend sees a trickle.
@@ -129,6 +134,7 @@ func TestRetryStormThrottleShedsFirstAttempts(t *testing.T) {
 }
 
 func TestRunDeterministic(t *testing.T) {
+	t.Parallel()
 	sc := outage(throttle(budget.ThrottleOptions{}))
 	sc.Duration = 5 * time.Second
 	a, b := run(t, sc), run(t, sc)

@@ -182,8 +182,12 @@ var scenarios = []scenario{
 		wantAllowed:  []bool{true, false},
 		wantStop:     retry.StopBudgetDenied,
 		check: func(t *testing.T, tl observe.Timeline, _ error) {
-			if r := tl.Attempts[1]; r.BudgetReason != "tokens_exhausted" || !errors.Is(r.Err, budget.ErrDenied) {
+			if r := tl.Attempts[1]; r.BudgetReason != "tokens_exhausted" || !errors.Is(r.Err, budget.ErrDenied) || r.Backoff <= 0 {
 				t.Fatalf("denied record = %+v", r)
+			}
+			// The budget is asked before the wait: a denial costs no time.
+			if !tl.End.Equal(tl.Start) {
+				t.Fatalf("the call waited %v before being denied", tl.End.Sub(tl.Start))
 			}
 		},
 	},

@@ -173,13 +173,24 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 				break
 			}
 			wait = c.nextWait()
-			if !c.sleep(wait) {
+			if c.hasDL && !e.clk.Now().Add(wait).Before(c.deadline) {
+				c.stop = StopDeadline
 				break
 			}
 		}
-		if !c.gateAndLaunch(false, wait) {
+		// The budget is asked before the wait, so that a denied retry
+		// costs the caller no waiting.
+		dec, ok := c.gate(false, wait)
+		if !ok {
 			break
 		}
+		if c.step > 0 && !c.sleep(wait) {
+			if dec.Release != nil {
+				dec.Release()
+			}
+			break
+		}
+		c.launch(false, 0, budget.KindRetry, wait, dec, &c.retryGate)
 		v := c.awaitStep()
 		if v == vSuccess {
 			return c.succeed()
@@ -204,10 +215,6 @@ func (c *engine[T]) nextWait() time.Duration {
 
 // sleep waits d on the executor's clock; false means the call must stop.
 func (c *engine[T]) sleep(d time.Duration) bool {
-	if c.hasDL && !c.e.clk.Now().Add(d).Before(c.deadline) {
-		c.stop = StopDeadline
-		return false
-	}
 	if d > 0 {
 		t := c.e.clk.NewTimer(d)
 		select {
@@ -223,9 +230,9 @@ func (c *engine[T]) sleep(d time.Duration) bool {
 	return true
 }
 
-// gateAndLaunch asks the budget and launches an attempt: the primary of
-// the current step, or a hedge. It returns false when the budget denied.
-func (c *engine[T]) gateAndLaunch(isHedge bool, wait time.Duration) bool {
+// gate asks the budget about the next attempt: the primary of the current
+// step, or a hedge. A denial is recorded and returns false.
+func (c *engine[T]) gate(isHedge bool, wait time.Duration) (budget.Decision, bool) {
 	g, kind := &c.retryGate, budget.KindRetry
 	if isHedge {
 		g, kind = &c.hedgeGate, budget.KindHedge
@@ -261,10 +268,9 @@ func (c *engine[T]) gateAndLaunch(isHedge bool, wait time.Duration) bool {
 			c.stop = StopBudgetDenied
 			c.denied = derr
 		}
-		return false
+		return dec, false
 	}
-	c.launch(isHedge, hedgeIdx, kind, wait, dec, g)
-	return true
+	return dec, true
 }
 
 func (c *engine[T]) hedgeReasonFor(isHedge bool) string {

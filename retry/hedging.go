@@ -123,10 +123,12 @@ func (c *engine[T]) armHedge() {
 }
 
 func (c *engine[T]) fireHedge() {
-	if !c.gateAndLaunch(true, 0) {
+	dec, ok := c.gate(true, 0)
+	if !ok {
 		c.hedgeStopped = true // a denied hedge ends hedging for the step
 		return
 	}
+	c.launch(true, c.hedgesInStep+1, budget.KindHedge, 0, dec, &c.hedgeGate)
 	c.hedgesInStep++
 	c.armHedge()
 }
@@ -138,4 +140,3 @@ func (c *engine[T]) stopHedgeTimer() {
 	}
 }
 
-var _ = budget.KindHedge

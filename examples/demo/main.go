@@ -1,0 +1,136 @@
+// Command demo shows rego doing its main job, with no external service:
+// it calls a flaky in-process "dependency" through an executor under a few
+// policies and prints what happened, attempt by attempt.
+//
+//	go run ./examples/demo
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/controlplane"
+	"github.com/aponysus/rego/observe"
+	"github.com/aponysus/rego/policy"
+	"github.com/aponysus/rego/retry"
+)
+
+var errUnavailable = errors.New("503 service unavailable")
+
+func main() {
+	budgets := budget.NewRegistry()
+	budgets.Register("retries", budget.NewTokenBucketBudget(2, 0.5))
+
+	provider := &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{
+		policy.ParseKey("inventory.Reserve"): {
+			ID: "reserve-v1",
+			Retry: policy.RetryPolicy{
+				MaxAttempts: 4, InitialBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+				Jitter: policy.JitterEqual, TimeoutPerAttempt: 80 * time.Millisecond,
+			},
+		},
+		policy.ParseKey("payments.Charge"): {
+			ID: "charge-v1",
+			Retry: policy.RetryPolicy{
+				MaxAttempts: 5, InitialBackoff: 10 * time.Millisecond,
+				Budget: policy.BudgetRef{Name: "retries"},
+			},
+		},
+		policy.ParseKey("search.Query"): {
+			ID:    "query-hedged",
+			Retry: policy.RetryPolicy{MaxAttempts: 3},
+			Hedge: policy.HedgePolicy{Enabled: true, MaxHedges: 1, Delay: 30 * time.Millisecond},
+		},
+	}}
+	exec := retry.NewExecutor(retry.ExecutorOptions{Provider: provider, Budgets: budgets})
+	ctx := context.Background()
+
+	// 1. A flaky dependency: two failures, one of them a timeout, then
+	// success.
+	var n atomic.Int32
+	tl, err := exec.DoWithTimeline(ctx, policy.ParseKey("inventory.Reserve"), func(ctx context.Context) error {
+		switch n.Add(1) {
+		case 1:
+			return errUnavailable
+		case 2:
+			<-ctx.Done() // hangs until the per-attempt timeout fires
+			return ctx.Err()
+		}
+		return nil
+	})
+	show("flaky dependency, per-attempt timeout", tl, err)
+
+	// 2. A hard outage behind a retry budget: the token bucket lets two
+	// retries through, then denies, and the denial is in the timeline.
+	for i := 0; i < 2; i++ {
+		tl, err = exec.DoWithTimeline(ctx, policy.ParseKey("payments.Charge"), func(ctx context.Context) error {
+			return errUnavailable
+		})
+		show(fmt.Sprintf("outage behind a retry budget (call %d)", i+1), tl, err)
+	}
+
+	// 3. A permanent error is not retried.
+	tl, err = exec.DoWithTimeline(ctx, policy.ParseKey("inventory.Reserve"), func(ctx context.Context) error {
+		return classify.Permanent(errors.New("400 bad request"))
+	})
+	show("permanent error", tl, err)
+
+	// 4. Hedging: the first attempt lands on a slow replica; a hedge sent
+	// after 30ms wins and the slow attempt is cancelled.
+	tl, err = exec.DoWithTimeline(ctx, policy.ParseKey("search.Query"), func(ctx context.Context) error {
+		info, _ := observe.AttemptFromContext(ctx)
+		latency := 500 * time.Millisecond // a slow replica
+		if info.IsHedge {
+			latency = 5 * time.Millisecond
+		}
+		select {
+		case <-time.After(latency):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	show("hedged request", tl, err)
+}
+
+func show(title string, tl observe.Timeline, err error) {
+	fmt.Printf("== %s: key=%s policy=%s -> err=%v (took %v)\n", title, tl.Key, tl.PolicyID, err, tl.End.Sub(tl.Start).Round(time.Millisecond))
+	var attrs []string
+	for _, k := range []string{observe.AttrPolicySource, observe.AttrStopReason} {
+		if v, ok := tl.Attributes[k]; ok {
+			attrs = append(attrs, k+"="+v)
+		}
+	}
+	fmt.Printf("   %s\n", strings.Join(attrs, " "))
+	w := tabwriter.NewWriter(os.Stdout, 3, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "   attempt\tkind\twait\tduration\toutcome\tbudget\terror")
+	for _, a := range tl.Attempts {
+		kind := "retry"
+		if a.IsHedge {
+			kind = fmt.Sprintf("hedge %d", a.HedgeIndex)
+		}
+		if a.Cancelled {
+			kind += " (cancelled)"
+		}
+		budgetCol := a.BudgetReason
+		if !a.BudgetAllowed {
+			budgetCol = "DENIED: " + a.BudgetReason
+		}
+		errText := "-"
+		if a.Err != nil {
+			errText = a.Err.Error()
+		}
+		fmt.Fprintf(w, "   %d\t%s\t%v\t%v\t%s\t%s\t%s\n", a.Attempt, kind, a.Backoff.Round(time.Millisecond),
+			a.EndTime.Sub(a.StartTime).Round(time.Millisecond), a.Outcome.Kind, budgetCol, errText)
+	}
+	w.Flush()
+	fmt.Println()
+}

@@ -6,8 +6,8 @@ import (
 
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/retry"
-	backoff "github.com/cenkalti/backoff/v5"
 	retrygo "github.com/avast/retry-go/v4"
+	backoff "github.com/cenkalti/backoff/v5"
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	goretry "github.com/sethvargo/go-retry"

@@ -79,13 +79,11 @@ func ClassifyError(err error) Outcome {
 	if err == nil {
 		return Outcome{Kind: OutcomeSuccess}
 	}
-	var pe *PermanentError
-	if errors.As(err, &pe) {
+	switch m := findMark(err).(type) {
+	case *PermanentError:
 		return Outcome{Kind: OutcomeNonRetryable, Reason: "permanent"}
-	}
-	var ra *RetryAfterError
-	if errors.As(err, &ra) {
-		return Outcome{Kind: OutcomeRetryable, Reason: "retry_after", BackoffOverride: ra.Delay}
+	case *RetryAfterError:
+		return Outcome{Kind: OutcomeRetryable, Reason: "retry_after", BackoffOverride: m.Delay}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return Outcome{Kind: OutcomeRetryable, Reason: "timeout"}
@@ -127,4 +125,28 @@ func (r *Registry) Get(name string) (Classifier, bool) {
 		return nil, false
 	}
 	return r.m.Load(name)
+}
+
+// findMark returns the first *PermanentError or *RetryAfterError in err's
+// tree, walked in the order errors.As walks it. It is errors.As for the two
+// marks without the allocation errors.As costs (its target escapes).
+func findMark(err error) error {
+	for err != nil {
+		switch e := err.(type) {
+		case *PermanentError, *RetryAfterError:
+			return e
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				if m := findMark(inner); m != nil {
+					return m
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
+	return nil
 }

@@ -69,3 +69,17 @@ func TestOutcomeKindString(t *testing.T) {
 		t.Fatal("bad names")
 	}
 }
+
+func TestMarksInsideJoinedErrors(t *testing.T) {
+	err := errors.Join(errBase, fmt.Errorf("x: %w", classify.Permanent(errBase)))
+	if k := classify.Default.Classify(nil, err).Kind; k != classify.OutcomeNonRetryable {
+		t.Fatalf("kind %v", k)
+	}
+}
+
+func TestDefaultDoesNotAllocate(t *testing.T) {
+	err := fmt.Errorf("wrapped: %w", errBase)
+	if n := testing.AllocsPerRun(100, func() { _ = classify.Default.Classify(nil, err) }); n != 0 {
+		t.Fatalf("%v allocs", n)
+	}
+}

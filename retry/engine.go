@@ -92,7 +92,10 @@ type engine[T any] struct {
 	recording  bool
 	tl         observe.Timeline
 
-	slots    [policy.MaxMaxAttempts]slot
+	// one is the slot of the inline mode, where a single attempt runs at
+	// a time; many holds a slot per attempt in the concurrent mode.
+	one      slot
+	many     []slot
 	launched int // attempts launched: they count toward MaxAttempts
 	nrec     int // attempt indices handed out, denied attempts included
 	inflight int
@@ -163,6 +166,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		c.startHedging()
 	} else if e.forceConcurrent {
 		c.hub = newHub[T](p.Retry.MaxAttempts, discard)
+		c.many = make([]slot, p.Retry.MaxAttempts)
 	}
 
 	var wait time.Duration
@@ -285,7 +289,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	c.launched++
 	ai := c.nrec
 	c.nrec++
-	s := &c.slots[si]
+	s := c.slot(si)
 	*s = slot{release: dec.Release, kind: kind, rec: ai, hedgeIdx: hedgeIdx, isHedge: isHedge, running: true}
 	if r, ok := g.b.(budget.OutcomeRecorder); ok {
 		s.recorder = r
@@ -375,7 +379,7 @@ func (c *engine[T]) awaitStep() verdict {
 
 // handle processes the result of one attempt.
 func (c *engine[T]) handle(r result[T]) verdict {
-	s := &c.slots[r.slot]
+	s := c.slot(r.slot)
 	s.running = false
 	c.inflight--
 	if s.cancel != nil {
@@ -451,6 +455,14 @@ func (c *engine[T]) handle(r result[T]) verdict {
 	return vStop
 }
 
+// slot returns the bookkeeping of attempt i.
+func (c *engine[T]) slot(i int) *slot {
+	if c.many == nil {
+		return &c.one
+	}
+	return &c.many[i]
+}
+
 // keepValue makes v the value returned on failure and discards the one it
 // replaces.
 func (c *engine[T]) keepValue(v T) {
@@ -476,7 +488,7 @@ func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
 // cancelRunning cancels every attempt still in flight and records why.
 func (c *engine[T]) cancelRunning(reason string) {
 	for i := 0; i < c.launched; i++ {
-		s := &c.slots[i]
+		s := c.slot(i)
 		if !s.running {
 			continue
 		}
@@ -559,7 +571,7 @@ func (c *engine[T]) fail(err error) (T, observe.Timeline, error) {
 func (c *engine[T]) cleanup() {
 	c.stopHedgeTimer()
 	for i := 0; i < c.launched; i++ {
-		s := &c.slots[i]
+		s := c.slot(i)
 		if s.cancel != nil {
 			s.cancel()
 			s.cancel = nil
@@ -567,7 +579,7 @@ func (c *engine[T]) cleanup() {
 	}
 	if c.hub != nil {
 		for _, r := range c.hub.close() {
-			s := &c.slots[r.slot]
+			s := c.slot(r.slot)
 			if rel := s.release; rel != nil {
 				s.release = nil
 				rel()
@@ -579,11 +591,9 @@ func (c *engine[T]) cleanup() {
 	} else if c.inflight > 0 {
 		// An inline attempt that never returned (its operation panicked
 		// through a path that skipped handle): release its budget.
-		for i := 0; i < c.launched; i++ {
-			if rel := c.slots[i].release; rel != nil {
-				c.slots[i].release = nil
-				rel()
-			}
+		if rel := c.one.release; rel != nil {
+			c.one.release = nil
+			rel()
 		}
 	}
 	if c.cancelCall != nil {

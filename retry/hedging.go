@@ -85,6 +85,7 @@ func (c *engine[T]) startHedging() {
 	p := &c.res.p
 	c.hedgeGate = c.e.gateFor(p.Hedge.Budget)
 	c.hub = newHub[T](p.Retry.MaxAttempts, c.discard)
+	c.many = make([]slot, p.Retry.MaxAttempts)
 	c.tracker = c.e.latencies.For(c.key)
 	if t, ok := c.e.triggers.Get(p.Hedge.Trigger); ok {
 		c.trigger = t

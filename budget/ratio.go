@@ -67,11 +67,18 @@ type RatioOptions struct {
 //
 // The window is Buckets buckets of Window/Buckets each, the current one
 // included; it therefore covers between Window-Window/Buckets and Window
-// of history. The bound holds exactly over any Buckets consecutive
-// buckets, however concurrent calls interleave, as long as callers' clocks
-// agree: a retry is counted before it is checked and uncounted when
-// denied, so racing retries can deny each other spuriously but never both
-// pass over the limit.
+// of history. The bound holds exactly at every decision: when a retry is
+// allowed, the window ending in its bucket holds at most the limit, every
+// retry allowed in it (before or after, by any goroutine) counted. A retry
+// is counted before it is checked and uncounted when denied, so racing
+// retries can deny each other spuriously but never pass the limit
+// together. Requests and retries stay in the window for the same time,
+// so over a whole run (without a floor) retries stay within Ratio of first
+// attempts, as the property tests check; but a later window can hold more
+// retries than its own requests allow when the requests that paid for
+// them sat in buckets that have left it, and it then allows none until it
+// is back under. Callers whose clocks disagree by more than a bucket blur
+// the bound; a caller a whole window behind is denied.
 //
 // The hot path is a few atomic operations and no locks; memory is fixed by
 // Buckets. A RatioBudget is safe for concurrent use. Decision.Release is

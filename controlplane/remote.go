@@ -126,6 +126,10 @@ type RemoteProvider struct {
 	decode    DecodeFunc
 	onError   func(error)
 
+	// ownTransport is the transport made for a nil Client; Close closes
+	// its idle connections.
+	ownTransport *http.Transport
+
 	snap atomic.Pointer[snapshot]
 	// lastMiss is when (clock nanoseconds) a lookup last started a fetch.
 	lastMiss atomic.Int64
@@ -172,6 +176,7 @@ func NewRemoteProvider(opts RemoteOptions) (*RemoteProvider, error) {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.TLSClientConfig = opts.TLSConfig
 		p.client = &http.Client{Transport: t}
+		p.ownTransport = t
 	}
 	if p.authKey == "" {
 		p.authKey = "Authorization"
@@ -409,6 +414,9 @@ func (p *RemoteProvider) Close() error {
 		p.cancel()
 		p.loopWG.Wait()
 		p.loads.close()
+		if p.ownTransport != nil {
+			p.ownTransport.CloseIdleConnections()
+		}
 	})
 	return nil
 }

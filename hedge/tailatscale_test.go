@@ -223,6 +223,7 @@ func TestTailAtScaleSeeds(t *testing.T) {
 		base := simulateTail(seed, tailConfigs[0])
 		p95 := simulateTail(seed, tailConfigs[5])
 		cut := float64(base.p999) / float64(p95.p999)
+		t.Logf("seed %d: p99.9 %v -> %v (%.1fx), extra %.2f%%", seed, base.p999.Round(time.Millisecond), p95.p999.Round(100*time.Microsecond), cut, 100*p95.extra())
 		if cut < 10 || p95.extra() > 0.05 {
 			t.Errorf("seed %d: p99.9 %v -> %v (%.1fx), extra %.2f%%", seed, base.p999, p95.p999, cut, 100*p95.extra())
 		}

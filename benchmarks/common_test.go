@@ -20,6 +20,7 @@ const (
 	libRetryGo      = "lib=retry-go"
 	libGoRetry      = "lib=go-retry"
 	libGRPC         = "lib=grpc-builtin"
+	libNone         = "lib=none"
 )
 
 const (

@@ -9,11 +9,16 @@ require (
 	github.com/failsafe-go/failsafe-go v0.9.8
 	github.com/sethvargo/go-retry v0.5.0
 	go.uber.org/goleak v1.3.0
+	google.golang.org/grpc v1.85.0
 )
 
 require (
 	github.com/bits-and-blooms/bitset v1.24.4 // indirect
-	google.golang.org/grpc v1.85.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 replace github.com/aponysus/rego => ../

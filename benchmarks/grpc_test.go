@@ -1,0 +1,166 @@
+package benchmarks
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aponysus/rego/policy"
+	"github.com/aponysus/rego/regotest"
+	"github.com/aponysus/rego/retry"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+)
+
+// The gRPC benchmarks call the standard health service, which ships with
+// grpc-go, so no generated code is needed. rego wraps a plain unary call
+// (rego's gRPC interceptor module is not ready yet); grpc-go retries by
+// itself under this service config. grpc-go requires a positive initial
+// backoff; 1ns makes its randomised wait zero, like the other scenarios.
+const grpcRetryConfig = `{
+  "methodConfig": [{
+    "name": [{"service": "grpc.health.v1.Health"}],
+    "retryPolicy": {
+      "maxAttempts": 3,
+      "initialBackoff": "0.000000001s",
+      "maxBackoff": "0.000000001s",
+      "backoffMultiplier": 1,
+      "retryableStatusCodes": ["UNAVAILABLE"]
+    }
+  }]
+}`
+
+// flakyHealth answers Check; with failOdd set it fails every other
+// request (the first attempt of each sequential call) with UNAVAILABLE.
+type flakyHealth struct {
+	healthpb.UnimplementedHealthServer
+	failOdd  bool
+	requests atomic.Int64
+}
+
+var (
+	okResponse    = &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}
+	errUnavailble = status.Error(codes.Unavailable, "benchmarks: injected unavailability")
+)
+
+func (h *flakyHealth) Check(context.Context, *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	n := h.requests.Add(1)
+	if h.failOdd && n%2 == 1 {
+		return nil, errUnavailble
+	}
+	return okResponse, nil
+}
+
+// startGRPC serves h over an in-memory listener until b ends, and returns
+// a function that opens client connections to it with extra options.
+func startGRPC(b *testing.B, h *flakyHealth) func(opts ...grpc.DialOption) healthpb.HealthClient {
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer()
+	healthpb.RegisterHealthServer(srv, h)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = srv.Serve(lis)
+	}()
+	b.Cleanup(func() {
+		srv.Stop()
+		wg.Wait()
+	})
+	dial := func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }
+	return func(opts ...grpc.DialOption) healthpb.HealthClient {
+		opts = append([]grpc.DialOption{
+			grpc.WithContextDialer(dial),
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+		}, opts...)
+		conn, err := grpc.NewClient("passthrough:///bufnet", opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = conn.Close() })
+		return healthpb.NewHealthClient(conn)
+	}
+}
+
+// grpcCase runs sequential Check calls through call, after one warm-up
+// call that establishes the connection, and checks the server saw
+// perCall requests for each.
+func grpcCase(b *testing.B, h *flakyHealth, perCall int64, call func(ctx context.Context) error) {
+	ctx := context.Background()
+	if err := call(ctx); err != nil {
+		b.Fatal(err)
+	}
+	h.requests.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := call(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	expect(b, "requests", h.requests.Load(), perCall*int64(b.N))
+}
+
+// regoGRPC returns a call running client.Check through a rego executor
+// allowing three attempts, on a clock that does not sleep.
+func regoGRPC(client healthpb.HealthClient) func(ctx context.Context) error {
+	exec := newRego(policy.RetryPolicy{MaxAttempts: attempts}, retry.ExecutorOptions{Clock: regotest.InstantClock{}})
+	req := &healthpb.HealthCheckRequest{}
+	op := func(ctx context.Context) (*healthpb.HealthCheckResponse, error) { return client.Check(ctx, req) }
+	return func(ctx context.Context) error {
+		_, err := retry.DoValue(ctx, exec, benchKey, op)
+		return err
+	}
+}
+
+// plainGRPC returns a call running client.Check as it is.
+func plainGRPC(client healthpb.HealthClient) func(ctx context.Context) error {
+	req := &healthpb.HealthCheckRequest{}
+	return func(ctx context.Context) error {
+		_, err := client.Check(ctx, req)
+		return err
+	}
+}
+
+// BenchmarkGRPCSuccess is a unary call that succeeds at once. lib=none is
+// the bare call with grpc-go's retry disabled: the floor both others add
+// to.
+func BenchmarkGRPCSuccess(b *testing.B) {
+	b.Run(libRego, func(b *testing.B) {
+		h := &flakyHealth{}
+		client := startGRPC(b, h)(grpc.WithDisableRetry())
+		grpcCase(b, h, 1, regoGRPC(client))
+	})
+	b.Run(libGRPC, func(b *testing.B) {
+		h := &flakyHealth{}
+		client := startGRPC(b, h)(grpc.WithDefaultServiceConfig(grpcRetryConfig))
+		grpcCase(b, h, 1, plainGRPC(client))
+	})
+	b.Run(libNone, func(b *testing.B) {
+		h := &flakyHealth{}
+		client := startGRPC(b, h)(grpc.WithDisableRetry())
+		grpcCase(b, h, 1, plainGRPC(client))
+	})
+}
+
+// BenchmarkGRPCRetry is a unary call whose first attempt fails with
+// UNAVAILABLE and whose second succeeds.
+func BenchmarkGRPCRetry(b *testing.B) {
+	b.Run(libRego, func(b *testing.B) {
+		h := &flakyHealth{failOdd: true}
+		client := startGRPC(b, h)(grpc.WithDisableRetry())
+		grpcCase(b, h, 2, regoGRPC(client))
+	})
+	b.Run(libGRPC, func(b *testing.B) {
+		h := &flakyHealth{failOdd: true}
+		client := startGRPC(b, h)(grpc.WithDefaultServiceConfig(grpcRetryConfig))
+		grpcCase(b, h, 2, plainGRPC(client))
+	})
+}

@@ -115,6 +115,7 @@ type engine[T any] struct {
 	hub          *hub[T]
 	trigger      hedge.Trigger
 	tracker      *hedge.Tracker
+	stepStart    time.Time // launch of the step's primary, when tracking
 	hedgesInStep int
 	hedgeTimer   clock.Timer
 	hedgeReason  string
@@ -306,6 +307,9 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	s.actx = actx
 	if c.recording || c.tracker != nil {
 		s.start = c.e.clk.Now()
+		if !isHedge {
+			c.stepStart = s.start
+		}
 	}
 	if c.recording {
 		rec := observe.AttemptRecord{
@@ -412,7 +416,11 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		s.recorder.RecordOutcome(c.key, s.kind, out.Kind == classify.OutcomeSuccess || out.Kind == classify.OutcomeNonRetryable)
 	}
 	if c.tracker != nil && out.Kind == classify.OutcomeSuccess {
-		c.tracker.Observe(c.e.clk.Now().Sub(s.start))
+		// The step's latency, from the launch of its primary: a winning
+		// hedge's own latency would bias the window low, since the slow
+		// primaries it beat are never observed.
+		now := c.e.clk.Now()
+		c.tracker.ObserveAt(now, now.Sub(c.stepStart))
 	}
 	err := r.err
 	if err == nil && out.Kind != classify.OutcomeSuccess {

@@ -78,7 +78,9 @@ type ExecutorOptions struct {
 	// hedge.NewRegistry() (the built-in triggers).
 	HedgeTriggers *hedge.Registry
 	// Latencies keeps per-key latencies for the latency-aware hedge
-	// triggers. If nil, the executor keeps its own.
+	// triggers. If nil, the executor keeps its own, on Clock. A Latencies
+	// given here must run on the same clock as the executor: observations
+	// are stamped with the executor's time.
 	Latencies *hedge.Latencies
 }
 
@@ -141,7 +143,7 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 		e.triggers = hedge.NewRegistry()
 	}
 	if e.latencies == nil {
-		e.latencies = &hedge.Latencies{}
+		e.latencies = hedge.NewLatencies(hedge.LatenciesOptions{Tracker: hedge.TrackerOptions{Clock: e.clk}})
 	}
 	return e
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -462,4 +463,40 @@ func (c countingBudget) AllowAttempt(context.Context, policy.PolicyKey, int, bud
 		}
 		c.released.Add(1)
 	}}
+}
+
+func TestLatencyTriggerUsesTheKeysRecentLatency(t *testing.T) {
+	clk := regotest.NewClock(time.Time{})
+	p := hedged(3, 1, 50*time.Millisecond)
+	p.Hedge.Trigger = policy.TriggerP50
+	exec := hedgeExec(clk, p, nil)
+	// Warm the key's tracker with 10ms calls.
+	for i := 0; i < 40; i++ {
+		res := <-goCall(exec, context.Background(), func(context.Context) (string, error) {
+			clk.Advance(10 * time.Millisecond)
+			return "ok", nil
+		}, nil)
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+	}
+	ch := goCall(exec, context.Background(), func(ctx context.Context) (string, error) {
+		info, _ := observe.AttemptFromContext(ctx)
+		if !info.IsHedge {
+			<-ctx.Done()
+			return "", ctx.Err()
+		}
+		return "hedge", nil
+	}, nil)
+	clk.BlockUntil(1)
+	clk.Advance(12 * time.Millisecond) // past p50 (10ms), well before the 50ms warm-up delay
+	res := <-ch
+	if res.err != nil || res.v != "hedge" {
+		t.Fatalf("got %q %v", res.v, res.err)
+	}
+	h := res.tl.Attempts[1]
+	gap := h.StartTime.Sub(res.tl.Attempts[0].StartTime)
+	if !strings.HasPrefix(h.HedgeReason, "trigger_p50") || gap < 9*time.Millisecond || gap > 12*time.Millisecond {
+		t.Fatalf("hedge reason %q launched after %v, want p50 ~10ms", h.HedgeReason, gap)
+	}
 }

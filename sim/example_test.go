@@ -1,0 +1,56 @@
+package sim_test
+
+import (
+	"fmt"
+	"math/rand"
+	"time"
+
+	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/clock"
+	"github.com/aponysus/rego/policy"
+	"github.com/aponysus/rego/sim"
+)
+
+// A minute of total outage at 1000 calls per second, with and without a
+// 10% ratio budget, in a fraction of a second of real time.
+func ExampleRun() {
+	for _, withBudget := range []bool{false, true} {
+		sc := sim.Scenario{
+			Seed:     1,
+			Duration: time.Minute,
+			Rate:     1000,
+			Server:   sim.ServerConfig{Latency: sim.Constant(10 * time.Millisecond), Failure: sim.FailureRate(1)},
+			Retry:    policy.RetryPolicy{MaxAttempts: 3},
+		}
+		if withBudget {
+			sc.Budget = func(clk clock.Clock, _ *rand.Rand) (budget.Budget, error) {
+				return budget.NewRatioBudget(budget.RatioOptions{Clock: clk})
+			}
+		}
+		rep, err := sim.Run(sc)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("budget %v: %d calls, load %.2fx\n", withBudget, rep.Offered, rep.Load)
+	}
+	// Output:
+	// budget false: 60000 calls, load 3.00x
+	// budget true: 60000 calls, load 1.10x
+}
+
+// The simulation's clock drives rego's real budgets on virtual time.
+func ExampleSim() {
+	s := sim.New(1)
+	tb := budget.NewTokenBucketBudgetClock(1, 1, s.Clock()) // one token a second
+	for i := 0; i < 4; i++ {
+		s.After(time.Duration(i)*600*time.Millisecond, func() {
+			fmt.Println(s.Elapsed(), tb.TakeAt(s.Now(), 1))
+		})
+	}
+	s.Run()
+	// Output:
+	// 0s true
+	// 600ms false
+	// 1.2s true
+	// 1.8s false
+}

@@ -1,0 +1,304 @@
+package regohttp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/observe"
+	"github.com/aponysus/rego/policy"
+	"github.com/aponysus/rego/rego"
+	"github.com/aponysus/rego/retry"
+)
+
+// Options configures a Transport. The zero value sends idempotent
+// requests through http.DefaultTransport under the policy of DefaultKey on
+// rego's default executor, retrying transport errors and
+// DefaultRetryableStatuses.
+type Options struct {
+	// Base sends each attempt. If nil, http.DefaultTransport.
+	Base http.RoundTripper
+	// Executor runs the calls. If nil, rego.Default() at the time of each
+	// request, so that rego.Init applies to transports built earlier.
+	Executor *retry.Executor
+	// Key is the policy key of every request when KeyFunc is nil. If zero,
+	// DefaultKey.
+	Key policy.PolicyKey
+	// KeyFunc picks the policy key of each request, in place of Key. Keys
+	// must be low-cardinality: derive them from the host or the route
+	// template, never from the full URL or anything request-specific. See
+	// HostKey.
+	KeyFunc func(*http.Request) policy.PolicyKey
+	// Classifier judges responses and transport errors. If nil, the
+	// classifier of NewClassifier(ClassifierOptions{}). To see its
+	// attributes in the attempt records, register the same value with
+	// the executor (see Classifier).
+	Classifier *Classifier
+	// Idempotent reports whether a request may be sent more than once. If
+	// nil, IsIdempotent. A mark left by WithIdempotent on the request's
+	// context takes precedence. A request that is not idempotent runs as
+	// a single attempt (retry.CallOptions.SingleAttempt): no retries, no
+	// hedges, but the policy's timeouts, budgets and observers apply.
+	Idempotent func(*http.Request) bool
+	// DrainLimit is how much of a failed response's body (a 503's, say)
+	// the Transport reads as soon as the response arrives, within the
+	// attempt and its timeout. A body that fits is kept in memory and
+	// its connection goes back to the pool at once, ready for the retry;
+	// the caller, if that response is the one returned, still reads it
+	// whole. A longer body keeps its connection until it is closed. If
+	// zero, DefaultDrainLimit; if negative, nothing is read early and
+	// the connections of superseded failed responses are closed.
+	DrainLimit int64
+	// FailedResponseError says what RoundTrip returns when the call ends
+	// on a response the classifier judged a failure (attempts exhausted
+	// on a 503, a budget denial or the deadline after one). If false, it
+	// returns that last response with a nil error, as a plain transport
+	// would have, body intact: callers check StatusCode as usual. If
+	// true, it closes the response and returns a *StatusError, for
+	// callers that treat a failed call as an error.
+	FailedResponseError bool
+}
+
+// Transport is an http.RoundTripper that sends each request through a
+// rego executor: retries with backoff, Retry-After, per-attempt and
+// overall timeouts, budgets and hedges, as the policy of the request's
+// key says. See the package documentation for the contract.
+//
+// The zero Transport is ready and behaves as NewTransport(Options{}). A
+// Transport is safe for concurrent use; its options must not change once
+// it is in use.
+type Transport struct {
+	opts Options
+}
+
+// maxDrainLimit keeps readPrefix's limit+1 from overflowing.
+const maxDrainLimit = 1 << 40
+
+// NewTransport returns a Transport configured by opts.
+func NewTransport(opts Options) *Transport {
+	return &Transport{opts: opts}
+}
+
+func (t *Transport) base() http.RoundTripper {
+	if t.opts.Base != nil {
+		return t.opts.Base
+	}
+	return http.DefaultTransport
+}
+
+func (t *Transport) drainLimit() int64 {
+	switch {
+	case t.opts.DrainLimit == 0:
+		return DefaultDrainLimit
+	case t.opts.DrainLimit < 0:
+		return 0
+	case t.opts.DrainLimit > maxDrainLimit:
+		return maxDrainLimit
+	}
+	return t.opts.DrainLimit
+}
+
+func (t *Transport) key(req *http.Request) policy.PolicyKey {
+	if t.opts.KeyFunc != nil {
+		return t.opts.KeyFunc(req)
+	}
+	if !t.opts.Key.IsZero() {
+		return t.opts.Key
+	}
+	return DefaultKey
+}
+
+func (t *Transport) idempotent(req *http.Request) bool {
+	if v, ok := idempotentFromContext(req.Context()); ok {
+		return v
+	}
+	if t.opts.Idempotent != nil {
+		return t.opts.Idempotent(req)
+	}
+	return IsIdempotent(req)
+}
+
+// CloseIdleConnections closes the idle connections of the base transport,
+// when it has such a method.
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.base().(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// call is the state of one RoundTrip shared by its attempts.
+type call struct {
+	t   *Transport
+	req *http.Request
+	cls *Classifier
+	// limit is the drain limit; 0 means none.
+	limit int64
+	// hasBody: the request has a body to send with every attempt.
+	hasBody bool
+	// bodyTaken is set by the first attempt to send req.Body itself;
+	// later attempts, and hedges running alongside it, send a copy from
+	// GetBody. RoundTrip closes req.Body when no attempt took it.
+	bodyTaken atomic.Bool
+}
+
+// RoundTrip implements http.RoundTripper. It runs the request as one call
+// of the executor, each attempt a clone of req sent through the base
+// transport, and returns the response of the attempt that succeeded, the
+// final failed response (see Options.FailedResponseError), or the error
+// that ended the call. Like every RoundTripper it closes req.Body, even on
+// errors, and does not modify req.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	exec := t.opts.Executor
+	if exec == nil {
+		exec = rego.Default()
+	}
+	c := &call{t: t, req: req, cls: t.opts.Classifier}
+	if c.cls == nil {
+		c.cls = defaultClassifier
+	}
+	c.hasBody = req.Body != nil && req.Body != http.NoBody
+	c.limit = t.drainLimit()
+	opts := retry.CallOptions[*http.Response]{
+		Discard: discardResponse,
+		// A body that cannot be produced again goes out once rather than
+		// empty on a retry.
+		SingleAttempt: !t.idempotent(req) || (c.hasBody && req.GetBody == nil),
+	}
+	dst, _ := ctx.Value(timelineKey{}).(*observe.Timeline)
+	opts.Timeline = dst != nil
+
+	resp, tl, err := retry.DoValueWith(ctx, exec, t.key(req), c.attempt, opts)
+	if dst != nil {
+		*dst = tl
+	}
+	if c.hasBody && c.bodyTaken.CompareAndSwap(false, true) {
+		_ = req.Body.Close()
+	}
+	if err == nil {
+		return resp, nil
+	}
+	if resp != nil {
+		if ctx.Err() == nil && isFailedResponse(err) {
+			if !t.opts.FailedResponseError {
+				return resp, nil
+			}
+			se := &StatusError{Method: methodOf(req), StatusCode: resp.StatusCode, Header: resp.Header}
+			discardResponse(resp)
+			return nil, se
+		}
+		discardResponse(resp)
+	}
+	var ae *attemptError
+	if errors.As(err, &ae) && ae == err && ae.ctxErr == nil {
+		err = ae.err // the base transport's error, as callers expect it
+	}
+	return nil, err
+}
+
+// isFailedResponse reports whether err says that the call's last response
+// was judged a failure, as opposed to an error that ended the call.
+func isFailedResponse(err error) bool {
+	var se *StatusError
+	var oe *retry.OutcomeError
+	return errors.As(err, &se) || errors.As(err, &oe)
+}
+
+// attempt is the operation the executor runs: one request through the
+// base transport.
+//
+// The request runs under a context of its own, rctx: it carries the
+// values of the attempt's context actx (the attempt info included), and
+// is cancelled when actx is done while the attempt runs, which is how
+// per-attempt timeouts and hedge cancellation stop it. Once the attempt
+// returns, rctx follows only the caller's context: the executor cancels
+// actx as soon as the attempt returns, and the caller must still be able
+// to read the body. Closing the body releases rctx.
+func (c *call) attempt(actx context.Context) (*http.Response, error) {
+	req := c.req
+	rctx, cancel := context.WithCancelCause(context.WithoutCancel(actx))
+	stopAttempt := context.AfterFunc(actx, func() { cancel(actx.Err()) })
+	r := req.Clone(rctx)
+	if c.hasBody && !c.bodyTaken.CompareAndSwap(false, true) {
+		b, err := req.GetBody()
+		if err != nil {
+			stopAttempt()
+			cancel(nil)
+			return nil, classify.Permanent(&attemptError{method: methodOf(req), err: fmt.Errorf("%w: GetBody: %w", ErrBodyNotReplayable, err)})
+		}
+		r.Body = b
+	}
+	resp, err := c.t.base().RoundTrip(r)
+	if err != nil {
+		stopAttempt()
+		cancel(nil)
+		ae := &attemptError{method: methodOf(req), err: err}
+		if aerr := actx.Err(); aerr != nil && !errors.Is(err, aerr) {
+			ae.ctxErr = aerr
+		}
+		return nil, ae
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+
+	v := c.cls.judge(resp)
+	var rest io.Reader
+	inMemory := false
+	if v.kind != classify.OutcomeSuccess && c.limit > 0 {
+		// Read a failed response's body now, while the attempt's timeout
+		// still bounds the reading: a body that fits in the limit frees
+		// its connection for the next attempt, which would otherwise
+		// open a new one, since the executor keeps the last failed
+		// response (to return it if every attempt fails) until a later
+		// attempt has finished.
+		prefix, complete, more := readPrefix(resp.Body, c.limit)
+		if complete {
+			_ = resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(prefix))
+			inMemory = true
+		}
+		rest = more
+	}
+	if !stopAttempt() {
+		// The attempt timed out or lost while it ran: its request
+		// context is cancelled, so the body is cut off.
+		_ = resp.Body.Close()
+		cancel(nil)
+		return nil, &attemptError{method: methodOf(req), err: actx.Err()}
+	}
+	if inMemory {
+		cancel(nil)
+	} else {
+		callerCtx := req.Context()
+		stopCaller := context.AfterFunc(callerCtx, func() { cancel(callerCtx.Err()) })
+		wrapBody(resp, rest, releaser(cancel, stopCaller))
+	}
+
+	if v.kind == classify.OutcomeSuccess {
+		return resp, nil
+	}
+	se := &StatusError{Method: methodOf(req), StatusCode: resp.StatusCode}
+	if v.kind == classify.OutcomeNonRetryable {
+		return resp, classify.Permanent(se)
+	}
+	if v.override > 0 {
+		return resp, classify.RetryAfter(se, v.override)
+	}
+	return resp, se
+}
+
+type timelineKey struct{}
+
+// CaptureTimeline returns a context that makes the Transport store the
+// timeline of a request made with it in *dst: the attempts with their
+// outcomes, waits and (with the HTTP classifier) status codes. The
+// Transport writes *dst before RoundTrip returns.
+func CaptureTimeline(ctx context.Context, dst *observe.Timeline) context.Context {
+	return context.WithValue(ctx, timelineKey{}, dst)
+}

@@ -1,2 +1,32 @@
-// Package regogrpc is work in progress.
+// Package regogrpc runs gRPC client calls under rego policies.
+//
+// UnaryClientInterceptor and StreamClientInterceptor return plain
+// grpc.UnaryClientInterceptor and grpc.StreamClientInterceptor values; install
+// them with grpc.WithChainUnaryInterceptor and grpc.WithChainStreamInterceptor.
+// Each call is keyed by its full method name (MethodKey), so policies are
+// per method and keys stay low-cardinality.
+//
+// Attempts are judged by status code (see ClassifierOptions): UNAVAILABLE is
+// retried, RESOURCE_EXHAUSTED only when the server sends pushback, and
+// DEADLINE_EXCEEDED only when it was the attempt's own deadline that fired;
+// every other code ends the call. Server pushback follows gRFC A6: the
+// trailer grpc-retry-pushback-ms holds the wait before the next attempt, and
+// a negative or malformed value means "do not retry". Retried attempts carry
+// the metadata grpc-previous-rpc-attempts so that servers can tell retries
+// from first tries.
+//
+// Streams are retried only before they commit, as gRFC A6 defines: until
+// the response headers (or the first response message) arrive. The messages
+// sent before that are buffered, up to Options.StreamBufferBytes and
+// Options.StreamBufferMessages, and replayed on the next attempt; sending
+// more than the buffer holds commits the stream to its current attempt.
+// After commit the caller talks to that attempt's stream directly and its
+// errors reach the caller unchanged.
+//
+// The interceptors mark the errors of attempts that must not be retried
+// with classify.Permanent and pushback delays with classify.RetryAfter, so
+// they behave the same on an executor that uses classify.Default. Register
+// the classifier from NewClassifier (or set it as the executor's
+// DefaultClassifier) to also get the attributes grpc.code and grpc.method in
+// attempt records.
 package regogrpc

@@ -1,0 +1,221 @@
+package regogrpc
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aponysus/rego/classify"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// Attribute names the classifier sets on Outcome.Attributes.
+const (
+	AttrCode       = "grpc.code"        // the status code name, "Unavailable"
+	AttrMethod     = "grpc.method"      // the full method name
+	AttrPushbackMs = "grpc.pushback_ms" // the raw pushback value, when sent
+)
+
+// ClassifierName is the name under which to register NewClassifier's
+// classifier in a classify.Registry, for policies to name it.
+const ClassifierName = "grpc"
+
+// DefaultMaxPushback is the longest pushback honoured when
+// ClassifierOptions.MaxPushback is zero.
+const DefaultMaxPushback = 5 * time.Minute
+
+// ClassifierOptions configures how attempts are judged. The zero value
+// gives the gRFC A6 defaults: UNAVAILABLE retried; RESOURCE_EXHAUSTED
+// retried only with pushback; DEADLINE_EXCEEDED retried only when the
+// attempt's own deadline fired; everything else terminal.
+type ClassifierOptions struct {
+	// RetryableCodes are the codes always retried. nil means
+	// {codes.Unavailable}; an empty non-nil slice means none. codes.OK is
+	// ignored. Listing codes.ResourceExhausted retries it even without
+	// pushback; listing codes.DeadlineExceeded retries it whoever's
+	// deadline fired (including a deadline the server enforced on its own
+	// downstream calls).
+	RetryableCodes []codes.Code
+	// NoAttemptTimeoutRetry stops DEADLINE_EXCEEDED from being retried
+	// when the attempt's own deadline (policy TimeoutPerAttempt) fired.
+	// The zero value retries it: the caller's time is not yet up.
+	NoAttemptTimeoutRetry bool
+	// MaxPushback is the longest server pushback honoured; a longer one
+	// ends the call (reason pushback_too_long) rather than being shortened
+	// against the server's wish. Zero means DefaultMaxPushback; negative
+	// means no limit but the call's deadline.
+	MaxPushback time.Duration
+}
+
+// Classifier judges gRPC attempts by status code and pushback. It
+// implements classify.Classifier; the zero value is not usable, build one
+// with NewClassifier. It is safe for concurrent use.
+type Classifier struct {
+	retryable   [numCodes]bool
+	timeoutOK   bool
+	maxPushback time.Duration // < 0: no limit
+}
+
+// numCodes bounds the code table: gRPC defines codes 0..16.
+const numCodes = 17
+
+// NewClassifier returns a classifier configured by opts.
+func NewClassifier(opts ClassifierOptions) *Classifier {
+	c := &Classifier{timeoutOK: !opts.NoAttemptTimeoutRetry, maxPushback: opts.MaxPushback}
+	if c.maxPushback == 0 {
+		c.maxPushback = DefaultMaxPushback
+	}
+	rc := opts.RetryableCodes
+	if rc == nil {
+		rc = []codes.Code{codes.Unavailable}
+	}
+	for _, code := range rc {
+		if code != codes.OK && code < numCodes {
+			c.retryable[code] = true
+		}
+	}
+	return c
+}
+
+// attemptFacts is what an attempt tells the classifier beyond its error.
+// Both the unary and the stream attempts implement it.
+type attemptFacts interface {
+	facts() (method string, trailer metadata.MD, ownDeadline bool)
+}
+
+// Classify implements classify.Classifier. value is the attempt's value as
+// the interceptors produce it; for any other value only err is looked at.
+func (c *Classifier) Classify(value any, err error) classify.Outcome {
+	if err == nil {
+		return classify.Outcome{Kind: classify.OutcomeSuccess}
+	}
+	var (
+		method  string
+		trailer metadata.MD
+		own     bool
+	)
+	if f, ok := value.(attemptFacts); ok && f != nil {
+		method, trailer, own = f.facts()
+	}
+	return c.classify(method, trailer, own, err)
+}
+
+func (c *Classifier) classify(method string, trailer metadata.MD, ownDeadline bool, err error) classify.Outcome {
+	code := status.Code(err)
+	out := classify.Outcome{Attributes: make(map[string]string, 3)}
+	out.Attributes[AttrCode] = code.String()
+	if method != "" {
+		out.Attributes[AttrMethod] = method
+	}
+	delay, pb := parsePushback(trailer)
+	if pb == pushbackNone {
+		// An error marked by an interceptor carries its pushback delay
+		// even when the classifier sees no trailer.
+		var ra *classify.RetryAfterError
+		if errors.As(err, &ra) {
+			delay, pb = ra.Delay, pushbackDelay
+		}
+	} else {
+		out.Attributes[AttrPushbackMs] = trailer.Get(PushbackKey)[0]
+	}
+	switch pb {
+	case pushbackStop:
+		out.Kind, out.Reason = classify.OutcomeNonRetryable, "pushback_stop"
+		return out
+	case pushbackMalformed:
+		out.Kind, out.Reason = classify.OutcomeNonRetryable, "pushback_malformed"
+		return out
+	}
+	retry := code < numCodes && c.retryable[code]
+	reason := codeReason(code)
+	switch {
+	case retry:
+	case code == codes.ResourceExhausted && pb == pushbackDelay:
+		// The server says when it can take the call again.
+		retry = true
+	case code == codes.DeadlineExceeded && ownDeadline && c.timeoutOK:
+		retry, reason = true, "attempt_timeout"
+	}
+	if !retry {
+		out.Kind, out.Reason = classify.OutcomeNonRetryable, reason
+		return out
+	}
+	out.Kind, out.Reason = classify.OutcomeRetryable, reason
+	if pb == pushbackDelay {
+		if c.maxPushback >= 0 && delay > c.maxPushback {
+			out.Kind, out.Reason = classify.OutcomeNonRetryable, "pushback_too_long"
+			return out
+		}
+		out.Reason = "pushback"
+		// gRFC A6: pushback replaces the backoff. The engine reads a zero
+		// override as "none", so "retry now" is the smallest positive one.
+		out.BackoffOverride = delay
+		if delay <= 0 {
+			out.BackoffOverride = time.Nanosecond
+		}
+	}
+	return out
+}
+
+var codeReasons = func() (r [numCodes]string) {
+	for i := range r {
+		r[i] = "grpc_" + snake(codes.Code(i).String())
+	}
+	return r
+}()
+
+// codeReason returns a low-cardinality reason such as "grpc_unavailable".
+func codeReason(code codes.Code) string {
+	if code < numCodes {
+		return codeReasons[code]
+	}
+	return "grpc_code_" + strconv.Itoa(int(code))
+}
+
+// snake turns "DeadlineExceeded" into "deadline_exceeded".
+func snake(s string) string {
+	var b strings.Builder
+	lower := false // the previous letter was lower case
+	for _, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			if lower {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+			lower = false
+		} else {
+			lower = true
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// mark returns err marked so that classify.Default reaches the verdict of
+// out: Permanent for outcomes that end the call, RetryAfter for pushback.
+func mark(out classify.Outcome, err error) error {
+	switch out.Kind {
+	case classify.OutcomeNonRetryable, classify.OutcomeAbort:
+		return classify.Permanent(err)
+	case classify.OutcomeRetryable:
+		if out.BackoffOverride > 0 {
+			return classify.RetryAfter(err, out.BackoffOverride)
+		}
+	}
+	return err
+}
+
+// unmark strips the mark that mark put on the error that ended a call, so
+// that callers get the status error gRPC returned.
+func unmark(err error) error {
+	switch e := err.(type) {
+	case *classify.PermanentError:
+		return e.Err
+	case *classify.RetryAfterError:
+		return e.Err
+	}
+	return err
+}

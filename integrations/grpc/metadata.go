@@ -1,0 +1,31 @@
+package regogrpc
+
+import (
+	"context"
+	"strconv"
+
+	"google.golang.org/grpc/metadata"
+)
+
+// PreviousAttemptsKey is the metadata sent on every attempt after the
+// first, holding the number of attempts made before it (gRFC A6).
+const PreviousAttemptsKey = "grpc-previous-rpc-attempts"
+
+// smallInts avoids formatting the common attempt counts.
+var smallInts = [...]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}
+
+// withPreviousAttempts adds the attempt-count metadata for an attempt that
+// follows n others. The first attempt (n == 0) sends none, like a call
+// without retries.
+func withPreviousAttempts(ctx context.Context, n int) context.Context {
+	if n <= 0 {
+		return ctx
+	}
+	v := ""
+	if n < len(smallInts) {
+		v = smallInts[n]
+	} else {
+		v = strconv.Itoa(n)
+	}
+	return metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, v)
+}

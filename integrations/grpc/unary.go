@@ -1,0 +1,217 @@
+package regogrpc
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aponysus/rego/retry"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// UnaryClientInterceptor returns an interceptor that runs unary calls under
+// the policy of their method's key.
+//
+// Each attempt gets the attempt's context: its deadline is the policy's
+// TimeoutPerAttempt when set, bounded by the caller's deadline and the
+// policy's OverallTimeout, and gRPC sends it to the server as the call's
+// timeout. The caller's grpc.Header, grpc.Trailer and grpc.Peer options get
+// the metadata and peer of the attempt whose result the call returns.
+// When hedges run concurrently, each decodes into its own reply message and
+// the winner's is copied into the caller's reply.
+func UnaryClientInterceptor(opts Options) grpc.UnaryClientInterceptor {
+	cfg := newConfig(opts)
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
+		if cfg.filter != nil && !cfg.filter(method) {
+			return invoker(ctx, method, req, reply, cc, callOpts...)
+		}
+		u := &unaryCall{cfg: cfg, ctx: ctx, method: method, req: req, reply: reply, cc: cc, invoker: invoker}
+		u.splitOptions(callOpts)
+		a, _, err := retry.DoValueWith(ctx, cfg.executor(), cfg.keyFunc(method), u.attempt, retry.CallOptions[*unaryAttempt]{})
+		if a != nil {
+			u.deliver(a, err == nil)
+		}
+		return callError(err)
+	}
+}
+
+// unaryCall is the state of one intercepted unary call.
+type unaryCall struct {
+	cfg     *config
+	ctx     context.Context
+	method  string
+	req     any
+	reply   any
+	cc      *grpc.ClientConn
+	invoker grpc.UnaryInvoker
+	opts    []grpc.CallOption // the caller's, without the ones below
+
+	headerAddr  *metadata.MD
+	trailerAddr *metadata.MD
+	peerAddr    *peer.Peer
+
+	started atomic.Int32 // attempts started
+
+	// The caller's reply is decoded into by one attempt at a time; attempts
+	// that start while it is in use (hedges) decode into their own.
+	mu        sync.Mutex
+	replyBusy bool
+	replyFree chan struct{} // closed when the reply is released, if waited on
+}
+
+// unaryAttempt is the value of one attempt.
+type unaryAttempt struct {
+	call        *unaryCall
+	reply       any
+	owner       bool // reply is the caller's
+	header      metadata.MD
+	trailer     metadata.MD
+	peer        peer.Peer
+	ownDeadline bool
+}
+
+func (a *unaryAttempt) facts() (string, metadata.MD, bool) {
+	return a.call.method, a.trailer, a.ownDeadline
+}
+
+// splitOptions takes out the options through which gRPC hands back
+// per-attempt results: concurrent attempts would race on them, and the
+// caller wants those of the attempt whose result it gets.
+func (u *unaryCall) splitOptions(opts []grpc.CallOption) {
+	for i, o := range opts {
+		switch o.(type) {
+		case grpc.HeaderCallOption, grpc.TrailerCallOption, grpc.PeerCallOption:
+		default:
+			continue
+		}
+		kept := make([]grpc.CallOption, i, len(opts))
+		copy(kept, opts[:i])
+		for _, o := range opts[i:] {
+			switch o := o.(type) {
+			case grpc.HeaderCallOption:
+				u.headerAddr = o.HeaderAddr
+			case grpc.TrailerCallOption:
+				u.trailerAddr = o.TrailerAddr
+			case grpc.PeerCallOption:
+				u.peerAddr = o.PeerAddr
+			default:
+				kept = append(kept, o)
+			}
+		}
+		u.opts = kept
+		return
+	}
+	u.opts = opts
+}
+
+func (u *unaryCall) attempt(actx context.Context) (*unaryAttempt, error) {
+	n := int(u.started.Add(1)) - 1
+	a := &unaryAttempt{call: u}
+	reply, owner, err := u.claimReply()
+	if err != nil {
+		return a, mark(u.cfg.cls.classify(u.method, nil, false, err), err)
+	}
+	a.reply, a.owner = reply, owner
+	if owner {
+		// Deferred so that a panicking invoker cannot leave deliver waiting.
+		defer u.releaseReply()
+	}
+	nopt := len(u.opts)
+	opts := make([]grpc.CallOption, nopt, nopt+3)
+	copy(opts, u.opts)
+	opts = append(opts, grpc.Trailer(&a.trailer))
+	if u.headerAddr != nil {
+		opts = append(opts, grpc.Header(&a.header))
+	}
+	if u.peerAddr != nil {
+		opts = append(opts, grpc.Peer(&a.peer))
+	}
+	err = u.invoker(withPreviousAttempts(actx, n), u.method, u.req, reply, u.cc, opts...)
+	if err == nil {
+		return a, nil
+	}
+	a.ownDeadline = ownDeadline(u.ctx, actx, err)
+	return a, mark(u.cfg.cls.classify(u.method, a.trailer, a.ownDeadline, err), err)
+}
+
+// ownDeadline reports whether err is the attempt's own deadline firing:
+// DEADLINE_EXCEEDED while the attempt's context has expired and the
+// caller's has not.
+func ownDeadline(caller, attempt context.Context, err error) bool {
+	return status.Code(err) == codes.DeadlineExceeded && caller.Err() == nil &&
+		errors.Is(attempt.Err(), context.DeadlineExceeded)
+}
+
+var errReplyNotPointer = status.Error(codes.Internal, "regogrpc: concurrent attempts need a pointer reply message")
+
+// claimReply returns the message the attempt decodes into: the caller's
+// when no other attempt uses it (owner true), else a new one of its type.
+func (u *unaryCall) claimReply() (reply any, owner bool, err error) {
+	u.mu.Lock()
+	if !u.replyBusy {
+		u.replyBusy = true
+		u.mu.Unlock()
+		return u.reply, true, nil
+	}
+	u.mu.Unlock()
+	if m, ok := u.reply.(proto.Message); ok {
+		return m.ProtoReflect().New().Interface(), false, nil
+	}
+	v := reflect.ValueOf(u.reply)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return nil, false, errReplyNotPointer
+	}
+	return reflect.New(v.Type().Elem()).Interface(), false, nil
+}
+
+func (u *unaryCall) releaseReply() {
+	u.mu.Lock()
+	u.replyBusy = false
+	if u.replyFree != nil {
+		close(u.replyFree)
+		u.replyFree = nil
+	}
+	u.mu.Unlock()
+}
+
+// deliver hands the caller what the returned attempt produced. An attempt
+// that decoded into its own reply is copied once the caller's is no longer
+// being written: a cancelled hedge may still be finishing with it.
+func (u *unaryCall) deliver(a *unaryAttempt, ok bool) {
+	if u.headerAddr != nil {
+		*u.headerAddr = a.header
+	}
+	if u.trailerAddr != nil {
+		*u.trailerAddr = a.trailer
+	}
+	if u.peerAddr != nil {
+		*u.peerAddr = a.peer
+	}
+	if !ok || a.owner || a.reply == nil {
+		return
+	}
+	u.mu.Lock()
+	if u.replyBusy {
+		if u.replyFree == nil {
+			u.replyFree = make(chan struct{})
+		}
+		free := u.replyFree
+		u.mu.Unlock()
+		<-free
+	} else {
+		u.mu.Unlock()
+	}
+	if dst, isProto := u.reply.(proto.Message); isProto {
+		proto.Reset(dst)
+		proto.Merge(dst, a.reply.(proto.Message))
+		return
+	}
+	reflect.ValueOf(u.reply).Elem().Set(reflect.ValueOf(a.reply).Elem())
+}

@@ -46,12 +46,12 @@ type Options struct {
 
 // config is Options with the defaults filled in.
 type config struct {
-	exec      *retry.Executor
-	keyFunc   func(string) policy.PolicyKey
-	filter    func(string) bool
-	cls       *Classifier
-	bufBytes  int
-	bufMsgs   int
+	exec     *retry.Executor
+	keyFunc  func(string) policy.PolicyKey
+	filter   func(string) bool
+	cls      *Classifier
+	bufBytes int
+	bufMsgs  int
 }
 
 func newConfig(o Options) *config {

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/aponysus/rego/controlplane"
+	regogrpc "github.com/aponysus/rego/integrations/grpc"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/regotest"
 	"github.com/aponysus/rego/retry"
-	regogrpc "github.com/aponysus/rego/integrations/grpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"

@@ -9,10 +9,10 @@ import (
 
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/controlplane"
+	regogrpc "github.com/aponysus/rego/integrations/grpc"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/regotest"
 	"github.com/aponysus/rego/retry"
-	regogrpc "github.com/aponysus/rego/integrations/grpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"

@@ -138,7 +138,9 @@ func (t *Tracker) Observe(d time.Duration) {
 
 // ObserveAt adds one latency that ended at now, a time read from the
 // tracker's clock. Callers that already hold the end time of an attempt
-// save a clock reading, the main cost of Observe.
+// save a clock reading, the main cost of Observe. A now from another clock
+// (virtual time fed to a real-clock tracker) files the latency in the wrong
+// half-window, where it is dropped or soon forgotten.
 func (t *Tracker) ObserveAt(now time.Time, d time.Duration) {
 	t.observe(t.period(now), d)
 }

@@ -306,3 +306,28 @@ func TestTrackerConcurrentRotation(t *testing.T) {
 		t.Fatalf("Count = %d after the window passed, want 0", got)
 	}
 }
+
+func TestTrackerDoesNotAllocate(t *testing.T) {
+	tr := NewTracker(TrackerOptions{Clock: regotest.NewClock(time.Time{})})
+	now := time.Now()
+	var trig Trigger = Quantile{Q: 0.95}
+	in := TriggerInput{Policy: policyWithDelay(), HedgeIndex: 1, Latency: tr}
+	for i := 0; i < 100; i++ {
+		tr.Observe(time.Millisecond)
+	}
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"Observe", func() { tr.Observe(3 * time.Millisecond) }},
+		{"ObserveAt", func() { tr.ObserveAt(now, 3*time.Millisecond) }},
+		{"Quantile", func() { tr.Quantile(0.99) }},
+		{"Bound", func() { tr.Bound(0.5) }},
+		{"p95 trigger", func() { trig.Delay(in) }},
+	}
+	for _, tt := range tests {
+		if n := testing.AllocsPerRun(100, tt.f); n != 0 {
+			t.Errorf("%s: %v allocations, want 0", tt.name, n)
+		}
+	}
+}

@@ -108,3 +108,7 @@ func TestRegisterMisusePanics(t *testing.T) {
 		})
 	}
 }
+
+func policyWithDelay() policy.HedgePolicy {
+	return policy.HedgePolicy{Enabled: true, Delay: 50 * time.Millisecond}
+}

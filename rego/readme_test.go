@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/controlplane"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
@@ -153,5 +154,22 @@ func TestReadmeObservers(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestReadmeBudgets(t *testing.T) {
+	provider := &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{
+		policy.ParseKey("payments.Charge"): {Retry: policy.RetryPolicy{Budget: policy.BudgetRef{Name: "payments"}}},
+	}}
+
+	budgets := budget.NewRegistry()
+	budgets.Register("payments", budget.NewTokenBucketBudget(20, 5)) // 20 extra attempts, refilled at 5/s
+
+	exec := retry.NewExecutor(retry.ExecutorOptions{Budgets: budgets, Provider: provider})
+	// policy: Retry: policy.RetryPolicy{Budget: policy.BudgetRef{Name: "payments"}}
+
+	tl, err := exec.DoWithTimeline(context.Background(), policy.ParseKey("payments.Charge"), func(context.Context) error { return nil })
+	if err != nil || tl.Attempts[0].BudgetReason != "first_attempt" {
+		t.Fatalf("%v %+v", err, tl.Attempts)
 	}
 }

@@ -42,6 +42,24 @@ var scenarioOrder = []string{
 	"BudgetParallel", "GRPCSuccess", "GRPCRetry",
 }
 
+// libOrder lists the libraries in the order the tables show them; others
+// follow in order of appearance.
+var libOrder = []string{
+	baseline, "rego-timeline", "failsafe-go", "backoff-v5", "retry-go",
+	"go-retry", "grpc-builtin", "none",
+}
+
+// rank returns lib's place in libOrder, or len(libOrder) if it is not
+// there.
+func rank(lib string) int {
+	for i, l := range libOrder {
+		if l == lib {
+			return i
+		}
+	}
+	return len(libOrder)
+}
+
 // cell is one summarised measurement: benchstat's centre value and the
 // width of its confidence interval ("3%", or "∞" for too few samples).
 type cell struct {
@@ -204,6 +222,7 @@ func write(w io.Writer, res results) error {
 	writeHeadline(&sb, res)
 	for _, s := range res.scenarios() {
 		t := res[s]
+		sort.SliceStable(t.libs, func(i, j int) bool { return rank(t.libs[i]) < rank(t.libs[j]) })
 		fmt.Fprintf(&sb, "### %s\n\n", s)
 		sb.WriteString("| library | ns/op | B/op | allocs/op | time ÷ rego | B ÷ rego | allocs ÷ rego |\n")
 		sb.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# run.sh runs the benchmarks of this module with -count repeats and
+# -benchmem, summarises them with benchstat and writes docs/benchmarks.md
+# (ns/op, B/op, allocs/op per scenario and library, with the ratio to
+# rego, the machine, the Go version, the load and the date).
+#
+# Usage: benchmarks/run.sh [count]
+#
+# Environment:
+#   COUNT      repeats of every benchmark (default 6; the first argument
+#              wins). benchstat wants at least 6 for confidence intervals.
+#   BENCHTIME  -benchtime of every repeat (default 200ms).
+#   BENCH      -bench pattern (default ".", everything).
+#   OUT        the document to write (default docs/benchmarks.md at the
+#              repository root).
+#   RAW        if set, also keep the raw go test output at this path.
+#
+# With the defaults the whole run takes two to four minutes.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+count=${1:-${COUNT:-6}}
+benchtime=${BENCHTIME:-200ms}
+bench=${BENCH:-.}
+out=${OUT:-$root/docs/benchmarks.md}
+benchstat_version=v0.0.0-20260908200009-22c9c6c9d4da
+
+case $count in
+'' | *[!0-9]*) echo "run.sh: count must be a positive integer, got '$count'" >&2; exit 2 ;;
+esac
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+loadavg() {
+	if [ -r /proc/loadavg ]; then
+		cut -d' ' -f1-3 /proc/loadavg
+	else
+		uptime | sed 's/.*load averages*: //; s/,//g'
+	fi
+}
+
+ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)
+cpu_model=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/^model name[[:space:]]*:[[:space:]]*//' || true)
+cpu_model=${cpu_model:-$(uname -m)}
+
+echo "run.sh: installing benchstat $benchstat_version" >&2
+(cd "$tmp" && GOWORK=off GOFLAGS= GOBIN="$tmp/bin" go install "golang.org/x/perf/cmd/benchstat@$benchstat_version")
+benchstat=$tmp/bin/benchstat
+
+load_before=$(loadavg)
+start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+t0=$(date +%s)
+echo "run.sh: go test -bench '$bench' -benchtime $benchtime -count $count -benchmem (load $load_before)" >&2
+(cd "$here" && GOWORK=off go test -run '^$' -bench "$bench" -benchtime "$benchtime" -count "$count" -benchmem .) | tee "$tmp/results.txt" >&2
+t1=$(date +%s)
+load_after=$(loadavg)
+if [ -n "${RAW:-}" ]; then
+	cp "$tmp/results.txt" "$RAW"
+fi
+
+# benchstat names its columns after the file; run it where the name is
+# short. Its footnotes go to stderr and are not wanted in the CSV.
+(cd "$tmp" && "$benchstat" -format csv -col /lib results.txt >bench.csv 2>/dev/null)
+(cd "$tmp" && "$benchstat" results.txt >bench.txt)
+(cd "$here" && GOWORK=off go run ./cmd/benchtable "$tmp/bench.csv") >"$tmp/tables.md"
+
+go_cpu=$(grep -m1 '^cpu:' "$tmp/results.txt" | sed 's/^cpu:[[:space:]]*//; s/[[:space:]]*$//' || true)
+procs=$(grep -m1 '^Benchmark' "$tmp/results.txt" | awk '{print $1}' | sed -n 's/.*-\([0-9][0-9]*\)$/\1/p')
+procs=${procs:-1}
+load1_max=$(printf '%s\n%s\n' "$load_before" "$load_after" | awk '{ if ($1 > m) m = $1 } END { print m + 0 }')
+if awk -v l="$load1_max" -v n="$ncpu" 'BEGIN { exit !(l >= n / 2) }'; then
+	load_note="The machine was shared and loaded while this ran (1-minute load average up to $load1_max on $ncpu CPUs): other work competed for the CPUs, so the timings are noisy (see the ± intervals) and the ratios are indicative. Re-run \`benchmarks/run.sh\` on a quiet machine for numbers to quote."
+else
+	load_note="The machine was otherwise idle while this ran (1-minute load average at most $load1_max on $ncpu CPUs)."
+fi
+
+mkdir -p "$(dirname "$out")"
+{
+	cat <<DOC
+# Benchmarks beside the peers
+
+rego measured side by side with the Go libraries people use instead:
+[failsafe-go](https://github.com/failsafe-go/failsafe-go),
+[cenkalti/backoff v5](https://github.com/cenkalti/backoff),
+[avast/retry-go v4](https://github.com/avast/retry-go),
+[sethvargo/go-retry](https://github.com/sethvargo/go-retry) and
+[grpc-go](https://github.com/grpc/grpc-go)'s built-in retry. The code is
+the \`benchmarks\` module (its own go.mod, so the core keeps no
+dependencies); this page is written by \`benchmarks/run.sh\`.
+
+## This run
+
+| | |
+|---|---|
+| date | $start (took $((t1 - t0))s) |
+| CPU | $cpu_model (Go reports: ${go_cpu:-unknown}) |
+| CPUs / GOMAXPROCS | $ncpu / $procs |
+| OS | $(uname -sr) |
+| Go | $(go version | sed 's/^go version //') |
+| load average (1, 5, 15 min) | before: $load_before; after: $load_after |
+| command | \`go test -run '^\$' -bench '$bench' -benchtime $benchtime -count $count -benchmem\`, summarised by benchstat $benchstat_version |
+| libraries | $(cd "$here" && GOWORK=off go list -m -f '{{.Path}} {{.Version}}' github.com/failsafe-go/failsafe-go github.com/cenkalti/backoff/v5 github.com/avast/retry-go/v4 github.com/sethvargo/go-retry google.golang.org/grpc | paste -sd ';' - | sed 's/;/; /g') |
+
+$load_note
+
+## How to read the tables
+
+Each value is benchstat's median of the $count runs; ± is the width of
+its 95% confidence interval. The ratio columns divide the library's value
+by rego's: above 1 the library needs more time, bytes or allocations than
+rego, below 1 it needs less. Every benchmark checks that all libraries
+made the same number of attempts (and, for events, delivered the expected
+number of callbacks), so no ratio compares different amounts of work.
+Shared, stateless configuration (executors, option slices) is built once
+outside the timed loop for every library, so the peers are measured at
+their best.
+
+The scenarios:
+
+- **Success**: the operation succeeds on its first attempt; every library
+  allows up to three attempts.
+- **ThreeFailures**: three attempts, all failing, no wait between them.
+  rego keeps its default jittered backoff but runs on
+  \`regotest.InstantClock\`, whose timers fire at once without allocating;
+  the peers are configured with a zero delay. go-retry counts its retries
+  in a stateful backoff, so it builds one per call, as its users must.
+- **AttemptTimeout**: three attempts at an operation that waits for its
+  context, each ended by a 1ms per-attempt timeout; about 3ms per call of
+  which nearly all is waiting, so read B/op and allocs/op. rego (on the
+  real clock, with a random source that makes its backoff zero) and
+  failsafe-go have per-attempt timeouts; for backoff-v5, retry-go and
+  go-retry the operation calls \`context.WithTimeout\` itself.
+- **Events**: two failures then a success with per-attempt callbacks on:
+  rego's \`Observer.OnAttempt\` (lib=rego) or \`DoWithTimeline\`
+  (lib=rego-timeline), failsafe-go's retry-policy \`OnFailure\`/\`OnSuccess\`
+  listeners (3 events a call); retry-go's \`OnRetry\` and backoff-v5's
+  \`WithNotify\` (2 events a call: they do not report the success).
+  go-retry has no hook.
+- **BudgetParallel**: GOMAXPROCS goroutines (\`b.RunParallel\`) share one
+  retry budget; every call fails once and asks the budget for its retry.
+  rego's \`TokenBucketBudget\` against failsafe-go's \`budget\`. Both are sized
+  never to deny (the benchmark fails if one does). The other libraries
+  have no budget.
+- **GRPCSuccess**, **GRPCRetry**: a unary call (the standard health
+  service) over an in-memory connection (bufconn) to a real gRPC server;
+  in GRPCRetry the first attempt fails with UNAVAILABLE. rego wraps the
+  plain call with \`retry.DoValue\` on a connection with grpc-go's retry
+  disabled; grpc-builtin is grpc-go retrying by itself under a service
+  config (3 attempts, 1ns backoff, its minimum). lib=none is the bare call
+  without retries: the floor. rego's gRPC interceptor module is not
+  benchmarked yet (it was not ready when this was written).
+
+## Results
+
+DOC
+	cat "$tmp/tables.md"
+	cat <<DOC
+<details><summary>benchstat output</summary>
+
+\`\`\`
+DOC
+	cat "$tmp/bench.txt"
+	cat <<DOC
+\`\`\`
+
+</details>
+
+## Reproducing
+
+    benchmarks/run.sh            # COUNT=6 BENCHTIME=200ms by default
+    COUNT=10 BENCHTIME=1s benchmarks/run.sh
+
+CI only checks that every benchmark builds and runs once; it does not judge
+timings:
+
+    (cd benchmarks && GOWORK=off go test -run '^\$' -bench . -benchtime=1x ./...)
+DOC
+} >"$out"
+echo "run.sh: wrote $out" >&2

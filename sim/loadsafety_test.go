@@ -1,9 +1,12 @@
 package sim_test
 
 import (
+	"flag"
 	"fmt"
 	"math"
 	"math/rand"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +61,46 @@ func TestLoadSafetyTable(t *testing.T) {
 		}
 	}
 	t.Log(b.String())
+	syncDoc(t, "load-safety-table", b.String())
+}
+
+var updateDocs = flag.Bool("update-docs", false, "rewrite the measured tables in docs/load-safety.md")
+
+const docPath = "../docs/load-safety.md"
+
+// syncDoc checks that the block between the marker comments in
+// docs/load-safety.md is table, or rewrites it with -update-docs.
+func syncDoc(t *testing.T, marker, table string) {
+	t.Helper()
+	raw, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatalf("reading the doc: %v", err)
+	}
+	doc := string(raw)
+	begin, end := "<!-- "+marker+":begin -->\n", "<!-- "+marker+":end -->"
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the %s markers", docPath, marker)
+	}
+	table = strings.TrimLeft(table, "\n")
+	if got := doc[i+len(begin) : j]; got == table {
+		return
+	}
+	if !*updateDocs {
+		if runtime.GOARCH != "amd64" {
+			// Floating-point contraction (FMA) on other architectures may
+			// move a jitter draw by an ulp and a figure by a unit; the
+			// doc's numbers are the amd64 ones.
+			t.Logf("%s: the %s block differs from this %s run", docPath, marker, runtime.GOARCH)
+			return
+		}
+		t.Errorf("%s: the %s block is not what the test measured; run go test ./sim/ -run %s -update-docs", docPath, marker, t.Name())
+		return
+	}
+	doc = doc[:i+len(begin)] + table + doc[j:]
+	if err := os.WriteFile(docPath, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func checkPartial(t *testing.T, f float64, name string, rep sim.Report) {

@@ -46,6 +46,7 @@ func TestBackoffJitterContention(t *testing.T) {
 		fmt.Fprintf(&b, "| %s | %.0f | %.2fs |\n", j, calls[j], done[j].Seconds())
 	}
 	t.Log(b.String())
+	syncDoc(t, "jitter-table", b.String())
 
 	full, equal, decor, none := calls[policy.JitterFull], calls[policy.JitterEqual], calls[policy.JitterDecorrelated], calls[policy.JitterNone]
 	if full >= none/2 {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/controlplane"
+	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/regotest"
 	"github.com/aponysus/rego/retry"
@@ -121,5 +124,51 @@ func BenchmarkPolicyLookupStatic(b *testing.B) {
 			b.Fatal(err)
 		}
 		sink += pol.Retry.MaxAttempts
+	}
+}
+
+func hedgedExec(clk clock.Clock) *retry.Executor {
+	return retry.NewExecutor(retry.ExecutorOptions{
+		Clock: clk,
+		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{
+			benchKey: {Hedge: policy.HedgePolicy{Enabled: true, MaxHedges: 1, Delay: time.Hour}},
+		}},
+	})
+}
+
+// BenchmarkHedgedSuccessBeforeDelay: hedging on, the primary answers
+// before the hedge delay (the common case). It measures the price of the
+// concurrent mode against BenchmarkSuccess.
+func BenchmarkHedgedSuccessBeforeDelay(b *testing.B) {
+	exec := hedgedExec(clock.Real{})
+	ctx := context.Background()
+	op := func(context.Context) error { return nil }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := exec.Do(ctx, benchKey, op); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHedgeWins: the primary hangs until cancelled; the hedge,
+// launched at once (the clock does not wait), wins.
+func BenchmarkHedgeWins(b *testing.B) {
+	exec := hedgedExec(regotest.InstantClock{})
+	ctx := context.Background()
+	op := func(ctx context.Context) error {
+		if info, _ := observe.AttemptFromContext(ctx); !info.IsHedge {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return nil
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := exec.Do(ctx, benchKey, op); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -130,7 +130,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		c.tl.Key = key
 		c.tl.Start = e.clk.Now()
 	}
-	c.res = e.resolve(ctx, key)
+	e.resolve(ctx, key, &c.res)
 	p := &c.res.p
 	if opts.SingleAttempt {
 		p.Retry.MaxAttempts = 1
@@ -162,7 +162,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		c.callCtx, c.cancelCall = withTimeout(ctx, e.clk, e.realClock, d)
 	}
 	c.deadline, c.hasDL = c.callCtx.Deadline()
-	c.retryGate = e.gateFor(p.Retry.Budget)
+	e.gateFor(p.Retry.Budget, &c.retryGate)
 	if p.Hedge.Enabled {
 		c.startHedging()
 	} else if e.forceConcurrent {

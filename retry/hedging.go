@@ -83,7 +83,7 @@ func stack() []byte { return debug.Stack() }
 // startHedging prepares the concurrent mode of the engine.
 func (c *engine[T]) startHedging() {
 	p := &c.res.p
-	c.hedgeGate = c.e.gateFor(p.Hedge.Budget)
+	c.e.gateFor(p.Hedge.Budget, &c.hedgeGate)
 	c.hub = newHub[T](p.Retry.MaxAttempts, c.discard)
 	c.many = make([]slot, p.Retry.MaxAttempts)
 	c.tracker = c.e.latencies.For(c.key)

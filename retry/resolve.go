@@ -19,28 +19,32 @@ type resolution struct {
 	denyErr error  // non-nil: fail the call without running it
 }
 
-func (e *Executor) resolve(ctx context.Context, key policy.PolicyKey) resolution {
-	p, err := e.provider.GetEffectivePolicy(ctx, key)
-	usable := err == nil || p.Meta.Source != ""
-	if usable && !p.Meta.Normalized {
-		n, nerr := p.Normalize()
+// resolve fills r with the policy for key. It writes in place: a policy is
+// a few hundred bytes, and the hot path copies it once, from the provider.
+func (e *Executor) resolve(ctx context.Context, key policy.PolicyKey, r *resolution) {
+	var err error
+	r.p, err = e.provider.GetEffectivePolicy(ctx, key)
+	usable := err == nil || r.p.Meta.Source != ""
+	if usable && !r.p.Meta.Normalized {
+		n, nerr := r.p.Normalize()
 		if nerr != nil {
 			err = errors.Join(err, nerr)
 			usable = false
 		} else {
-			p = n
+			r.p = n
 		}
 	}
 	if usable {
-		if p.Key.IsZero() {
-			p.Key = key
+		if r.p.Key.IsZero() {
+			r.p.Key = key
 		}
-		return resolution{p: p, polErr: err}
+		r.polErr = err
+		return
 	}
 	if err == nil {
 		err = ErrNoPolicy
 	}
-	r := resolution{polErr: err, mode: e.mode.String()}
+	r.polErr, r.mode = err, e.mode.String()
 	switch e.mode {
 	case FailureDeny:
 		r.denyErr = &NoPolicyError{Key: key, Err: err}
@@ -52,7 +56,6 @@ func (e *Executor) resolve(ctx context.Context, key policy.PolicyKey) resolution
 	default:
 		r.p = policy.DefaultPolicyFor(key)
 	}
-	return r
 }
 
 func (e *Executor) classifierFor(p *policy.EffectivePolicy) (c classify.Classifier, isDefault bool, missing string) {
@@ -73,14 +76,16 @@ type gate struct {
 	reason string // why attempts are allowed without asking, when b is nil
 }
 
-func (e *Executor) gateFor(ref policy.BudgetRef) gate {
+func (e *Executor) gateFor(ref policy.BudgetRef, g *gate) {
 	if ref.Name == "" {
-		return gate{reason: budget.ReasonNoBudget}
+		g.reason = budget.ReasonNoBudget
+		return
 	}
 	if b, ok := e.budgets.Get(ref.Name); ok {
-		return gate{b: b, ref: ref}
+		g.b, g.ref = b, ref
+		return
 	}
-	return gate{reason: budget.ReasonBudgetMissing}
+	g.reason = budget.ReasonBudgetMissing
 }
 
 // timelineAttrs builds the call-level attributes of a timeline.

@@ -140,4 +140,3 @@ func (c *engine[T]) stopHedgeTimer() {
 		c.hedgeTimer = nil
 	}
 }
-

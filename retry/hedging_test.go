@@ -398,7 +398,7 @@ func TestHedgeStress(t *testing.T) {
 		Hedge: policy.HedgePolicy{Enabled: true, MaxHedges: 2, Delay: time.Millisecond, Budget: policy.BudgetRef{Name: "count"}},
 	}
 	exec := retry.NewExecutor(retry.ExecutorOptions{
-		Budgets: reg,
+		Budgets:  reg,
 		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{key: p}},
 	})
 	var wg sync.WaitGroup

@@ -15,11 +15,15 @@ import (
 	"github.com/aponysus/rego/regotest"
 	"github.com/aponysus/rego/retry"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
 )
+
+// noDeadline marks a call that arrived without a deadline.
+const noDeadline = time.Duration(1<<63 - 1)
 
 // testServer is a TestService whose handlers run per-test scripts. Each
 // handler learns its attempt number n (0 for the first call of that
@@ -35,7 +39,7 @@ type testServer struct {
 	mu        sync.Mutex
 	calls     map[string]int
 	attempts  []string        // grpc-previous-rpc-attempts of each call, "" when absent
-	deadlines []time.Duration // time left on each call's deadline, -1 when none
+	deadlines []time.Duration // time left on each call's deadline, noDeadline when none
 }
 
 func (s *testServer) record(ctx context.Context, method string) int {
@@ -52,7 +56,7 @@ func (s *testServer) record(ctx context.Context, method string) int {
 		v = vals[0]
 	}
 	s.attempts = append(s.attempts, v)
-	left := time.Duration(-1)
+	left := noDeadline
 	if dl, ok := ctx.Deadline(); ok {
 		left = time.Until(dl)
 	}
@@ -228,3 +232,5 @@ func retries(n int) policy.EffectivePolicy {
 	p.Retry.Jitter = policy.JitterNone
 	return p
 }
+
+func insecureCreds() credentials.TransportCredentials { return insecure.NewCredentials() }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aponysus/rego/retry"
 	"google.golang.org/grpc"
@@ -142,11 +143,23 @@ func (u *unaryCall) attempt(actx context.Context) (*unaryAttempt, error) {
 }
 
 // ownDeadline reports whether err is the attempt's own deadline firing:
-// DEADLINE_EXCEEDED while the attempt's context has expired and the
-// caller's has not.
+// DEADLINE_EXCEEDED while the attempt's deadline has passed and the
+// caller's has not. The wall-clock comparison covers the moment when gRPC
+// (or the server, whose copy of the deadline fires no earlier) has already
+// reported the deadline but the context's timer has not yet marked it done.
 func ownDeadline(caller, attempt context.Context, err error) bool {
-	return status.Code(err) == codes.DeadlineExceeded && caller.Err() == nil &&
-		errors.Is(attempt.Err(), context.DeadlineExceeded)
+	if status.Code(err) != codes.DeadlineExceeded || caller.Err() != nil {
+		return false
+	}
+	now := time.Now()
+	if cdl, ok := caller.Deadline(); ok && !now.Before(cdl) {
+		return false
+	}
+	if errors.Is(attempt.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	dl, ok := attempt.Deadline()
+	return ok && !now.Before(dl)
 }
 
 var errReplyNotPointer = status.Error(codes.Internal, "regogrpc: concurrent attempts need a pointer reply message")

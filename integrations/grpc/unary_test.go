@@ -211,8 +211,19 @@ func TestUnaryPerAttemptDeadline(t *testing.T) {
 	p := retries(3)
 	p.Retry.InitialBackoff = time.Millisecond
 	p.Retry.TimeoutPerAttempt = 100 * time.Millisecond
-	srv := &testServer{unary: blockFirst}
+	srv := &testServer{unary: func(ctx context.Context, n int, req *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
+		if n == 1 {
+			<-ctx.Done() // the attempt's timeout ends it
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+		return &testgrpc.SimpleResponse{Payload: req.GetPayload()}, nil
+	}}
 	client := dial(t, srv, regogrpc.Options{Executor: realExecutor(p)})
+	// The first call connects, so that dialling does not eat into the
+	// attempt timeout measured below.
+	if _, err := client.UnaryCall(context.Background(), &testgrpc.SimpleRequest{}); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := client.UnaryCall(context.Background(), &testgrpc.SimpleRequest{Payload: payload("x")})
 	if err != nil {
 		t.Fatalf("UnaryCall: %v (the attempt's own timeout should be retried)", err)
@@ -221,12 +232,12 @@ func TestUnaryPerAttemptDeadline(t *testing.T) {
 		t.Fatalf("resp %v", resp)
 	}
 	dls := srv.seenDeadlines()
-	if len(dls) != 2 {
-		t.Fatalf("server saw %d calls, want 2", len(dls))
+	if len(dls) != 3 {
+		t.Fatalf("server saw %d calls, want 3", len(dls))
 	}
 	for i, d := range dls {
-		if d <= 0 || d > 100*time.Millisecond {
-			t.Fatalf("call %d had %v left, want the 100ms attempt timeout", i, d)
+		if d == noDeadline || d > 100*time.Millisecond {
+			t.Fatalf("call %d had %v left, want at most the 100ms attempt timeout", i, d)
 		}
 	}
 }
@@ -234,20 +245,29 @@ func TestUnaryPerAttemptDeadline(t *testing.T) {
 func TestUnaryCallerDeadlineBoundsAttempts(t *testing.T) {
 	p := retries(3)
 	p.Retry.TimeoutPerAttempt = time.Hour
-	srv := &testServer{unary: blockFirst}
+	srv := &testServer{unary: func(ctx context.Context, n int, req *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
+		if n == 0 {
+			return &testgrpc.SimpleResponse{}, nil // warms the connection up
+		}
+		<-ctx.Done()
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}}
 	client := dial(t, srv, regogrpc.Options{Executor: realExecutor(p)})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	if _, err := client.UnaryCall(context.Background(), &testgrpc.SimpleRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err := client.UnaryCall(ctx, &testgrpc.SimpleRequest{})
 	if status.Code(err) != codes.DeadlineExceeded {
 		t.Fatalf("err %v, want DeadlineExceeded", err)
 	}
 	dls := srv.seenDeadlines()
-	if len(dls) != 1 {
-		t.Fatalf("server saw %d calls, want 1: the caller's deadline is not retried", len(dls))
+	if len(dls) != 2 {
+		t.Fatalf("server saw %d calls, want 2: the caller's deadline is not retried", len(dls))
 	}
-	if dls[0] <= 0 || dls[0] > 50*time.Millisecond {
-		t.Fatalf("server had %v left, want the caller's 50ms", dls[0])
+	if dls[1] == noDeadline || dls[1] > 100*time.Millisecond {
+		t.Fatalf("server had %v left, want the caller's 100ms, not the policy's hour", dls[1])
 	}
 }
 

@@ -1,0 +1,80 @@
+// Package retry is rego's executor: it runs an operation under the policy
+// of its key and records, attempt by attempt, what it did and why.
+//
+//	exec := retry.NewExecutor(retry.ExecutorOptions{Provider: provider, Budgets: budgets})
+//	user, tl, err := retry.DoValueWithTimeline(ctx, exec, policy.ParseKey("users.Get"), getUser)
+//
+// # A call
+//
+// The executor resolves the key's policy (falling back as
+// ExecutorOptions.MissingPolicyMode says when the provider fails), then runs
+// retry steps. Each step asks the policy's budget, waits its backoff (none
+// before the first), launches an attempt, classifies the result and
+// decides: success ends the call; a retryable failure leads to the next
+// step while attempts remain; a non-retryable failure, an abort, a denied
+// budget or the end of the caller's context ends it. Every attempt,
+// denied ones included, is an observe.AttemptRecord.
+//
+//   - If ctx is done before the first attempt, the operation is not called
+//     and ctx.Err() is returned.
+//   - TimeoutPerAttempt bounds each attempt with a context deadline; an
+//     attempt that times out is an ordinary retryable failure.
+//   - OverallTimeout bounds the whole call, waits included. A retry whose
+//     wait would end after the deadline is not attempted.
+//   - Backoff waits end early when ctx is done.
+//   - The budget is asked before the wait, so a denied retry costs no time.
+//   - A call returns after the attempts it waits for have returned: the
+//     operation must honour its context, as any function taking one should.
+//
+// On failure the caller gets the last operation's error (a *OutcomeError
+// when the classifier judged a value a failure without an error), or, when
+// the caller's context ended the call, an error matching both ctx.Err() and
+// the last operation's error with errors.Is. rego's own conditions are
+// ErrNoPolicy/*NoPolicyError, budget.ErrDenied/*budget.DeniedError and
+// *PanicError.
+//
+// # Hedging
+//
+// With policy.HedgePolicy.Enabled the same engine runs attempts on their own
+// goroutines. Per retry step the primary attempt launches; the hedge
+// trigger (a fixed delay, or the key's recent latency quantile) gives the
+// delay after which, if nothing has succeeded, a hedge launches, once its
+// budget (kind budget.KindHedge) allows; hedges spread out, one per trigger
+// firing, up to MaxHedges per step. Every launched attempt counts toward
+// Retry.MaxAttempts. No hedge launches when the overall deadline leaves less
+// time than the trigger's delay. The first success wins: the other attempts'
+// contexts are cancelled at once, OnHedgeCancel fires for each, and their
+// results, whenever they arrive, go to CallOptions.Discard. A retryable
+// failure waits for the rest of its step; when every attempt of the step
+// has failed, the executor backs off and starts the next step. A
+// non-retryable outcome ends the call at once when CancelOnNonRetryable is
+// set, else the attempts in flight may still succeed and no new step
+// starts. A hedge denied by its budget is not launched, is recorded, and
+// never aborts the call. No goroutine outlives the call except an attempt
+// whose operation ignores its cancelled context.
+//
+// The sequential and the concurrent mode share every decision; the package
+// tests run each scenario in both modes and demand identical results.
+//
+// # Panics
+//
+// A panic in the operation (in any attempt, hedges included) is carried to
+// the caller's goroutine and re-raised there as a *PanicError holding the
+// value and the stack, after every budget decision has been released; with
+// ExecutorOptions.RecoverPanics it is returned as the call's error instead.
+// A library goroutine never panics.
+//
+// # Observers
+//
+// Observer callbacks run synchronously in the caller's goroutine: OnStart
+// first, OnAttempt for each attempt that returned (its ctx is the
+// attempt's, so observe.AttemptFromContext works), OnHedgeSpawn and
+// OnHedgeCancel for hedging, and OnSuccess or OnFailure last.
+//
+// # Time
+//
+// ExecutorOptions.Clock and Rand make the executor deterministic in tests:
+// regotest.NewAutoClock runs backoffs in no real time and regotest.NewRand
+// seeds the jitter. Backoff is a pure function of the policy, the retry
+// number and a uniform random number.
+package retry

@@ -107,8 +107,8 @@ $load_note
 
 ## How to read the tables
 
-Each value is benchstat's median of the $count runs; ± is the width of
-its 95% confidence interval. The ratio columns divide the library's value
+Each value is benchstat's median of the $count runs; ± is its 95%
+confidence interval, relative to the median (∞: too few runs). The ratio columns divide the library's value
 by rego's: above 1 the library needs more time, bytes or allocations than
 rego, below 1 it needs less. Every benchmark checks that all libraries
 made the same number of attempts (and, for events, delivered the expected

@@ -116,6 +116,7 @@ type engine[T any] struct {
 	trigger      hedge.Trigger
 	tracker      *hedge.Tracker
 	stepStart    time.Time // launch of the step's primary, when tracking
+	lastEnd      time.Time // when the last result was handled, when timing
 	hedgesInStep int
 	hedgeTimer   clock.Timer
 	hedgeReason  string
@@ -306,7 +307,13 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	actx = observe.WithAttempt(actx, info)
 	s.actx = actx
 	if c.recording || c.tracker != nil {
-		s.start = c.e.clk.Now()
+		if si == 0 && c.recording {
+			// Nothing worth timing happened since the call started: reuse
+			// its reading (clock reads are not free on every machine).
+			s.start = c.tl.Start
+		} else {
+			s.start = c.e.clk.Now()
+		}
 		if !isHedge {
 			c.stepStart = s.start
 		}
@@ -394,6 +401,9 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		s.release = nil
 		rel()
 	}
+	if c.recording || c.tracker != nil {
+		c.lastEnd = c.e.clk.Now()
+	}
 	if r.pe != nil {
 		c.panicErr = r.pe
 		c.stop = StopPanic
@@ -419,8 +429,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		// The step's latency, from the launch of its primary: a winning
 		// hedge's own latency would bias the window low, since the slow
 		// primaries it beat are never observed.
-		now := c.e.clk.Now()
-		c.tracker.ObserveAt(now, now.Sub(c.stepStart))
+		c.tracker.ObserveAt(c.lastEnd, c.lastEnd.Sub(c.stepStart))
 	}
 	err := r.err
 	if err == nil && out.Kind != classify.OutcomeSuccess {
@@ -485,7 +494,7 @@ func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
 		return
 	}
 	rec := &c.tl.Attempts[s.rec]
-	rec.EndTime = c.e.clk.Now()
+	rec.EndTime = c.lastEnd
 	rec.Outcome = out
 	rec.Err = err
 	if !c.e.noopObs {
@@ -526,7 +535,7 @@ func (c *engine[T]) succeed() (T, observe.Timeline, error) {
 	v := c.lastVal
 	c.hasVal = false // returned, not discarded
 	if c.recording {
-		c.tl.End = c.e.clk.Now()
+		c.tl.End = c.lastEnd // the winning attempt's end
 		if !c.e.noopObs {
 			c.e.obs.OnSuccess(c.ctx, c.key, c.tl)
 		}

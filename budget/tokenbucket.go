@@ -20,6 +20,7 @@ import (
 // algorithm); no locks. A TokenBucketBudget is safe for concurrent use.
 type TokenBucketBudget struct {
 	clk      clock.Clock
+	real     bool
 	epoch    time.Time
 	capacity int64
 	interval int64 // nanoseconds per token; 0 means the bucket never refills
@@ -47,7 +48,7 @@ func NewTokenBucketBudgetClock(capacity int, refillPerSecond float64, clk clock.
 	if clk == nil {
 		clk = clock.Real{}
 	}
-	b := &TokenBucketBudget{clk: clk, epoch: clk.Now(), capacity: int64(capacity)}
+	b := &TokenBucketBudget{clk: clk, real: clock.IsReal(clk), epoch: clk.Now(), capacity: int64(capacity)}
 	if refillPerSecond > 0 && !math.IsInf(refillPerSecond, 1) {
 		b.interval = int64(float64(time.Second) / refillPerSecond)
 		if b.interval < 1 {
@@ -75,7 +76,7 @@ func (b *TokenBucketBudget) AllowAttempt(_ context.Context, _ policy.PolicyKey, 
 	if cost <= 0 {
 		cost = 1
 	}
-	if b.TakeAt(b.clk.Now(), cost) {
+	if b.take(b.elapsed(), cost) {
 		return Decision{Allowed: true, Reason: "tokens_available"}
 	}
 	return Decision{Allowed: false, Reason: "tokens_exhausted"}
@@ -85,6 +86,19 @@ func (b *TokenBucketBudget) AllowAttempt(_ context.Context, _ policy.PolicyKey, 
 // reports whether it did. Times before the bucket's creation count as its
 // creation.
 func (b *TokenBucketBudget) TakeAt(t time.Time, n int) bool {
+	return b.take(t.Sub(b.epoch), n)
+}
+
+// elapsed returns the time since the bucket was made. On the wall clock it
+// reads only the monotonic clock, which is cheaper than time.Now.
+func (b *TokenBucketBudget) elapsed() time.Duration {
+	if b.real {
+		return time.Since(b.epoch)
+	}
+	return b.clk.Now().Sub(b.epoch)
+}
+
+func (b *TokenBucketBudget) take(since time.Duration, n int) bool {
 	if n <= 0 {
 		return true
 	}
@@ -102,7 +116,7 @@ func (b *TokenBucketBudget) TakeAt(t time.Time, n int) bool {
 			}
 		}
 	}
-	now := int64(t.Sub(b.epoch))
+	now := int64(since)
 	if now < 0 {
 		now = 0
 	}

@@ -15,12 +15,14 @@ import (
 const (
 	libRego         = "lib=rego"
 	libRegoTimeline = "lib=rego-timeline"
-	libFailsafe     = "lib=failsafe-go"
-	libBackoff      = "lib=backoff-v5"
-	libRetryGo      = "lib=retry-go"
-	libGoRetry      = "lib=go-retry"
-	libGRPC         = "lib=grpc-builtin"
-	libNone         = "lib=none"
+	// libRegoInterceptor is rego's gRPC unary client interceptor.
+	libRegoInterceptor = "lib=rego-interceptor"
+	libFailsafe        = "lib=failsafe-go"
+	libBackoff         = "lib=backoff-v5"
+	libRetryGo         = "lib=retry-go"
+	libGoRetry         = "lib=go-retry"
+	libGRPC            = "lib=grpc-builtin"
+	libNone            = "lib=none"
 )
 
 const (

@@ -29,8 +29,9 @@
 //     from GOMAXPROCS goroutines sharing one retry budget (rego
 //     TokenBucketBudget, failsafe-go budget).
 //   - GRPCSuccess, GRPCRetry: a unary call over an in-memory connection
-//     (bufconn) with rego wrapping the call, against grpc-go's retry
-//     configured by service config.
+//     (bufconn) with rego wrapping the call (retry.DoValue) or installed
+//     as its unary client interceptor (module integrations/grpc), against
+//     grpc-go's retry configured by service config.
 //
 // Each benchmark checks that every library made the same number of
 // attempts, so a ratio never compares different amounts of work. Shared,
@@ -38,6 +39,7 @@
 // outside the timed loop for every library: the peers are measured at
 // their best, not at their most naive.
 //
-// run.sh runs everything with -count repeats and writes
-// docs/benchmarks.md.
+// run.sh runs everything with -count repeats, summarises the results with
+// benchstat and, through cmd/benchtable, writes docs/benchmarks.md with
+// each library's ratio to rego.
 package benchmarks

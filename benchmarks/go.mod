@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/aponysus/rego v0.0.0-00010101000000-000000000000
+	github.com/aponysus/rego/integrations/grpc v0.0.0-00010101000000-000000000000
 	github.com/avast/retry-go/v4 v4.7.0
 	github.com/cenkalti/backoff/v5 v5.0.3
 	github.com/failsafe-go/failsafe-go v0.9.8
@@ -22,3 +23,5 @@ require (
 )
 
 replace github.com/aponysus/rego => ../
+
+replace github.com/aponysus/rego/integrations/grpc => ../integrations/grpc

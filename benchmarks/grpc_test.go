@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	regogrpc "github.com/aponysus/rego/integrations/grpc"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/regotest"
 	"github.com/aponysus/rego/retry"
@@ -19,9 +20,10 @@ import (
 )
 
 // The gRPC benchmarks call the standard health service, which ships with
-// grpc-go, so no generated code is needed. rego wraps a plain unary call
-// (rego's gRPC interceptor module is not ready yet); grpc-go retries by
-// itself under this service config. grpc-go requires a positive initial
+// grpc-go, so no generated code is needed. lib=rego wraps a plain unary
+// call in retry.DoValue; lib=rego-interceptor installs rego's unary client
+// interceptor (module integrations/grpc) on the connection; grpc-go
+// retries by itself under this service config. grpc-go requires a positive initial
 // backoff; 1ns makes its randomised wait zero, like the other scenarios.
 const grpcRetryConfig = `{
   "methodConfig": [{
@@ -120,6 +122,17 @@ func regoGRPC(client healthpb.HealthClient) func(ctx context.Context) error {
 	}
 }
 
+// regoInterceptor returns the dial option installing rego's unary client
+// interceptor, running every method under benchKey's policy (three
+// attempts) on a clock that does not sleep.
+func regoInterceptor() grpc.DialOption {
+	exec := newRego(policy.RetryPolicy{MaxAttempts: attempts}, retry.ExecutorOptions{Clock: regotest.InstantClock{}})
+	return grpc.WithUnaryInterceptor(regogrpc.UnaryClientInterceptor(regogrpc.Options{
+		Executor: exec,
+		KeyFunc:  func(string) policy.PolicyKey { return benchKey },
+	}))
+}
+
 // plainGRPC returns a call running client.Check as it is.
 func plainGRPC(client healthpb.HealthClient) func(ctx context.Context) error {
 	req := &healthpb.HealthCheckRequest{}
@@ -137,6 +150,11 @@ func BenchmarkGRPCSuccess(b *testing.B) {
 		h := &flakyHealth{}
 		client := startGRPC(b, h)(grpc.WithDisableRetry())
 		grpcCase(b, h, 1, regoGRPC(client))
+	})
+	b.Run(libRegoInterceptor, func(b *testing.B) {
+		h := &flakyHealth{}
+		client := startGRPC(b, h)(grpc.WithDisableRetry(), regoInterceptor())
+		grpcCase(b, h, 1, plainGRPC(client))
 	})
 	b.Run(libGRPC, func(b *testing.B) {
 		h := &flakyHealth{}
@@ -157,6 +175,11 @@ func BenchmarkGRPCRetry(b *testing.B) {
 		h := &flakyHealth{failOdd: true}
 		client := startGRPC(b, h)(grpc.WithDisableRetry())
 		grpcCase(b, h, 2, regoGRPC(client))
+	})
+	b.Run(libRegoInterceptor, func(b *testing.B) {
+		h := &flakyHealth{failOdd: true}
+		client := startGRPC(b, h)(grpc.WithDisableRetry(), regoInterceptor())
+		grpcCase(b, h, 2, plainGRPC(client))
 	})
 	b.Run(libGRPC, func(b *testing.B) {
 		h := &flakyHealth{failOdd: true}

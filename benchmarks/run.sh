@@ -145,12 +145,12 @@ The scenarios:
   have no budget.
 - **GRPCSuccess**, **GRPCRetry**: a unary call (the standard health
   service) over an in-memory connection (bufconn) to a real gRPC server;
-  in GRPCRetry the first attempt fails with UNAVAILABLE. rego wraps the
-  plain call with \`retry.DoValue\` on a connection with grpc-go's retry
-  disabled; grpc-builtin is grpc-go retrying by itself under a service
-  config (3 attempts, 1ns backoff, its minimum). lib=none is the bare call
-  without retries: the floor. rego's gRPC interceptor module is not
-  benchmarked yet (it was not ready when this was written).
+  in GRPCRetry the first attempt fails with UNAVAILABLE. lib=rego wraps
+  the plain call with \`retry.DoValue\`; lib=rego-interceptor installs
+  rego's unary client interceptor (module \`integrations/grpc\`); both on
+  connections with grpc-go's retry disabled. grpc-builtin is grpc-go
+  retrying by itself under a service config (3 attempts, 1ns backoff, its
+  minimum). lib=none is the bare call without retries: the floor.
 
 ## Results
 

@@ -45,7 +45,7 @@ var scenarioOrder = []string{
 // libOrder lists the libraries in the order the tables show them; others
 // follow in order of appearance.
 var libOrder = []string{
-	baseline, "rego-timeline", "failsafe-go", "backoff-v5", "retry-go",
+	baseline, "rego-timeline", "rego-interceptor", "failsafe-go", "backoff-v5", "retry-go",
 	"go-retry", "grpc-builtin", "none",
 }
 

@@ -23,8 +23,8 @@ func TestParseRetryAfter(t *testing.T) {
 		{in: "120", want: 2 * time.Minute},
 		{in: " 3\t", want: 3 * time.Second},
 		{in: "007", want: 7 * time.Second},
-		{in: "Wed, 21 Oct 2015 07:28:30 GMT", want: 30 * time.Second},  // IMF-fixdate
-		{in: "Wednesday, 21-Oct-15 07:29:00 GMT", want: time.Minute}, // RFC 850
+		{in: "Wed, 21 Oct 2015 07:28:30 GMT", want: 30 * time.Second}, // IMF-fixdate
+		{in: "Wednesday, 21-Oct-15 07:29:00 GMT", want: time.Minute},  // RFC 850
 		{in: "Wed Oct 21 07:28:05 2015", want: 5 * time.Second},       // asctime
 		{in: "Wed, 21 Oct 2015 07:27:00 GMT", want: -time.Minute},     // in the past
 		{in: "9223372036", want: 9223372036 * time.Second},            // the largest that fits

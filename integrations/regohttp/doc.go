@@ -47,11 +47,12 @@
 // *StatusError); or the error that ended the call (the base transport's
 // error, a budget denial, the context's error).
 //
-// Connections. Responses that the caller will not see are closed by the
-// Transport: the body of a failed response superseded by a retry is read
-// (up to Options.DrainLimit bytes) and closed so that its connection goes
-// back to the pool; the response of a losing hedge is closed at once,
-// even when it arrives after RoundTrip has returned.
+// Connections. The body of a failed response is read at once, within
+// the attempt, up to Options.DrainLimit bytes: a body that fits is kept in
+// memory and its connection goes back to the pool before the retry. The
+// Transport closes every response the caller will not see: failed
+// responses superseded by a later attempt, and losing hedges, even those
+// that arrive after RoundTrip has returned.
 //
 // Records. To see the status code, the method and the Retry-After
 // decision of every attempt in the timeline and in observers (the

@@ -32,15 +32,21 @@ func (e *StatusError) Error() string {
 // without a response, for the classifier's records, and the attempt
 // context's error when that context ended the attempt (a per-attempt
 // timeout surfaces as context.DeadlineExceeded whatever error the base
-// transport chose). Its message is the underlying error's: the Transport
-// strips it before returning, so callers see the base transport's error.
+// transport chose). Its message is the underlying error's, and the
+// Transport strips it before returning when it adds nothing, so callers
+// see the base transport's error.
 type attemptError struct {
 	method string
 	err    error
 	ctxErr error
 }
 
-func (e *attemptError) Error() string { return e.err.Error() }
+func (e *attemptError) Error() string {
+	if e.ctxErr != nil {
+		return e.err.Error() + " (attempt ended: " + e.ctxErr.Error() + ")"
+	}
+	return e.err.Error()
+}
 
 func (e *attemptError) Unwrap() []error {
 	if e.ctxErr == nil {

@@ -32,7 +32,7 @@ type Options struct {
 	// KeyFunc picks the policy key of each request, in place of Key. Keys
 	// must be low-cardinality: derive them from the host or the route
 	// template, never from the full URL or anything request-specific. See
-	// HostKey.
+	// HostKey. A zero key from KeyFunc means Key (or DefaultKey).
 	KeyFunc func(*http.Request) policy.PolicyKey
 	// Classifier judges responses and transport errors. If nil, the
 	// classifier of NewClassifier(ClassifierOptions{}). To see its
@@ -105,7 +105,9 @@ func (t *Transport) drainLimit() int64 {
 
 func (t *Transport) key(req *http.Request) policy.PolicyKey {
 	if t.opts.KeyFunc != nil {
-		return t.opts.KeyFunc(req)
+		if k := t.opts.KeyFunc(req); !k.IsZero() {
+			return k
+		}
 	}
 	if !t.opts.Key.IsZero() {
 		return t.opts.Key
@@ -194,8 +196,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		discardResponse(resp)
 	}
-	var ae *attemptError
-	if errors.As(err, &ae) && ae == err && ae.ctxErr == nil {
+	if ae, ok := err.(*attemptError); ok && ae.ctxErr == nil {
 		err = ae.err // the base transport's error, as callers expect it
 	}
 	return nil, err

@@ -396,3 +396,21 @@ func TestDeadlineReturnsLastResponse(t *testing.T) {
 		t.Fatalf("status %d after %d requests, stop %q", resp.StatusCode, n.Load(), tl.Attributes[observe.AttrStopReason])
 	}
 }
+
+func TestAllAttemptsTimeOut(t *testing.T) {
+	p := fastPolicy()
+	p.Retry.MaxAttempts = 2
+	p.Retry.TimeoutPerAttempt = 20 * time.Millisecond
+	s := newSetup(t, func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}, setupOpts{policy: p})
+	resp, err := get(t, s, context.Background(), nil)
+	if resp != nil {
+		resp.Body.Close()
+		t.Fatal("got a response")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want one matching context.DeadlineExceeded", err)
+	}
+	t.Logf("error: %v", err)
+}

@@ -89,9 +89,6 @@ type attemptFacts interface {
 // Classify implements classify.Classifier. value is the attempt's value as
 // the interceptors produce it; for any other value only err is looked at.
 func (c *Classifier) Classify(value any, err error) classify.Outcome {
-	if err == nil {
-		return classify.Outcome{Kind: classify.OutcomeSuccess}
-	}
 	var (
 		method  string
 		trailer metadata.MD
@@ -104,6 +101,9 @@ func (c *Classifier) Classify(value any, err error) classify.Outcome {
 }
 
 func (c *Classifier) classify(method string, trailer metadata.MD, ownDeadline bool, err error) classify.Outcome {
+	if err == nil {
+		return classify.Outcome{Kind: classify.OutcomeSuccess}
+	}
 	code := status.Code(err)
 	out := classify.Outcome{Attributes: make(map[string]string, 3)}
 	out.Attributes[AttrCode] = code.String()

@@ -2,6 +2,7 @@ package regogrpc
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/aponysus/rego/policy"
 )
@@ -13,11 +14,14 @@ import (
 // a document entry "pkg.Service.Method" applies to that method. A method
 // name without the leading slash or the service part is used as it is.
 func MethodKey(fullMethod string) policy.PolicyKey {
-	svc, m, ok := splitMethod(fullMethod)
-	if !ok {
-		return policy.ParseKey(fullMethod)
+	s := fullMethod
+	if svc, m, ok := splitMethod(fullMethod); ok {
+		s = svc + "." + m
 	}
-	return policy.ParseKey(svc + "." + m)
+	// Leading dots would give a key with an empty namespace and a dotted
+	// name, whose string form parses as a different key.
+	s = strings.TrimLeftFunc(s, func(r rune) bool { return r == '.' || unicode.IsSpace(r) })
+	return policy.ParseKey(s)
 }
 
 // ServiceMethodKey is a KeyFunc that keys "/pkg.Service/Method" as

@@ -414,3 +414,81 @@ func TestAllAttemptsTimeOut(t *testing.T) {
 	}
 	t.Logf("error: %v", err)
 }
+
+// The zero Transport works: default transport, default executor, default
+// key and classifier.
+func TestZeroTransport(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	defer srv.Close()
+	defer http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	client := &http.Client{Transport: &regohttp.Transport{}}
+	resp, err := client.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); body != "ok" {
+		t.Fatalf("body %q", body)
+	}
+}
+
+// A failed response whose body breaks off: the retries go on, and the
+// final response's body yields what arrived, then the error.
+func TestTruncatedFailedBody(t *testing.T) {
+	var n atomic.Int64
+	s := newSetup(t, func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "partial")
+		w.(http.Flusher).Flush()
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+	}, setupOpts{policy: fastPolicy()})
+	resp, err := get(t, s, context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if string(b) != "partial" || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("read %q, %v; want the prefix, then io.ErrUnexpectedEOF", b, err)
+	}
+	if n.Load() != 3 || resp.StatusCode != 503 {
+		t.Fatalf("%d requests, status %d", n.Load(), resp.StatusCode)
+	}
+}
+
+// Keys: fixed, per request, and the default.
+func TestKeys(t *testing.T) {
+	var keys []string
+	obs := keyRecorder{keys: &keys}
+	for _, tc := range []struct {
+		opts regohttp.Options
+		want string
+	}{
+		{regohttp.Options{}, "http.request"},
+		{regohttp.Options{Key: policy.ParseKey("svc.http")}, "svc.http"},
+		{regohttp.Options{KeyFunc: regohttp.HostKey}, "http.127.0.0.1"},
+		{regohttp.Options{Key: policy.ParseKey("svc.http"), KeyFunc: func(*http.Request) policy.PolicyKey { return policy.PolicyKey{} }}, "svc.http"},
+	} {
+		keys = keys[:0]
+		s := newSetup(t, func(w http.ResponseWriter, r *http.Request) {}, setupOpts{policy: fastPolicy(), transport: tc.opts, observer: obs})
+		resp, err := get(t, s, context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if len(keys) != 1 || keys[0] != tc.want {
+			t.Errorf("keys %v, want [%s]", keys, tc.want)
+		}
+	}
+}
+
+type keyRecorder struct {
+	observe.BaseObserver
+	keys *[]string
+}
+
+func (k keyRecorder) OnStart(_ context.Context, key policy.PolicyKey, _ policy.EffectivePolicy) {
+	*k.keys = append(*k.keys, key.String())
+}

@@ -142,6 +142,9 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	if c.recording {
 		c.tl.PolicyID = p.ID
 		c.tl.Attributes = timelineAttrs(&c.res, clsMissing)
+		// One allocation for the records of the whole call, whatever its
+		// number of attempts (a denial may add one more record).
+		c.tl.Attempts = make([]observe.AttemptRecord, 0, p.Retry.MaxAttempts)
 		if opts.SingleAttempt {
 			c.tl.Attributes[observe.AttrSingleAttempt] = "true"
 		}

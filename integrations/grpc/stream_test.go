@@ -421,3 +421,33 @@ func TestStreamNewStreamFails(t *testing.T) {
 		t.Fatalf("err %v, want Canceled from the closed connection", err)
 	}
 }
+
+func TestServerStreamHedged(t *testing.T) {
+	p := retries(3)
+	p.Hedge.Enabled = true
+	p.Hedge.Delay = 10 * time.Millisecond
+	srv := &testServer{out: func(ctx context.Context, n int, req *testgrpc.StreamingOutputCallRequest, send func(*testgrpc.StreamingOutputCallResponse) error) error {
+		if n == 0 {
+			<-ctx.Done() // the slow primary: cancelled when the hedge commits
+			return ctx.Err()
+		}
+		for i := 0; i < 2; i++ {
+			if err := send(&testgrpc.StreamingOutputCallResponse{Payload: req.GetPayload()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+	client := dial(t, srv, regogrpc.Options{Executor: executor(p, nil, nil)})
+	st, err := client.StreamingOutputCall(context.Background(), outReq("abc", 2))
+	if err != nil {
+		t.Fatalf("StreamingOutputCall: %v", err)
+	}
+	got, err := recvAll(st.Recv)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("got %d messages, err %v; want the hedge's 2", len(got), err)
+	}
+	if n := srv.count("StreamingOutputCall"); n != 2 {
+		t.Fatalf("server saw %d calls, want 2", n)
+	}
+}

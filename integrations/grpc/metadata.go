@@ -29,3 +29,23 @@ func withPreviousAttempts(ctx context.Context, n int) context.Context {
 	}
 	return metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, v)
 }
+
+// PreviousAttempts returns, in a server handler, how many attempts of the
+// same call the client made before this one: the value of
+// grpc-previous-rpc-attempts, or 0 for a first attempt (or a malformed
+// value). Servers can use it to shed retries before first tries.
+func PreviousAttempts(ctx context.Context) int {
+	md, ok := metadata.FromIncomingContext(ctx)
+	if !ok {
+		return 0
+	}
+	vals := md.Get(PreviousAttemptsKey)
+	if len(vals) == 0 {
+		return 0
+	}
+	n, err := strconv.Atoi(vals[0])
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}

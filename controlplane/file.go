@@ -185,6 +185,12 @@ func (p *FileProvider) GetEffectivePolicy(_ context.Context, key policy.PolicyKe
 	return p.snap.Load().get(key)
 }
 
+// GetEffectivePolicyRef is GetEffectivePolicy without the copy; see
+// PolicyRefProvider.
+func (p *FileProvider) GetEffectivePolicyRef(_ context.Context, key policy.PolicyKey) (*policy.EffectivePolicy, error) {
+	return p.snap.Load().ref(key)
+}
+
 // Version returns the version of the document in force, or "" before the
 // first good load.
 func (p *FileProvider) Version() string { return p.snap.Load().version() }

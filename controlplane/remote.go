@@ -375,6 +375,17 @@ func (p *RemoteProvider) GetEffectivePolicy(ctx context.Context, key policy.Poli
 	return p.miss(ctx, key, s)
 }
 
+// GetEffectivePolicyRef is GetEffectivePolicy without the copy; see
+// PolicyRefProvider.
+func (p *RemoteProvider) GetEffectivePolicyRef(ctx context.Context, key policy.PolicyKey) (*policy.EffectivePolicy, error) {
+	s := p.snap.Load()
+	if s.doc != nil {
+		return s.ref(key)
+	}
+	p.miss(ctx, key, s)
+	return p.snap.Load().ref(key)
+}
+
 // miss serves a lookup before the first document: it waits, within ctx,
 // for the fetch in progress, or starts one unless a lookup started one
 // within MissInterval.

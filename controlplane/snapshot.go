@@ -116,18 +116,28 @@ func staleSnapshot(doc *policy.Document, source string, cause error) *snapshot {
 
 // get resolves key against the snapshot without allocating.
 func (s *snapshot) get(key policy.PolicyKey) (policy.EffectivePolicy, error) {
-	if p, ok := s.byKey[key]; ok {
-		return *p, s.err
+	p, err := s.ref(key)
+	if p == nil {
+		return policy.EffectivePolicy{}, err
 	}
-	if s.def != nil {
-		p := *s.def
-		p.Key = key
+	out := *p
+	out.Key = key
+	return out, err
+}
+
+// ref resolves key to a policy of the snapshot, shared and immutable: a
+// default policy keeps its own Key.
+func (s *snapshot) ref(key policy.PolicyKey) (*policy.EffectivePolicy, error) {
+	if p, ok := s.byKey[key]; ok {
 		return p, s.err
 	}
-	if s.doc == nil {
-		return policy.EffectivePolicy{}, s.err
+	if s.def != nil {
+		return s.def, s.err
 	}
-	return policy.EffectivePolicy{}, ErrPolicyNotFound
+	if s.doc == nil {
+		return nil, s.err
+	}
+	return nil, ErrPolicyNotFound
 }
 
 func (s *snapshot) version() string {

@@ -172,3 +172,19 @@ func BenchmarkHedgeWins(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkPolicyLookupStaticRef(b *testing.B) {
+	p := &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{
+		benchKey: {Retry: policy.RetryPolicy{MaxAttempts: 5}},
+	}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pol, err := p.GetEffectivePolicyRef(ctx, benchKey)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink += pol.Retry.MaxAttempts
+	}
+}

@@ -132,8 +132,9 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		c.tl.Start = e.clk.Now()
 	}
 	e.resolve(ctx, key, &c.res)
-	p := &c.res.p
+	p := c.res.pol()
 	if opts.SingleAttempt {
+		p = c.res.mutable()
 		p.Retry.MaxAttempts = 1
 		p.Hedge.Enabled = false
 	}
@@ -155,7 +156,9 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		return c.fail(c.res.denyErr)
 	}
 	if !e.noopObs {
-		e.obs.OnStart(ctx, key, *p)
+		pol := *p
+		pol.Key = key // a shared default policy carries its own key
+		e.obs.OnStart(ctx, key, pol)
 	}
 	if err := ctx.Err(); err != nil {
 		c.stop = StopContextDone
@@ -216,7 +219,7 @@ func (c *engine[T]) nextWait() time.Duration {
 	d := c.override
 	c.override = 0
 	if d <= 0 {
-		d = Backoff(c.res.p.Retry, c.step, c.prevWait, c.e.float64())
+		d = Backoff(c.res.pol().Retry, c.step, c.prevWait, c.e.float64())
 	}
 	c.prevWait = d
 	return d
@@ -299,7 +302,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	if r, ok := g.b.(budget.OutcomeRecorder); ok {
 		s.recorder = r
 	}
-	p := &c.res.p
+	p := c.res.pol()
 	info := observe.AttemptInfo{RetryIndex: c.step, Attempt: ai, IsHedge: isHedge, HedgeIndex: hedgeIdx, PolicyID: p.ID}
 	actx := c.callCtx
 	if tpa := p.Retry.TimeoutPerAttempt; tpa > 0 {
@@ -451,7 +454,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		return vStop
 	case classify.OutcomeNonRetryable:
 		c.nonRetry = true
-		if c.res.p.Hedge.CancelOnNonRetryable {
+		if c.res.pol().Hedge.CancelOnNonRetryable {
 			c.stop = StopNonRetryable
 			return vStop
 		}

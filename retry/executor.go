@@ -89,6 +89,7 @@ type ExecutorOptions struct {
 // it.
 type Executor struct {
 	provider      controlplane.PolicyProvider
+	refProvider   controlplane.PolicyRefProvider // provider, when it serves by reference
 	obs           observe.Observer
 	noopObs       bool
 	budgets       *budget.Registry
@@ -127,6 +128,7 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 	if e.provider == nil {
 		e.provider = &controlplane.StaticProvider{}
 	}
+	e.refProvider, _ = e.provider.(controlplane.PolicyRefProvider)
 	if e.obs == nil {
 		e.obs = observe.NoopObserver{}
 	}

@@ -296,3 +296,32 @@ func TestJitterIsDrawnFromTheInjectedSource(t *testing.T) {
 		}
 	}
 }
+
+// refProvider serves one policy by reference, deliberately not normalised.
+type refProvider struct{ p policy.EffectivePolicy }
+
+func (r *refProvider) GetEffectivePolicy(context.Context, policy.PolicyKey) (policy.EffectivePolicy, error) {
+	return r.p, nil
+}
+
+func (r *refProvider) GetEffectivePolicyRef(context.Context, policy.PolicyKey) (*policy.EffectivePolicy, error) {
+	return &r.p, nil
+}
+
+func TestRefProviderPolicyIsNormalisedAndNeverModified(t *testing.T) {
+	rp := &refProvider{p: policy.EffectivePolicy{Retry: policy.RetryPolicy{MaxAttempts: 99}, Meta: policy.Metadata{Source: policy.SourceStatic}}}
+	exec := retry.NewExecutor(retry.ExecutorOptions{Provider: rp, Clock: regotest.NewAutoClock(time.Time{})})
+	calls := 0
+	_, tl, _ := retry.DoValueWith(context.Background(), exec, key, func(context.Context) (int, error) {
+		calls++
+		return 0, errA
+	}, retry.CallOptions[int]{Timeline: true, SingleAttempt: true})
+	if calls != 1 || rp.p.Retry.MaxAttempts != 99 || rp.p.Meta.Normalized {
+		t.Fatalf("calls %d, provider's policy now %+v", calls, rp.p.Retry)
+	}
+	calls = 0
+	tl, _ = exec.DoWithTimeline(context.Background(), key, func(context.Context) error { calls++; return errA })
+	if calls != policy.MaxMaxAttempts || tl.Attributes[observe.AttrPolicyClampedFields] != "retry.max_attempts" {
+		t.Fatalf("calls %d attrs %v", calls, tl.Attributes)
+	}
+}

@@ -82,7 +82,7 @@ func stack() []byte { return debug.Stack() }
 
 // startHedging prepares the concurrent mode of the engine.
 func (c *engine[T]) startHedging() {
-	p := &c.res.p
+	p := c.res.pol()
 	c.e.gateFor(p.Hedge.Budget, &c.hedgeGate)
 	c.hub = newHub[T](p.Retry.MaxAttempts, c.discard)
 	c.many = make([]slot, p.Retry.MaxAttempts)
@@ -100,7 +100,7 @@ func (c *engine[T]) startHedging() {
 // armHedge schedules the next hedge of the step, if the policy and the
 // deadline allow one.
 func (c *engine[T]) armHedge() {
-	p := &c.res.p
+	p := c.res.pol()
 	if !p.Hedge.Enabled || c.hedgeStopped || c.nonRetry || c.hedgesInStep >= p.Hedge.MaxHedges || c.launched >= p.Retry.MaxAttempts {
 		return
 	}

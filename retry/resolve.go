@@ -13,48 +13,80 @@ import (
 
 // resolution is the outcome of policy resolution for one call.
 type resolution struct {
-	p       policy.EffectivePolicy
+	// The policy in force is ref, the provider's own immutable copy, when
+	// the provider serves policies by reference, else own. (A pointer from
+	// the resolution to its own field would move the call's state to the
+	// heap; a flag keeps it on the stack.)
+	ref     *policy.EffectivePolicy
+	own     policy.EffectivePolicy
+	useOwn  bool
 	polErr  error  // provider or normalisation error, recorded as policy_error
 	mode    string // missing_policy_mode applied, if any
 	denyErr error  // non-nil: fail the call without running it
 }
 
-// resolve fills r with the policy for key. It writes in place: a policy is
-// a few hundred bytes, and the hot path copies it once, from the provider.
+// pol returns the policy in force.
+func (r *resolution) pol() *policy.EffectivePolicy {
+	if r.useOwn {
+		return &r.own
+	}
+	return r.ref
+}
+
+// mutable returns the policy in force as a private copy the call may
+// change.
+func (r *resolution) mutable() *policy.EffectivePolicy {
+	if !r.useOwn {
+		r.own = *r.ref
+		r.useOwn = true
+	}
+	return &r.own
+}
+
+// resolve fills r with the policy for key. Providers that serve policies by
+// reference cost no copy; others are copied once, in place.
 func (e *Executor) resolve(ctx context.Context, key policy.PolicyKey, r *resolution) {
 	var err error
-	r.p, err = e.provider.GetEffectivePolicy(ctx, key)
-	usable := err == nil || r.p.Meta.Source != ""
-	if usable && !r.p.Meta.Normalized {
-		n, nerr := r.p.Normalize()
-		if nerr != nil {
-			err = errors.Join(err, nerr)
-			usable = false
-		} else {
-			r.p = n
+	usable := false
+	if e.refProvider != nil {
+		r.ref, err = e.refProvider.GetEffectivePolicyRef(ctx, key)
+		usable = r.ref != nil
+	} else {
+		r.own, err = e.provider.GetEffectivePolicy(ctx, key)
+		r.useOwn = true
+		usable = err == nil || r.own.Meta.Source != ""
+	}
+	if usable {
+		if p := r.pol(); !p.Meta.Normalized {
+			// Providers should serve normalised policies; never trust
+			// them to.
+			n, nerr := p.Normalize()
+			if nerr != nil {
+				err = errors.Join(err, nerr)
+				usable = false
+			} else {
+				r.own, r.useOwn = n, true
+			}
 		}
 	}
 	if usable {
-		if r.p.Key.IsZero() {
-			r.p.Key = key
-		}
 		r.polErr = err
 		return
 	}
 	if err == nil {
 		err = ErrNoPolicy
 	}
-	r.polErr, r.mode = err, e.mode.String()
+	r.polErr, r.mode, r.useOwn = err, e.mode.String(), true
 	switch e.mode {
 	case FailureDeny:
 		r.denyErr = &NoPolicyError{Key: key, Err: err}
-		r.p = policy.EffectivePolicy{Key: key, Meta: policy.Metadata{Source: policy.SourceUnknown}}
+		r.own = policy.EffectivePolicy{Key: key, Meta: policy.Metadata{Source: policy.SourceUnknown}}
 	case FailureAllow:
-		r.p = policy.DefaultPolicyFor(key)
-		r.p.Retry.MaxAttempts = 1
-		r.p.Hedge.Enabled = false
+		r.own = policy.DefaultPolicyFor(key)
+		r.own.Retry.MaxAttempts = 1
+		r.own.Hedge.Enabled = false
 	default:
-		r.p = policy.DefaultPolicyFor(key)
+		r.own = policy.DefaultPolicyFor(key)
 	}
 }
 
@@ -91,17 +123,18 @@ func (e *Executor) gateFor(ref policy.BudgetRef, g *gate) {
 // timelineAttrs builds the call-level attributes of a timeline.
 func timelineAttrs(r *resolution, classifierMissing string) map[string]string {
 	m := make(map[string]string, 4)
-	src := r.p.Meta.Source
+	p := r.pol()
+	src := p.Meta.Source
 	if src == "" {
 		src = policy.SourceUnknown
 	}
 	m[observe.AttrPolicySource] = string(src)
-	if v := r.p.Meta.Version; v != "" {
+	if v := p.Meta.Version; v != "" {
 		m[observe.AttrPolicyVersion] = v
 	}
-	if len(r.p.Meta.ClampedFields) > 0 {
+	if len(p.Meta.ClampedFields) > 0 {
 		m[observe.AttrPolicyNormalized] = "true"
-		m[observe.AttrPolicyClampedFields] = strings.Join(r.p.Meta.ClampedFields, ",")
+		m[observe.AttrPolicyClampedFields] = strings.Join(p.Meta.ClampedFields, ",")
 	}
 	if r.polErr != nil {
 		m[observe.AttrPolicyError] = r.polErr.Error()

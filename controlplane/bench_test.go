@@ -149,3 +149,33 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocations per last-known-good lookup", n)
 	}
 }
+
+// By reference, as the executor reads them: no copy of the policy.
+func benchLookupRef(b *testing.B, pr controlplane.PolicyRefProvider) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p, _ := pr.GetEffectivePolicyRef(ctx, charge)
+		if p == nil || p.Retry.MaxAttempts == 0 {
+			b.Fatal("no policy")
+		}
+	}
+}
+
+func BenchmarkLookupRefStatic(b *testing.B) { benchLookupRef(b, staticProvider()) }
+func BenchmarkLookupRefRemote(b *testing.B) { benchLookupRef(b, remoteProvider(b)) }
+func BenchmarkLookupRefFile(b *testing.B)   { benchLookupRef(b, fileProvider(b)) }
+
+func TestRefMatchesValue(t *testing.T) {
+	ctx := context.Background()
+	for _, pr := range []controlplane.PolicyRefProvider{staticProvider(), &controlplane.StaticProvider{}} {
+		for _, k := range []policy.PolicyKey{charge, policy.ParseKey("other.Key")} {
+			v, verr := pr.GetEffectivePolicy(ctx, k)
+			r, rerr := pr.GetEffectivePolicyRef(ctx, k)
+			if r == nil || verr != rerr || v.Retry != r.Retry || v.Hedge != r.Hedge || v.Meta.Source != r.Meta.Source || v.Key != k {
+				t.Fatalf("%v: value %+v/%v, ref %+v/%v", k, v, verr, r, rerr)
+			}
+		}
+	}
+}

@@ -222,22 +222,34 @@ func isFailedResponse(err error) bool {
 // to read the body. Closing the body releases rctx.
 func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	req := c.req
-	rctx, cancel := context.WithCancelCause(context.WithoutCancel(actx))
-	stopAttempt := context.AfterFunc(actx, func() { cancel(actx.Err()) })
+	// An attempt context that can never be cancelled (no timeouts, no
+	// hedging, a caller's context without cancellation) needs no context
+	// of its own: net/http sends requests whose context cannot be
+	// cancelled more cheaply.
+	rctx := actx
+	var cc context.CancelCauseFunc // nil: rctx is actx
+	stopAttempt := alwaysStopped
+	if actx.Done() != nil {
+		rctx, cc = context.WithCancelCause(context.WithoutCancel(actx))
+		stopAttempt = context.AfterFunc(actx, func() { cc(actx.Err()) })
+	}
+	bodyOwnsCtx := false
+	defer func() {
+		if cc != nil && !bodyOwnsCtx {
+			stopAttempt()
+			cc(nil)
+		}
+	}()
 	r := req.Clone(rctx)
 	if c.hasBody && !c.bodyTaken.CompareAndSwap(false, true) {
 		b, err := req.GetBody()
 		if err != nil {
-			stopAttempt()
-			cancel(nil)
 			return nil, classify.Permanent(&attemptError{method: methodOf(req), err: fmt.Errorf("%w: GetBody: %w", ErrBodyNotReplayable, err)})
 		}
 		r.Body = b
 	}
 	resp, err := c.t.base().RoundTrip(r)
 	if err != nil {
-		stopAttempt()
-		cancel(nil)
 		ae := &attemptError{method: methodOf(req), err: err}
 		if aerr := actx.Err(); aerr != nil && !errors.Is(err, aerr) {
 			ae.ctxErr = aerr
@@ -270,15 +282,18 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 		// The attempt timed out or lost while it ran: its request
 		// context is cancelled, so the body is cut off.
 		_ = resp.Body.Close()
-		cancel(nil)
 		return nil, &attemptError{method: methodOf(req), err: actx.Err()}
 	}
-	if inMemory {
-		cancel(nil)
-	} else {
+	switch {
+	case cc != nil && !inMemory:
+		// From here on rctx follows the caller's context, until the
+		// body is closed.
 		callerCtx := req.Context()
-		stopCaller := context.AfterFunc(callerCtx, func() { cancel(callerCtx.Err()) })
-		wrapBody(resp, rest, releaser(cancel, stopCaller))
+		stopCaller := context.AfterFunc(callerCtx, func() { cc(callerCtx.Err()) })
+		wrapBody(resp, rest, releaser(cc, stopCaller))
+		bodyOwnsCtx = true
+	case rest != nil:
+		wrapBody(resp, rest, noCancel)
 	}
 
 	if v.kind == classify.OutcomeSuccess {
@@ -293,6 +308,9 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	}
 	return resp, se
 }
+
+func noCancel()           {}
+func alwaysStopped() bool { return true }
 
 type timelineKey struct{}
 

@@ -96,17 +96,30 @@ func TestFinalFailedResponseReturnedIntact(t *testing.T) {
 				w.WriteHeader(http.StatusBadGateway)
 				io.WriteString(w, tc.body)
 			}, setupOpts{policy: fastPolicy()})
-			resp, err := get(t, s, context.Background(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Attempt") != "3" {
-				t.Fatalf("got %d from attempt %s, want 502 from attempt 3", resp.StatusCode, resp.Header.Get("X-Attempt"))
-			}
-			if body := readAll(t, resp); body != tc.body {
-				t.Fatalf("body of %d bytes, want %d", len(body), len(tc.body))
+			for _, cancellable := range []bool{false, true} {
+				n.Store(0)
+				ctx, cancel := context.WithCancel(context.Background())
+				if !cancellable {
+					ctx = context.Background()
+				}
+				resp, err := get(t, s, ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkFinal(t, resp, tc.body)
+				cancel()
 			}
 		})
+	}
+}
+
+func checkFinal(t *testing.T, resp *http.Response, want string) {
+	t.Helper()
+	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Attempt") != "3" {
+		t.Fatalf("got %d from attempt %s, want 502 from attempt 3", resp.StatusCode, resp.Header.Get("X-Attempt"))
+	}
+	if body := readAll(t, resp); body != want {
+		t.Fatalf("body of %d bytes, want %d", len(body), len(want))
 	}
 }
 

@@ -133,13 +133,18 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	}
 	e.resolve(ctx, key, &c.res)
 	p := c.res.pol()
-	if opts.SingleAttempt {
+	if opts.SingleAttempt || (opts.NoHedge && p.Hedge.Enabled) {
 		p = c.res.mutable()
-		p.Retry.MaxAttempts = 1
+		if opts.SingleAttempt {
+			p.Retry.MaxAttempts = 1
+		}
 		p.Hedge.Enabled = false
 	}
 	var clsMissing string
 	c.cls, c.clsDefault, clsMissing = e.classifierFor(p)
+	if opts.Classifier != nil && p.Retry.ClassifierName == "" {
+		c.cls, c.clsDefault = opts.Classifier, classify.IsDefault(opts.Classifier)
+	}
 	if c.recording {
 		c.tl.PolicyID = p.ID
 		c.tl.Attributes = timelineAttrs(&c.res, clsMissing)

@@ -200,6 +200,17 @@ type CallOptions[T any] struct {
 	// to repeat, such as a non-idempotent HTTP request. The timeline
 	// records it as the attribute single_attempt=true.
 	SingleAttempt bool
+	// NoHedge runs the call without hedging even when its policy enables
+	// it: attempts run one at a time. Use it for calls whose attempts
+	// must not overlap, such as a stream whose messages cannot be sent
+	// to two servers.
+	NoHedge bool
+	// Classifier judges this call's attempts when its policy names no
+	// classifier, in place of ExecutorOptions.DefaultClassifier. An
+	// integration uses it to classify by protocol (HTTP status, gRPC
+	// code) without asking users to register a classifier. A classifier
+	// the policy names still wins.
+	Classifier classify.Classifier
 }
 
 // DoValueWith is DoValue with per-call options.

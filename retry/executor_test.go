@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/controlplane"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
@@ -323,5 +324,37 @@ func TestRefProviderPolicyIsNormalisedAndNeverModified(t *testing.T) {
 	tl, _ = exec.DoWithTimeline(context.Background(), key, func(context.Context) error { calls++; return errA })
 	if calls != policy.MaxMaxAttempts || tl.Attributes[observe.AttrPolicyClampedFields] != "retry.max_attempts" {
 		t.Fatalf("calls %d attrs %v", calls, tl.Attributes)
+	}
+}
+
+func TestCallClassifierAndNoHedge(t *testing.T) {
+	p := policy.EffectivePolicy{Hedge: policy.HedgePolicy{Enabled: true, Delay: time.Millisecond}}
+	exec := retry.NewExecutor(retry.ExecutorOptions{
+		Clock:    regotest.NewAutoClock(time.Time{}),
+		Provider: &controlplane.StaticProvider{Default: p},
+	})
+	var concurrent atomic.Int32
+	var maxConcurrent atomic.Int32
+	calls := 0
+	v, tl, err := retry.DoValueWith(context.Background(), exec, key, func(context.Context) (int, error) {
+		n := concurrent.Add(1)
+		defer concurrent.Add(-1)
+		if n > maxConcurrent.Load() {
+			maxConcurrent.Store(n)
+		}
+		calls++
+		return calls, nil
+	}, retry.CallOptions[int]{
+		Timeline: true,
+		NoHedge:  true,
+		Classifier: classify.Func(func(v any, err error) classify.Outcome {
+			if v.(int) < 2 {
+				return classify.Outcome{Kind: classify.OutcomeRetryable, Reason: "too_small"}
+			}
+			return classify.Outcome{Kind: classify.OutcomeSuccess}
+		}),
+	})
+	if err != nil || v != 2 || tl.Attempts[0].Outcome.Reason != "too_small" || maxConcurrent.Load() != 1 {
+		t.Fatalf("v %d err %v records %+v max concurrent %d", v, err, tl.Attempts, maxConcurrent.Load())
 	}
 }

@@ -138,6 +138,10 @@ type call struct {
 	t   *Transport
 	req *http.Request
 	cls *Classifier
+	// callerCtx and getBody are read from req once, by RoundTrip: a late
+	// attempt must not read req after RoundTrip has returned.
+	callerCtx context.Context
+	getBody   func() (io.ReadCloser, error)
 	// limit is the drain limit; 0 means none.
 	limit int64
 	// hasBody: the request has a body to send with every attempt.
@@ -160,7 +164,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if exec == nil {
 		exec = rego.Default()
 	}
-	c := &call{t: t, req: req, cls: t.opts.Classifier}
+	c := &call{t: t, req: req, cls: t.opts.Classifier, callerCtx: ctx, getBody: req.GetBody}
 	if c.cls == nil {
 		c.cls = defaultClassifier
 	}
@@ -221,6 +225,12 @@ func isFailedResponse(err error) bool {
 // actx as soon as the attempt returns, and the caller must still be able
 // to read the body. Closing the body releases rctx.
 func (c *call) attempt(actx context.Context) (*http.Response, error) {
+	// A hedge may start after the call has returned (it was launched and
+	// cancelled at once). The caller owns req again by then: touch
+	// nothing. Once RoundTrip has returned, actx is cancelled.
+	if err := actx.Err(); err != nil {
+		return nil, err
+	}
 	req := c.req
 	// An attempt context that can never be cancelled (no timeouts, no
 	// hedging, a caller's context without cancellation) needs no context
@@ -242,15 +252,15 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	}()
 	r := req.Clone(rctx)
 	if c.hasBody && !c.bodyTaken.CompareAndSwap(false, true) {
-		b, err := req.GetBody()
+		b, err := c.getBody()
 		if err != nil {
-			return nil, classify.Permanent(&attemptError{method: methodOf(req), err: fmt.Errorf("%w: GetBody: %w", ErrBodyNotReplayable, err)})
+			return nil, classify.Permanent(&attemptError{method: methodOf(r), err: fmt.Errorf("%w: GetBody: %w", ErrBodyNotReplayable, err)})
 		}
 		r.Body = b
 	}
 	resp, err := c.t.base().RoundTrip(r)
 	if err != nil {
-		ae := &attemptError{method: methodOf(req), err: err}
+		ae := &attemptError{method: methodOf(r), err: err}
 		if aerr := actx.Err(); aerr != nil && !errors.Is(err, aerr) {
 			ae.ctxErr = aerr
 		}
@@ -282,13 +292,13 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 		// The attempt timed out or lost while it ran: its request
 		// context is cancelled, so the body is cut off.
 		_ = resp.Body.Close()
-		return nil, &attemptError{method: methodOf(req), err: actx.Err()}
+		return nil, &attemptError{method: methodOf(r), err: actx.Err()}
 	}
 	switch {
 	case cc != nil && !inMemory:
 		// From here on rctx follows the caller's context, until the
 		// body is closed.
-		callerCtx := req.Context()
+		callerCtx := c.callerCtx
 		stopCaller := context.AfterFunc(callerCtx, func() { cc(callerCtx.Err()) })
 		wrapBody(resp, rest, releaser(cc, stopCaller))
 		bodyOwnsCtx = true
@@ -299,7 +309,7 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	if v.kind == classify.OutcomeSuccess {
 		return resp, nil
 	}
-	se := &StatusError{Method: methodOf(req), StatusCode: resp.StatusCode}
+	se := &StatusError{Method: methodOf(r), StatusCode: resp.StatusCode}
 	if v.kind == classify.OutcomeNonRetryable {
 		return resp, classify.Permanent(se)
 	}

@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/controlplane"
 	"github.com/aponysus/rego/integrations/regohttp"
 	"github.com/aponysus/rego/observe"
@@ -56,8 +55,6 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	classifiers := classify.NewRegistry()
-	classifiers.Register(regohttp.ClassifierName, cls)
 	key := policy.ParseKey("inventory.http")
 	exec := retry.NewExecutor(retry.ExecutorOptions{
 		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{
@@ -66,11 +63,9 @@ func main() {
 				InitialBackoff:    50 * time.Millisecond,
 				TimeoutPerAttempt: 2 * time.Second,
 				OverallTimeout:    10 * time.Second,
-				ClassifierName:    regohttp.ClassifierName,
 			}},
 		}},
-		Classifiers: classifiers,
-		Observer:    printer{},
+		Observer: printer{},
 	})
 	base := &http.Transport{}
 	defer base.CloseIdleConnections()

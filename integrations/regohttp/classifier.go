@@ -107,12 +107,12 @@ type ClassifierOptions struct {
 }
 
 // Classifier judges the attempts of HTTP calls. It implements
-// classify.Classifier for values of type *http.Response: register it in
-// the executor's classify.Registry (conventionally as ClassifierName) and
-// name it in the policy, or make it the executor's DefaultClassifier, and
-// the attempt records carry the status code, the method and the
-// Retry-After decision. The Transport uses it too, to decide what it
-// reports to the executor.
+// classify.Classifier for values of type *http.Response, and puts the
+// status code, the method and the Retry-After decision into the attempt
+// records. The Transport hands its Classifier to the executor for every
+// request whose policy names no classifier; register one in a
+// classify.Registry (conventionally as ClassifierName) for policies to
+// name, or for calls of your own that return *http.Response.
 //
 // Responses are judged by status: RetryableStatuses are retryable, with a
 // valid Retry-After becoming Outcome.BackoffOverride; every other status

@@ -54,17 +54,17 @@
 // responses superseded by a later attempt, and losing hedges, even those
 // that arrive after RoundTrip has returned.
 //
-// Records. To see the status code, the method and the Retry-After
-// decision of every attempt in the timeline and in observers (the
-// attributes http.status_code, http.method, http.retry_after and
-// http.retry_after_ignored), make the executor use the Classifier:
-// register it in the executor's classify.Registry under ClassifierName and
-// name it in the policies of HTTP keys, or make it the executor's
-// DefaultClassifier. Without that, the executor's default classifier
-// still retries exactly what the Transport's Classifier says (the
-// Transport reports failed responses as errors it understands), but the
-// records carry no HTTP attributes. CaptureTimeline hands the timeline of
-// one request to its caller.
+// Records. The Transport has the executor judge its attempts with its
+// Classifier (through retry.CallOptions.Classifier), so the timeline and
+// observers see the status code, the method and the Retry-After decision
+// of every attempt (the attributes http.status_code, http.method,
+// http.retry_after and http.retry_after_ignored). A classifier named by
+// the request's policy takes precedence; the Transport reports failed
+// responses as errors that any classifier following classify.Default's
+// rules understands (a *StatusError, marked with classify.RetryAfter or
+// classify.Permanent), so such a policy still retries what the
+// Transport's Classifier says. CaptureTimeline hands the timeline of one
+// request to its caller.
 //
 // Keys. A Transport uses one policy key (Options.Key, else DefaultKey)
 // or one per request (Options.KeyFunc). Keys must be low-cardinality:

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/controlplane"
 	"github.com/aponysus/rego/integrations/regohttp"
 	"github.com/aponysus/rego/observe"
@@ -30,23 +29,20 @@ func ExampleTransport() {
 	}))
 	defer srv.Close()
 
-	// The HTTP classifier, registered so that attempt records carry
-	// status codes, and a policy for the key that names it.
-	cls, _ := regohttp.NewClassifier(regohttp.ClassifierOptions{})
-	classifiers := classify.NewRegistry()
-	classifiers.Register(regohttp.ClassifierName, cls)
+	// A policy for the transport's key. It names no classifier, so the
+	// executor judges attempts with the transport's HTTP classifier and
+	// the records carry status codes.
 	key := policy.ParseKey("greeter.http")
 	exec := retry.NewExecutor(retry.ExecutorOptions{
 		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{
-			key: {Retry: policy.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond, ClassifierName: regohttp.ClassifierName}},
+			key: {Retry: policy.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond}},
 		}},
-		Classifiers: classifiers,
 	})
 
 	base := &http.Transport{}
 	defer base.CloseIdleConnections()
 	client := &http.Client{Transport: regohttp.NewTransport(regohttp.Options{
-		Base: base, Executor: exec, Key: key, Classifier: cls,
+		Base: base, Executor: exec, Key: key,
 	})}
 
 	var tl observe.Timeline

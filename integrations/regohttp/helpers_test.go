@@ -54,6 +54,10 @@ type setupOpts struct {
 	cls       regohttp.ClassifierOptions
 	observer  observe.Observer
 	wrapBase  func(http.RoundTripper) http.RoundTripper
+	// register adds classifiers to the executor's registry.
+	register map[string]classify.Classifier
+	// noRegistry leaves the executor without a classifier registry.
+	noRegistry bool
 }
 
 // fastPolicy retries quickly and deterministically.
@@ -89,9 +93,14 @@ func newSetup(t *testing.T, h http.HandlerFunc, o setupOpts) *setup {
 		t.Fatal(err)
 	}
 	s.cls = cls
-	reg := classify.NewRegistry()
-	reg.Register(regohttp.ClassifierName, cls)
-	eo.Classifiers = reg
+	if !o.noRegistry {
+		reg := classify.NewRegistry()
+		reg.Register(regohttp.ClassifierName, cls)
+		for name, c := range o.register {
+			reg.Register(name, c)
+		}
+		eo.Classifiers = reg
+	}
 	s.exec = retry.NewExecutor(eo)
 	to := o.transport
 	to.Base = s.base

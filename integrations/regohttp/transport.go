@@ -35,9 +35,10 @@ type Options struct {
 	// HostKey. A zero key from KeyFunc means Key (or DefaultKey).
 	KeyFunc func(*http.Request) policy.PolicyKey
 	// Classifier judges responses and transport errors. If nil, the
-	// classifier of NewClassifier(ClassifierOptions{}). To see its
-	// attributes in the attempt records, register the same value with
-	// the executor (see Classifier).
+	// classifier of NewClassifier(ClassifierOptions{}). The executor
+	// uses it for every request whose policy names no classifier, so the
+	// attempt records carry its HTTP attributes; a classifier the policy
+	// names wins (register this one under ClassifierName to name it).
 	Classifier *Classifier
 	// Idempotent reports whether a request may be sent more than once. If
 	// nil, IsIdempotent. A mark left by WithIdempotent on the request's
@@ -171,7 +172,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.hasBody = req.Body != nil && req.Body != http.NoBody
 	c.limit = t.drainLimit()
 	opts := retry.CallOptions[*http.Response]{
-		Discard: discardResponse,
+		Discard:    discardResponse,
+		Classifier: c.cls, // unless the policy names one
 		// A body that cannot be produced again goes out once rather than
 		// empty on a retry.
 		SingleAttempt: !t.idempotent(req) || (c.hasBody && req.GetBody == nil),

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/integrations/regohttp"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
@@ -206,12 +207,13 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
-// Without the HTTP classifier in the policy, the executor's default
-// classifier still honours what the Transport reports.
-func TestDefaultClassifierHonoursTransport(t *testing.T) {
+// A policy that names a classifier of classify.Default's kind still
+// retries what the Transport's Classifier says: the Transport reports
+// failed responses as errors that classifier understands.
+func TestPolicyClassifierHonoursTransport(t *testing.T) {
 	var n atomic.Int64
 	p := fastPolicy()
-	p.Retry.ClassifierName = ""
+	p.Retry.ClassifierName = "plain"
 	s := newSetup(t, func(w http.ResponseWriter, r *http.Request) {
 		switch n.Add(1) {
 		case 1:
@@ -222,7 +224,7 @@ func TestDefaultClassifierHonoursTransport(t *testing.T) {
 		default:
 			t.Error("a third request")
 		}
-	}, setupOpts{policy: p, autoClock: true})
+	}, setupOpts{policy: p, autoClock: true, register: map[string]classify.Classifier{"plain": classify.Default}})
 	var tl observe.Timeline
 	resp, err := get(t, s, context.Background(), &tl)
 	if err != nil {
@@ -231,6 +233,31 @@ func TestDefaultClassifierHonoursTransport(t *testing.T) {
 	readAll(t, resp)
 	if resp.StatusCode != 404 || len(tl.Attempts) != 2 || tl.Attempts[1].Backoff != 9*time.Second {
 		t.Fatalf("status %d, %d attempts; want 404 after 2 attempts, waiting 9s", resp.StatusCode, len(tl.Attempts))
+	}
+	if a := tl.Attempts[0].Outcome.Attributes; a != nil {
+		t.Errorf("the policy's classifier was not used: attributes %v", a)
+	}
+}
+
+// With no classifier registered or named, the executor still judges with
+// the Transport's Classifier: the records carry the HTTP attributes.
+func TestRecordsWithoutRegistration(t *testing.T) {
+	var n atomic.Int64
+	p := fastPolicy()
+	p.Retry.ClassifierName = ""
+	s := newSetup(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.WriteHeader(http.StatusGatewayTimeout)
+		}
+	}, setupOpts{policy: p, noRegistry: true})
+	var tl observe.Timeline
+	resp, err := get(t, s, context.Background(), &tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if len(tl.Attempts) != 2 || attr(tl.Attempts[0], regohttp.AttrStatusCode) != "504" || attr(tl.Attempts[1], regohttp.AttrStatusCode) != "200" {
+		t.Fatalf("records %+v", tl.Attempts)
 	}
 }
 

@@ -188,3 +188,27 @@ func BenchmarkPolicyLookupStaticRef(b *testing.B) {
 		sink += pol.Retry.MaxAttempts
 	}
 }
+
+type floorKey struct{}
+
+// BenchmarkFloor is the performance budget's reference: a bare function
+// call plus a map lookup and one context allocation. DESIGN.md puts the
+// success path at no more than twice this.
+func BenchmarkFloor(b *testing.B) {
+	m := map[policy.PolicyKey]int{benchKey: 3}
+	ctx := context.Background()
+	op := func(ctx context.Context) error {
+		if ctx.Value(floorKey{}) == nil {
+			return errBench
+		}
+		return nil
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sink += m[benchKey]
+		if err := op(context.WithValue(ctx, floorKey{}, i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

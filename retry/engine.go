@@ -125,7 +125,10 @@ type engine[T any] struct {
 
 func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T]) (T, observe.Timeline, error) {
 	discard := opts.Discard
-	c := engine[T]{e: e, key: key, op: op, discard: discard, ctx: ctx}
+	// Field by field: a composite literal of this size is built in a
+	// temporary and copied, which costs more than the rest of the call.
+	var c engine[T]
+	c.e, c.key, c.op, c.discard, c.ctx = e, key, op, discard, ctx
 	c.recording = opts.Timeline || !e.noopObs
 	if c.recording {
 		c.tl.Key = key
@@ -303,9 +306,13 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	ai := c.nrec
 	c.nrec++
 	s := c.slot(si)
-	*s = slot{release: dec.Release, kind: kind, rec: ai, hedgeIdx: hedgeIdx, isHedge: isHedge, running: true}
-	if r, ok := g.b.(budget.OutcomeRecorder); ok {
-		s.recorder = r
+	// Field by field, for the same reason as in run.
+	s.release, s.kind, s.rec, s.hedgeIdx, s.isHedge, s.running = dec.Release, kind, ai, hedgeIdx, isHedge, true
+	s.recorder, s.cancel, s.actx = nil, nil, nil
+	if g.b != nil {
+		if r, ok := g.b.(budget.OutcomeRecorder); ok {
+			s.recorder = r
+		}
 	}
 	p := c.res.pol()
 	info := observe.AttemptInfo{RetryIndex: c.step, Attempt: ai, IsHedge: isHedge, HedgeIndex: hedgeIdx, PolicyID: p.ID}

@@ -13,80 +13,84 @@ import (
 
 // resolution is the outcome of policy resolution for one call.
 type resolution struct {
-	// The policy in force is ref, the provider's own immutable copy, when
-	// the provider serves policies by reference, else own. (A pointer from
-	// the resolution to its own field would move the call's state to the
-	// heap; a flag keeps it on the stack.)
-	ref     *policy.EffectivePolicy
-	own     policy.EffectivePolicy
-	useOwn  bool
+	// p is the policy in force. It is shared (the provider's immutable
+	// copy, or one of the fallbacks below) unless mutable made it the
+	// call's own: never write through it otherwise.
+	p       *policy.EffectivePolicy
+	owned   bool
 	polErr  error  // provider or normalisation error, recorded as policy_error
 	mode    string // missing_policy_mode applied, if any
 	denyErr error  // non-nil: fail the call without running it
 }
 
+// The policies of the missing-policy modes, shared by every call.
+var (
+	fallbackPolicy = policy.DefaultPolicyFor(policy.PolicyKey{})
+	allowPolicy    = func() policy.EffectivePolicy {
+		p := policy.DefaultPolicyFor(policy.PolicyKey{})
+		p.Retry.MaxAttempts = 1
+		return p
+	}()
+	denyPolicy = func() policy.EffectivePolicy {
+		p := policy.DefaultPolicyFor(policy.PolicyKey{})
+		p.Meta.Source = policy.SourceUnknown
+		return p
+	}()
+)
+
 // pol returns the policy in force.
-func (r *resolution) pol() *policy.EffectivePolicy {
-	if r.useOwn {
-		return &r.own
-	}
-	return r.ref
-}
+func (r *resolution) pol() *policy.EffectivePolicy { return r.p }
 
 // mutable returns the policy in force as a private copy the call may
 // change.
 func (r *resolution) mutable() *policy.EffectivePolicy {
-	if !r.useOwn {
-		r.own = *r.ref
-		r.useOwn = true
+	if !r.owned {
+		cp := *r.p
+		r.p, r.owned = &cp, true
 	}
-	return &r.own
+	return r.p
 }
 
 // resolve fills r with the policy for key. Providers that serve policies by
-// reference cost no copy; others are copied once, in place.
+// reference (every provider of package controlplane) cost no copy; a
+// provider that returns policies by value costs one allocation per call.
 func (e *Executor) resolve(ctx context.Context, key policy.PolicyKey, r *resolution) {
 	var err error
-	usable := false
 	if e.refProvider != nil {
-		r.ref, err = e.refProvider.GetEffectivePolicyRef(ctx, key)
-		usable = r.ref != nil
+		r.p, err = e.refProvider.GetEffectivePolicyRef(ctx, key)
 	} else {
-		r.own, err = e.provider.GetEffectivePolicy(ctx, key)
-		r.useOwn = true
-		usable = err == nil || r.own.Meta.Source != ""
-	}
-	if usable {
-		if p := r.pol(); !p.Meta.Normalized {
-			// Providers should serve normalised policies; never trust
-			// them to.
-			n, nerr := p.Normalize()
-			if nerr != nil {
-				err = errors.Join(err, nerr)
-				usable = false
-			} else {
-				r.own, r.useOwn = n, true
-			}
+		v, verr := e.provider.GetEffectivePolicy(ctx, key)
+		err = verr
+		if err == nil || v.Meta.Source != "" {
+			r.p, r.owned = &v, true
 		}
 	}
-	if usable {
+	if r.p != nil && !r.p.Meta.Normalized {
+		// Providers should serve normalised policies; never trust them to.
+		n, nerr := r.p.Normalize()
+		if nerr != nil {
+			err = errors.Join(err, nerr)
+			r.p = nil
+		} else {
+			r.p, r.owned = &n, true
+		}
+	}
+	if r.p != nil {
 		r.polErr = err
 		return
 	}
 	if err == nil {
 		err = ErrNoPolicy
 	}
-	r.polErr, r.mode, r.useOwn = err, e.mode.String(), true
+	r.polErr, r.mode, r.owned = err, e.mode.String(), false
 	switch e.mode {
 	case FailureDeny:
 		r.denyErr = &NoPolicyError{Key: key, Err: err}
-		r.own = policy.EffectivePolicy{Key: key, Meta: policy.Metadata{Source: policy.SourceUnknown}}
+		r.p = &denyPolicy
 	case FailureAllow:
-		r.own = policy.DefaultPolicyFor(key)
-		r.own.Retry.MaxAttempts = 1
-		r.own.Hedge.Enabled = false
+		r.p = &allowPolicy
 	default:
-		r.own = policy.DefaultPolicyFor(key)
+		r.p = &fallbackPolicy
 	}
 }
 

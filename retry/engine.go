@@ -151,9 +151,6 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	if c.recording {
 		c.tl.PolicyID = p.ID
 		c.tl.Attributes = timelineAttrs(&c.res, clsMissing)
-		// One allocation for the records of the whole call, whatever its
-		// number of attempts (a denial may add one more record).
-		c.tl.Attempts = make([]observe.AttemptRecord, 0, p.Retry.MaxAttempts)
 		if opts.SingleAttempt {
 			c.tl.Attributes[observe.AttrSingleAttempt] = "true"
 		}
@@ -279,7 +276,7 @@ func (c *engine[T]) gate(isHedge bool, wait time.Duration) (budget.Decision, boo
 				Outcome: classify.Outcome{Reason: StopBudgetDenied}, Err: derr, Backoff: wait,
 				BudgetReason: dec.Reason, BudgetKind: kind, RetryIndex: c.step, HedgeReason: c.hedgeReasonFor(isHedge),
 			}
-			c.tl.Attempts = append(c.tl.Attempts, rec)
+			c.addRecord(rec)
 			if !c.e.noopObs {
 				c.e.obs.OnAttempt(c.ctx, c.key, rec)
 			}
@@ -342,7 +339,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 			BudgetAllowed: true, BudgetReason: dec.Reason, BudgetKind: kind, RetryIndex: c.step,
 			HedgeReason: c.hedgeReasonFor(isHedge),
 		}
-		c.tl.Attempts = append(c.tl.Attempts, rec)
+		c.addRecord(rec)
 		if isHedge && !c.e.noopObs {
 			c.e.obs.OnHedgeSpawn(actx, c.key, rec)
 		}
@@ -488,6 +485,25 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		return vStepFailed
 	}
 	return vStop
+}
+
+// addRecord appends an attempt record. Most calls make one attempt, so the
+// first record gets room for one; a second grows the slice once, to room
+// for every attempt the policy allows (and a denial).
+func (c *engine[T]) addRecord(rec observe.AttemptRecord) {
+	if len(c.tl.Attempts) == cap(c.tl.Attempts) {
+		n := 1
+		if len(c.tl.Attempts) > 0 {
+			n = 2 * len(c.tl.Attempts)
+			if m := c.res.pol().Retry.MaxAttempts + 1; n < m {
+				n = m
+			}
+		}
+		grown := make([]observe.AttemptRecord, len(c.tl.Attempts), n)
+		copy(grown, c.tl.Attempts)
+		c.tl.Attempts = grown
+	}
+	c.tl.Attempts = append(c.tl.Attempts, rec)
 }
 
 // slot returns the bookkeeping of attempt i.

@@ -7,11 +7,16 @@ package rego_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/controlplane"
+	"github.com/aponysus/rego/integrations/regohttp"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/rego"
@@ -172,4 +177,26 @@ func TestReadmeBudgets(t *testing.T) {
 	if err != nil || tl.Attempts[0].BudgetReason != "first_attempt" {
 		t.Fatalf("%v %+v", err, tl.Attempts)
 	}
+}
+
+func TestReadmeHTTP(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer srv.Close()
+	exec := retry.NewExecutor(retry.ExecutorOptions{})
+
+	client := &http.Client{Transport: regohttp.NewTransport(regohttp.Options{
+		Executor: exec,                             // nil: rego's default executor
+		Key:      policy.ParseKey("payments.http"), // low-cardinality, never the URL
+	})}
+	resp, err := client.Get(srv.URL + "/v1/balance")
+
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "ok" {
+		t.Fatalf("body %q", body)
+	}
+	client.CloseIdleConnections()
 }

@@ -32,13 +32,25 @@ func closedFlight(err error) *flight {
 
 // start returns the load in progress, or starts fn as a new one.
 func (g *group) start(fn func() error, errClosed error) *flight {
+	f, _ := g.startIf(fn, errClosed, nil)
+	return f
+}
+
+// startIf is start, except that when no load is in progress it starts one
+// only if allow (nil: always) says so, deciding under the group's lock so
+// that no caller can see "nothing running" between another caller's
+// decision to start a load and its start.
+func (g *group) startIf(fn func() error, errClosed error, allow func() bool) (*flight, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
-		return closedFlight(errClosed)
+		return closedFlight(errClosed), true
 	}
 	if g.cur != nil {
-		return g.cur
+		return g.cur, true
+	}
+	if allow != nil && !allow() {
+		return nil, false
 	}
 	f := &flight{done: make(chan struct{})}
 	g.cur = f
@@ -51,7 +63,7 @@ func (g *group) start(fn func() error, errClosed error) *flight {
 		g.mu.Unlock()
 		close(f.done)
 	}()
-	return f
+	return f, true
 }
 
 // running reports whether a load is in progress.

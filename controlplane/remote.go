@@ -390,14 +390,19 @@ func (p *RemoteProvider) GetEffectivePolicyRef(ctx context.Context, key policy.P
 // for the fetch in progress, or starts one unless a lookup started one
 // within MissInterval.
 func (p *RemoteProvider) miss(ctx context.Context, key policy.PolicyKey, s *snapshot) (policy.EffectivePolicy, error) {
-	if !p.loads.running() {
+	f, ok := p.loads.startIf(p.fetch, ErrClosed, func() bool {
 		now := p.clk.Now().UnixNano()
 		if last := p.lastMiss.Load(); last != 0 && now-last < int64(p.missEvery) {
-			return s.get(key)
+			return false
 		}
 		p.lastMiss.Store(now)
+		return true
+	})
+	if !ok {
+		// A load finished moments ago (possibly after s was read): answer
+		// from the latest snapshot.
+		return p.snap.Load().get(key)
 	}
-	f := p.loads.start(p.fetch, ErrClosed)
 	select {
 	case <-f.done:
 	case <-ctx.Done():

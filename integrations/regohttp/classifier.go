@@ -279,12 +279,15 @@ func (c *Classifier) classifyError(err error) classify.Outcome {
 		out = classify.Outcome{Kind: classify.OutcomeNonRetryable, Reason: ReasonBodyNotReplayable}
 	case errors.As(err, &pe):
 		out = classify.Outcome{Kind: classify.OutcomeNonRetryable, Reason: ReasonPermanent}
+	case errors.Is(err, context.DeadlineExceeded):
+		// Before Canceled: when a per-attempt timeout ends a request,
+		// some Go versions' transports report context.Canceled, and the
+		// attempt error carries the deadline beside it.
+		out = classify.Outcome{Kind: classify.OutcomeRetryable, Reason: ReasonTimeout}
 	case errors.Is(err, context.Canceled):
 		out = classify.Outcome{Kind: classify.OutcomeNonRetryable, Reason: ReasonCanceled}
 	case errors.As(err, &ra):
 		out = classify.Outcome{Kind: classify.OutcomeRetryable, Reason: ReasonRetryAfter, BackoffOverride: ra.Delay}
-	case errors.Is(err, context.DeadlineExceeded):
-		out = classify.Outcome{Kind: classify.OutcomeRetryable, Reason: ReasonTimeout}
 	default:
 		out = classify.Outcome{Kind: classify.OutcomeRetryable, Reason: ReasonTransportError}
 	}

@@ -123,13 +123,13 @@ type engine[T any] struct {
 	hedgeStopped bool // no more hedges in this step
 }
 
-func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T]) (T, observe.Timeline, error) {
+func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T], tl *observe.Timeline) (T, error) {
 	discard := opts.Discard
 	// Field by field: a composite literal of this size is built in a
 	// temporary and copied, which costs more than the rest of the call.
 	var c engine[T]
 	c.e, c.key, c.op, c.discard, c.ctx = e, key, op, discard, ctx
-	c.recording = opts.Timeline || !e.noopObs
+	c.recording = tl != nil || !e.noopObs
 	if c.recording {
 		c.tl.Key = key
 		c.tl.Start = e.clk.Now()
@@ -150,7 +150,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	}
 	if c.recording {
 		c.tl.PolicyID = p.ID
-		c.tl.Attributes = timelineAttrs(&c.res, clsMissing)
+		c.tl.Attributes = timelineAttrs(p, c.res.polErr, c.res.mode, clsMissing)
 		if opts.SingleAttempt {
 			c.tl.Attributes[observe.AttrSingleAttempt] = "true"
 		}
@@ -158,7 +158,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	defer c.cleanup()
 	if c.res.denyErr != nil {
 		c.stop = StopNoPolicy
-		return c.fail(c.res.denyErr)
+		return c.fail(c.res.denyErr, tl)
 	}
 	if !e.noopObs {
 		pol := *p
@@ -167,7 +167,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	}
 	if err := ctx.Err(); err != nil {
 		c.stop = StopContextDone
-		return c.fail(err)
+		return c.fail(err, tl)
 	}
 	c.callCtx = ctx
 	if d := p.Retry.OverallTimeout; d > 0 {
@@ -210,13 +210,13 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		c.launch(false, 0, budget.KindRetry, wait, dec, &c.retryGate)
 		v := c.awaitStep()
 		if v == vSuccess {
-			return c.succeed()
+			return c.succeed(tl)
 		}
 		if v == vStop {
 			break
 		}
 	}
-	return c.fail(nil)
+	return c.fail(nil, tl)
 }
 
 // nextWait returns the wait before the next retry step.
@@ -562,7 +562,9 @@ func (c *engine[T]) cancelRunning(reason string) {
 	}
 }
 
-func (c *engine[T]) succeed() (T, observe.Timeline, error) {
+// succeed ends the call with the winning value; the timeline goes to
+// *tl when tl is not nil.
+func (c *engine[T]) succeed(tl *observe.Timeline) (T, error) {
 	if c.inflight > 0 {
 		c.cancelRunning("lost")
 	}
@@ -574,11 +576,14 @@ func (c *engine[T]) succeed() (T, observe.Timeline, error) {
 			c.e.obs.OnSuccess(c.ctx, c.key, c.tl)
 		}
 	}
-	return v, c.tl, nil
+	if tl != nil {
+		*tl = c.tl
+	}
+	return v, nil
 }
 
 // fail ends the call with err, or with the error its stop reason implies.
-func (c *engine[T]) fail(err error) (T, observe.Timeline, error) {
+func (c *engine[T]) fail(err error, tl *observe.Timeline) (T, error) {
 	if c.inflight > 0 {
 		c.cancelRunning("call_ended")
 	}
@@ -611,10 +616,13 @@ func (c *engine[T]) fail(err error) (T, observe.Timeline, error) {
 			c.e.obs.OnFailure(c.ctx, c.key, c.tl)
 		}
 	}
+	if tl != nil {
+		*tl = c.tl
+	}
 	if c.panicErr != nil && !c.e.recoverPanics {
 		panic(c.panicErr)
 	}
-	return v, c.tl, err
+	return v, err
 }
 
 // cleanup runs on every path out of run, panics included: it cancels what

@@ -160,13 +160,14 @@ func (e *Executor) float64() float64 {
 // Do runs op under the policy of key and returns nil on success or the
 // error that ended the call.
 func (e *Executor) Do(ctx context.Context, key policy.PolicyKey, op func(context.Context) error) error {
-	_, _, err := run[struct{}](ctx, e, key, errOp(op), CallOptions[struct{}]{})
+	_, err := run[struct{}](ctx, e, key, errOp(op), CallOptions[struct{}]{}, nil)
 	return err
 }
 
 // DoWithTimeline is Do, also returning the call's timeline.
 func (e *Executor) DoWithTimeline(ctx context.Context, key policy.PolicyKey, op func(context.Context) error) (observe.Timeline, error) {
-	_, tl, err := run[struct{}](ctx, e, key, errOp(op), CallOptions[struct{}]{Timeline: true})
+	var tl observe.Timeline
+	_, err := run[struct{}](ctx, e, key, errOp(op), CallOptions[struct{}]{}, &tl)
 	return tl, err
 }
 
@@ -174,13 +175,15 @@ func (e *Executor) DoWithTimeline(ctx context.Context, key policy.PolicyKey, op 
 // attempt that succeeded. On failure it returns the value of the last
 // attempt that ran (often the zero value) with the error.
 func DoValue[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, op func(context.Context) (T, error)) (T, error) {
-	v, _, err := run[T](ctx, exec, key, valueOp[T](op), CallOptions[T]{})
+	v, err := run[T](ctx, exec, key, valueOp[T](op), CallOptions[T]{}, nil)
 	return v, err
 }
 
 // DoValueWithTimeline is DoValue, also returning the call's timeline.
 func DoValueWithTimeline[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, op func(context.Context) (T, error)) (T, observe.Timeline, error) {
-	return run[T](ctx, exec, key, valueOp[T](op), CallOptions[T]{Timeline: true})
+	var tl observe.Timeline
+	v, err := run[T](ctx, exec, key, valueOp[T](op), CallOptions[T]{}, &tl)
+	return v, tl, err
 }
 
 // CallOptions are per-call options for DoValueWith.
@@ -215,7 +218,13 @@ type CallOptions[T any] struct {
 
 // DoValueWith is DoValue with per-call options.
 func DoValueWith[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, op func(context.Context) (T, error), opts CallOptions[T]) (T, observe.Timeline, error) {
-	return run[T](ctx, exec, key, valueOp[T](op), opts)
+	if !opts.Timeline {
+		v, err := run[T](ctx, exec, key, valueOp[T](op), opts, nil)
+		return v, observe.Timeline{}, err
+	}
+	var tl observe.Timeline
+	v, err := run[T](ctx, exec, key, valueOp[T](op), opts, &tl)
+	return v, tl, err
 }
 
 // invoker hides the shape of the caller's function. Func values are

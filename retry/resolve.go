@@ -124,10 +124,11 @@ func (e *Executor) gateFor(ref policy.BudgetRef, g *gate) {
 	g.reason = budget.ReasonBudgetMissing
 }
 
-// timelineAttrs builds the call-level attributes of a timeline.
-func timelineAttrs(r *resolution, classifierMissing string) map[string]string {
+// timelineAttrs builds the call-level attributes of a timeline. (It takes
+// values, not the resolution: a pointer into the call's state would move
+// that state to the heap.)
+func timelineAttrs(p *policy.EffectivePolicy, polErr error, mode, classifierMissing string) map[string]string {
 	m := make(map[string]string, 4)
-	p := r.pol()
 	src := p.Meta.Source
 	if src == "" {
 		src = policy.SourceUnknown
@@ -140,11 +141,11 @@ func timelineAttrs(r *resolution, classifierMissing string) map[string]string {
 		m[observe.AttrPolicyNormalized] = "true"
 		m[observe.AttrPolicyClampedFields] = strings.Join(p.Meta.ClampedFields, ",")
 	}
-	if r.polErr != nil {
-		m[observe.AttrPolicyError] = r.polErr.Error()
+	if polErr != nil {
+		m[observe.AttrPolicyError] = polErr.Error()
 	}
-	if r.mode != "" {
-		m[observe.AttrMissingPolicyMode] = r.mode
+	if mode != "" {
+		m[observe.AttrMissingPolicyMode] = mode
 	}
 	if classifierMissing != "" {
 		m[observe.AttrClassifierMissing] = classifierMissing

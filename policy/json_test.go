@@ -53,3 +53,29 @@ func TestPolicyJSONRejects(t *testing.T) {
 		}
 	}
 }
+
+func FuzzPolicyJSON(f *testing.F) {
+	f.Add([]byte(`{"retry":{"max_attempts":3,"initial_backoff":"25ms","jitter":"equal"},"hedge":{"enabled":true,"delay":"10ms"}}`))
+	f.Add([]byte(`{"key":"a.b","id":"x","circuit":{"cooldown":"1s"},"meta":{"source":"static"}}`))
+	f.Add([]byte(`{"retry":{"initial_backoff":100}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p policy.EffectivePolicy
+		if err := json.Unmarshal(b, &p); err != nil {
+			return
+		}
+		// Whatever decodes must normalise without panicking, and encode
+		// to a form that decodes to the same policy.
+		_, _ = p.Normalize()
+		out, err := json.Marshal(p)
+		if err != nil {
+			t.Fatalf("marshal: %v", err)
+		}
+		var back policy.EffectivePolicy
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("re-decode %s: %v", out, err)
+		}
+		if back.Retry != p.Retry || back.Hedge != p.Hedge || back.Circuit != p.Circuit || back.Key != p.Key || back.ID != p.ID {
+			t.Fatalf("round trip changed the policy:\n%+v\n%+v", p, back)
+		}
+	})
+}

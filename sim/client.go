@@ -133,13 +133,16 @@ func (c *Client) Call(done func(Result)) {
 	if d := c.rp.OverallTimeout; d > 0 {
 		k.deadline = k.res.Start.Add(d)
 	}
-	k.attempt(0)
+	if dec, ok := k.gate(); ok {
+		k.attempt(0, dec)
+	}
 }
 
-// attempt gates and launches the attempt after the wait it waited.
-func (k *call) attempt(wait time.Duration) {
+// gate asks the budget about the next attempt, as the executor does:
+// before the wait, so that a denied retry costs no waiting. A denial ends
+// the call.
+func (k *call) gate() (budget.Decision, bool) {
 	c := k.c
-	k.res.Waited += wait
 	dec := budget.Decision{Allowed: true}
 	if c.b != nil {
 		dec = c.b.AllowAttempt(c.ctx, c.key, k.launched, budget.KindRetry, c.rp.Budget)
@@ -155,8 +158,16 @@ func (k *call) attempt(wait time.Duration) {
 			err = &budget.DeniedError{Budget: c.budgetName(), Kind: budget.KindRetry, Reason: dec.Reason}
 		}
 		k.finish(err)
-		return
+		return dec, false
 	}
+	return dec, true
+}
+
+// attempt launches the attempt the budget allowed, after the wait it
+// waited.
+func (k *call) attempt(wait time.Duration, dec budget.Decision) {
+	c := k.c
+	k.res.Waited += wait
 	if k.launched > 0 {
 		c.st.Retries++
 	}
@@ -226,7 +237,11 @@ func (k *call) after(rep Reply, err error) {
 		k.finish(err)
 		return
 	}
-	c.s.After(wait, func() { k.attempt(wait) })
+	dec, ok := k.gate()
+	if !ok {
+		return
+	}
+	c.s.After(wait, func() { k.attempt(wait, dec) })
 }
 
 func (k *call) finish(err error) {

@@ -1,0 +1,351 @@
+package sim_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/clock"
+	"github.com/aponysus/rego/controlplane"
+	"github.com/aponysus/rego/policy"
+	"github.com/aponysus/rego/regotest"
+	"github.com/aponysus/rego/retry"
+	"github.com/aponysus/rego/sim"
+)
+
+// The cross-check runs one scenario twice: through the simulation's client
+// and through the real retry.Executor, on virtual time from sim.Epoch in
+// both, and demands the same result. The published load-safety numbers
+// (docs/load-safety.md) come from the simulation, so they are only as good
+// as its model of the executor; this is where that model is held to the
+// real thing.
+//
+// A scenario is N calls, one at a time, the i-th starting at i*xcPeriod
+// (long enough for any call to end first), against a downstream whose
+// answer to an attempt is a fixed function of the attempt's global index,
+// so both sides see the same failures whatever else differs. The
+// downstream takes xcLatency per attempt: the simulated server's latency,
+// and, for the executor, an advance of its clock inside the operation.
+const (
+	xcCalls   = 300
+	xcPeriod  = 200 * time.Millisecond
+	xcLatency = 5 * time.Millisecond
+	xcSeed    = 11
+)
+
+var xcKey = policy.ParseKey("crosscheck.Call")
+
+// xcRetry is both sides' policy: at most 4 attempts, 10/20/40ms waits
+// before jitter, so a call ends within 90ms, well inside xcPeriod.
+func xcRetry(j policy.JitterKind, withBudget bool) policy.RetryPolicy {
+	rp := policy.RetryPolicy{
+		MaxAttempts: 4, InitialBackoff: 10 * time.Millisecond, MaxBackoff: time.Second,
+		BackoffMultiplier: 2, Jitter: j,
+	}
+	if withBudget {
+		rp.Budget = policy.BudgetRef{Name: "xc"}
+	}
+	return rp
+}
+
+// xcPattern decides whether the attempt with global index g fails.
+type xcPattern struct {
+	name  string
+	fails func(g int) bool
+}
+
+// xcMix is a deterministic hash of (seed, g) to [0, 1): a seeded "random"
+// failure that both sides compute identically, without sharing a stream.
+func xcMix(seed uint64, g int) float64 {
+	z := seed + uint64(g)*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return float64(z>>11) / (1 << 53)
+}
+
+var xcPatterns = []xcPattern{
+	{"outage", func(int) bool { return true }},
+	{"every_3rd", func(g int) bool { return g%3 == 2 }},
+	{"partial_40pct", func(g int) bool { return xcMix(7, g) < 0.4 }},
+	{"partial_70pct", func(g int) bool { return xcMix(9, g) < 0.7 }},
+	// A hard outage over the first 400 attempts, then 20% failing.
+	{"outage_then_recovery", func(g int) bool { return g < 400 || xcMix(3, g) < 0.2 }},
+}
+
+// xcBudgetKind makes a fresh budget on the given clock: each side gets its
+// own, with identical configuration (and an identically seeded random
+// source for the throttle). A nil make means no budget.
+type xcBudgetKind struct {
+	name string
+	make func(t *testing.T, clk clock.Clock) budget.Budget
+}
+
+var xcBudgets = []xcBudgetKind{
+	{"none", nil},
+	{"unlimited", func(*testing.T, clock.Clock) budget.Budget { return budget.UnlimitedBudget{} }},
+	{"token_bucket", func(_ *testing.T, clk clock.Clock) budget.Budget {
+		return budget.NewTokenBucketBudgetClock(3, 2, clk)
+	}},
+	{"ratio", func(t *testing.T, clk clock.Clock) budget.Budget {
+		b, err := budget.NewRatioBudget(budget.RatioOptions{
+			Ratio: 0.2, MinRetriesPerSecond: 0.5, Window: 5 * time.Second, Buckets: 5, Clock: clk,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}},
+	{"throttle", func(t *testing.T, clk clock.Clock) budget.Budget {
+		b, err := budget.NewThrottle(budget.ThrottleOptions{
+			K: 1.5, Window: 5 * time.Second, Buckets: 5, Clock: clk, Rand: rand.New(rand.NewSource(5)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}},
+}
+
+// xcAsk is one budget decision: when (since sim.Epoch), for which attempt
+// index, and the answer.
+type xcAsk struct {
+	at      time.Duration
+	idx     int
+	allowed bool
+}
+
+// xcSpy logs the decisions of the budget it wraps and passes outcomes on.
+type xcSpy struct {
+	b    budget.Budget
+	clk  clock.Clock
+	asks []xcAsk
+}
+
+func (s *xcSpy) AllowAttempt(ctx context.Context, key policy.PolicyKey, idx int, kind budget.AttemptKind, ref policy.BudgetRef) budget.Decision {
+	d := s.b.AllowAttempt(ctx, key, idx, kind, ref)
+	s.asks = append(s.asks, xcAsk{at: s.clk.Now().Sub(sim.Epoch), idx: idx, allowed: d.Allowed})
+	return d
+}
+
+func (s *xcSpy) RecordOutcome(key policy.PolicyKey, kind budget.AttemptKind, accepted bool) {
+	if r, ok := s.b.(budget.OutcomeRecorder); ok {
+		r.RecordOutcome(key, kind, accepted)
+	}
+}
+
+// xcCall is what one call did.
+type xcCall struct {
+	attempts int           // attempts sent downstream
+	denied   int           // attempts a budget denied (0 or 1)
+	result   string        // "ok", "failed" or "denied" (a *budget.DeniedError)
+	took     time.Duration // from its start to its end
+}
+
+// xcRun is what a whole scenario did on one side.
+type xcRun struct {
+	calls     []xcCall
+	sent      int // attempts the downstream received
+	denied    int
+	succeeded int
+	asks      []xcAsk
+}
+
+func xcResult(err error) string {
+	var de *budget.DeniedError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &de):
+		return "denied"
+	case errors.Is(err, sim.ErrRetryable):
+		return "failed"
+	}
+	return "unexpected: " + err.Error()
+}
+
+// xcFailure is the simulated server's failure model: the pattern applied
+// to the count of attempts it has received.
+type xcFailure struct {
+	n     *int
+	fails func(int) bool
+}
+
+func (f xcFailure) Reply(time.Duration, *rand.Rand) sim.Reply {
+	g := *f.n
+	*f.n++
+	if f.fails(g) {
+		return sim.ReplyRetryable
+	}
+	return sim.ReplyOK
+}
+
+func xcRunSim(t *testing.T, p xcPattern, bk xcBudgetKind, j policy.JitterKind) xcRun {
+	t.Helper()
+	s := sim.New(xcSeed)
+	var g int
+	srv := sim.NewServer(s, sim.ServerConfig{Latency: sim.Constant(xcLatency), Failure: xcFailure{n: &g, fails: p.fails}})
+	var spy *xcSpy
+	cfg := sim.ClientConfig{Key: xcKey, Retry: xcRetry(j, bk.make != nil)}
+	if bk.make != nil {
+		spy = &xcSpy{b: bk.make(t, s.Clock()), clk: s.Clock()}
+		cfg.Budget = spy
+	}
+	c, err := sim.NewClient(s, srv, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run xcRun
+	for i := 0; i < xcCalls; i++ {
+		start := sim.Epoch.Add(time.Duration(i) * xcPeriod)
+		s.At(start, func() {
+			c.Call(func(r sim.Result) {
+				call := xcCall{attempts: r.Attempts, result: xcResult(r.Err), took: r.End.Sub(r.Start)}
+				if r.Denied {
+					call.denied = 1
+				}
+				run.calls = append(run.calls, call)
+			})
+		})
+	}
+	s.Run()
+	if len(run.calls) != xcCalls {
+		t.Fatalf("sim: %d calls ended, want %d", len(run.calls), xcCalls)
+	}
+	for i, call := range run.calls {
+		if call.took >= xcPeriod {
+			t.Fatalf("sim: call %d took %v, overlapping the next", i, call.took)
+		}
+	}
+	st := c.Stats()
+	run.sent, run.denied, run.succeeded = int(srv.Received()), int(st.Rejections), int(st.Succeeded)
+	if spy != nil {
+		run.asks = spy.asks
+	}
+	return run
+}
+
+func xcRunExecutor(t *testing.T, p xcPattern, bk xcBudgetKind, j policy.JitterKind) xcRun {
+	t.Helper()
+	clk := regotest.NewAutoClock(sim.Epoch)
+	reg := budget.NewRegistry()
+	var spy *xcSpy
+	if bk.make != nil {
+		spy = &xcSpy{b: bk.make(t, clk), clk: clk}
+		reg.Register("xc", spy)
+	}
+	// The simulated client's jitter stream is the second split off the
+	// Sim's master source (the server takes the first); draw the same.
+	master := rand.New(rand.NewSource(xcSeed))
+	master.Int63()
+	jitter := rand.New(rand.NewSource(master.Int63()))
+	exec := retry.NewExecutor(retry.ExecutorOptions{
+		Clock: clk, Rand: jitter, Budgets: reg,
+		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{
+			xcKey: {Retry: xcRetry(j, bk.make != nil)},
+		}},
+	})
+	var run xcRun
+	g := 0
+	op := func(context.Context) error {
+		fail := p.fails(g)
+		g++
+		clk.Advance(xcLatency)
+		if fail {
+			return sim.ErrRetryable
+		}
+		return nil
+	}
+	for i := 0; i < xcCalls; i++ {
+		start := sim.Epoch.Add(time.Duration(i) * xcPeriod)
+		d := start.Sub(clk.Now())
+		if d < 0 {
+			t.Fatalf("executor: call %d would start %v late, overlapping the previous one", i, -d)
+		}
+		clk.Advance(d)
+		tl, err := exec.DoWithTimeline(context.Background(), xcKey, op)
+		call := xcCall{result: xcResult(err), took: clk.Now().Sub(start)}
+		for _, rec := range tl.Attempts {
+			switch {
+			case rec.BudgetAllowed:
+				call.attempts++
+			case rec.Outcome.Reason == retry.StopBudgetDenied:
+				call.denied++
+			}
+		}
+		run.calls = append(run.calls, call)
+		run.denied += call.denied
+		if err == nil {
+			run.succeeded++
+		}
+	}
+	run.sent = g
+	if spy != nil {
+		run.asks = spy.asks
+	}
+	return run
+}
+
+// xcFirstCallDiff describes the first call on which the sides differ, by
+// the fields cmp compares, or returns "".
+func xcFirstCallDiff(s, e xcRun, cmp func(a, b xcCall) bool) string {
+	for i := range s.calls {
+		if !cmp(s.calls[i], e.calls[i]) {
+			return fmt.Sprintf("call %d (starting at %v): sim %+v, executor %+v", i, time.Duration(i)*xcPeriod, s.calls[i], e.calls[i])
+		}
+	}
+	return ""
+}
+
+func xcFirstAskDiff(s, e []xcAsk) string {
+	for i := 0; i < len(s) && i < len(e); i++ {
+		if s[i] != e[i] {
+			return fmt.Sprintf("decision %d: sim %+v, executor %+v", i, s[i], e[i])
+		}
+	}
+	if len(s) != len(e) {
+		return fmt.Sprintf("sim asked %d times, executor %d", len(s), len(e))
+	}
+	return ""
+}
+
+func TestExecutorCrossCheck(t *testing.T) {
+	for _, j := range []policy.JitterKind{policy.JitterNone, policy.JitterFull} {
+		for _, p := range xcPatterns {
+			for _, bk := range xcBudgets {
+				j, p, bk := j, p, bk
+				t.Run(fmt.Sprintf("%s/%s/%s", j, p.name, bk.name), func(t *testing.T) {
+					s := xcRunSim(t, p, bk, j)
+					e := xcRunExecutor(t, p, bk, j)
+					// What reached the downstream, what was denied, what
+					// succeeded: in total and call by call.
+					t.Run("outcomes", func(t *testing.T) {
+						if s.sent != e.sent || s.denied != e.denied || s.succeeded != e.succeeded {
+							t.Errorf("sim sent %d attempts, %d denied, %d calls succeeded; executor %d, %d, %d",
+								s.sent, s.denied, s.succeeded, e.sent, e.denied, e.succeeded)
+						}
+						if d := xcFirstCallDiff(s, e, func(a, b xcCall) bool {
+							return a.attempts == b.attempts && a.denied == b.denied && a.result == b.result
+						}); d != "" {
+							t.Errorf("first differing %s", d)
+						}
+					})
+					// When each budget decision was taken, for which attempt,
+					// and how long each call took.
+					t.Run("timing", func(t *testing.T) {
+						if d := xcFirstAskDiff(s.asks, e.asks); d != "" {
+							t.Errorf("first differing budget %s", d)
+						}
+						if d := xcFirstCallDiff(s, e, func(a, b xcCall) bool { return a.took == b.took }); d != "" {
+							t.Errorf("first differing %s", d)
+						}
+					})
+				})
+			}
+		}
+	}
+}

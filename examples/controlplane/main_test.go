@@ -6,8 +6,11 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMainRuns runs the example as a newcomer would, so that it cannot rot.
-func TestMainRuns(t *testing.T) {
+// TestDemoRuns runs the example's loopback demonstration (what main does
+// without -dir), so that it cannot rot.
+func TestDemoRuns(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	main()
+	if err := demo(); err != nil {
+		t.Fatal(err)
+	}
 }

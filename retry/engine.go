@@ -117,6 +117,7 @@ type engine[T any] struct {
 	tracker      *hedge.Tracker
 	stepStart    time.Time // launch of the step's primary, when tracking
 	lastEnd      time.Time // when the last result was handled, when timing
+	base         time.Time // the call's first clock reading, on the wall clock
 	hedgesInStep int
 	hedgeTimer   clock.Timer
 	hedgeReason  string
@@ -132,7 +133,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	c.recording = tl != nil || !e.noopObs
 	if c.recording {
 		c.tl.Key = key
-		c.tl.Start = e.clk.Now()
+		c.tl.Start = c.now()
 	}
 	e.resolve(ctx, key, &c.res)
 	p := c.res.pol()
@@ -190,7 +191,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 				break
 			}
 			wait = c.nextWait()
-			if c.hasDL && !e.clk.Now().Add(wait).Before(c.deadline) {
+			if c.hasDL && !c.now().Add(wait).Before(c.deadline) {
 				c.stop = StopDeadline
 				break
 			}
@@ -270,7 +271,7 @@ func (c *engine[T]) gate(isHedge bool, wait time.Duration) (budget.Decision, boo
 		ai := c.nrec
 		c.nrec++
 		if c.recording {
-			now := c.e.clk.Now()
+			now := c.now()
 			rec := observe.AttemptRecord{
 				Attempt: ai, StartTime: now, EndTime: now, IsHedge: isHedge, HedgeIndex: hedgeIdx,
 				Outcome: classify.Outcome{Reason: StopBudgetDenied}, Err: derr, Backoff: wait,
@@ -327,7 +328,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 			// its reading (clock reads are not free on every machine).
 			s.start = c.tl.Start
 		} else {
-			s.start = c.e.clk.Now()
+			s.start = c.now()
 		}
 		if !isHedge {
 			c.stepStart = s.start
@@ -417,7 +418,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		rel()
 	}
 	if c.recording || c.tracker != nil {
-		c.lastEnd = c.e.clk.Now()
+		c.lastEnd = c.now()
 	}
 	if r.pe != nil {
 		c.panicErr = r.pe
@@ -487,6 +488,22 @@ func (c *engine[T]) handle(r result[T]) verdict {
 	return vStop
 }
 
+// now reads the executor's clock. On the wall clock, every reading after
+// the call's first is that reading plus the monotonic time elapsed since:
+// one monotonic read instead of a wall and a monotonic one, which matters
+// on machines where reading the wall clock is slow, and readings that can
+// never go backwards within a call.
+func (c *engine[T]) now() time.Time {
+	if !c.e.realClock {
+		return c.e.clk.Now()
+	}
+	if c.base.IsZero() {
+		c.base = time.Now()
+		return c.base
+	}
+	return c.base.Add(time.Since(c.base))
+}
+
 // addRecord appends an attempt record. Most calls make one attempt, so the
 // first record gets room for one; a second grows the slice once, to room
 // for every attempt the policy allows (and a denial).
@@ -550,7 +567,7 @@ func (c *engine[T]) cancelRunning(reason string) {
 		}
 		if c.recording {
 			rec := &c.tl.Attempts[s.rec]
-			rec.EndTime = c.e.clk.Now()
+			rec.EndTime = c.now()
 			rec.Cancelled = true
 			rec.Err = context.Canceled
 			rec.Outcome = classify.Outcome{Kind: classify.OutcomeAbort, Reason: "cancelled"}
@@ -607,7 +624,7 @@ func (c *engine[T]) fail(err error, tl *observe.Timeline) (T, error) {
 		c.hasVal = false
 	}
 	if c.recording {
-		c.tl.End = c.e.clk.Now()
+		c.tl.End = c.now()
 		c.tl.FinalErr = err
 		if c.stop != "" {
 			c.tl.Attributes[observe.AttrStopReason] = c.stop

@@ -112,7 +112,7 @@ func (c *engine[T]) armHedge() {
 	if d < 0 {
 		d = 0
 	}
-	if c.hasDL && !c.e.clk.Now().Add(d).Before(c.deadline) {
+	if c.hasDL && !c.now().Add(d).Before(c.deadline) {
 		c.hedgeStopped = true
 		if c.recording {
 			c.tl.Attributes[observe.AttrHedgeSkipped] = "deadline"

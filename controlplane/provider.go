@@ -123,6 +123,10 @@ func (s *StaticProvider) GetEffectivePolicy(_ context.Context, key policy.Policy
 	return p, e.err
 }
 
+// Version returns "": policies from code have no document version. (A
+// policy's own Meta.Version, if set, still reaches the timeline.)
+func (s *StaticProvider) Version() string { return "" }
+
 // GetEffectivePolicyRef is GetEffectivePolicy without the copy; see
 // PolicyRefProvider.
 func (s *StaticProvider) GetEffectivePolicyRef(_ context.Context, key policy.PolicyKey) (*policy.EffectivePolicy, error) {

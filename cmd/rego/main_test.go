@@ -70,3 +70,16 @@ func TestUsage(t *testing.T) {
 		t.Fatal(code)
 	}
 }
+
+// TestReadmeCommands runs the README's command-line examples on the
+// example document.
+func TestReadmeCommands(t *testing.T) {
+	doc := filepath.Join("..", "..", "examples", "policies", "payments.json")
+	if code, out, errs := runCmd(t, "validate", doc); code != 0 || !strings.Contains(out, "ok:") {
+		t.Fatalf("validate: %d %s %s", code, out, errs)
+	}
+	code, out, errs := runCmd(t, "simulate", "-doc", doc, "-key", "payments.Charge", "-outage", "30s", "-budget", "ratio")
+	if code != 0 || !strings.Contains(out, "1.100x") {
+		t.Fatalf("simulate: %d %s %s", code, out, errs)
+	}
+}

@@ -48,7 +48,7 @@ func (Real) AfterFunc(d time.Duration, f func()) Timer {
 type realTimer struct{ t *time.Timer }
 
 func (r realTimer) C() <-chan time.Time { return r.t.C }
-func (r realTimer) Stop() bool         { return r.t.Stop() }
+func (r realTimer) Stop() bool          { return r.t.Stop() }
 
 // IsReal reports whether c is the wall clock (nil counts as Real).
 func IsReal(c Clock) bool {

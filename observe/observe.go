@@ -61,6 +61,12 @@ type AttemptRecord struct {
 	// Cancelled reports that the executor cancelled the attempt (a losing
 	// hedge, or the call ending) before it returned on its own.
 	Cancelled bool
+	// CircuitReason is the circuit breaker's decision for the attempt
+	// ("closed", "half_open_probe", "open", "half_open_busy"); empty when
+	// the policy enables no breaker. An attempt the breaker refused has
+	// BudgetAllowed false and BudgetReason "circuit_<reason>": it did not
+	// run.
+	CircuitReason string
 }
 
 // Observer receives the executor's events. Callbacks run synchronously in

@@ -54,7 +54,8 @@ func TestDecodeDocument(t *testing.T) {
 			Enabled: true, MaxHedges: 2, Trigger: policy.TriggerP95, Delay: 30 * time.Millisecond,
 			Budget: policy.BudgetRef{Name: "hedges", Cost: 1}, CancelOnNonRetryable: true,
 		},
-		Meta: policy.Metadata{Source: policy.SourceUnknown, Version: "2024-06-01.1", Normalized: true},
+		Circuit: policy.CircuitPolicy{FailureThreshold: policy.DefaultFailureThreshold, Cooldown: policy.DefaultCooldown},
+		Meta:    policy.Metadata{Source: policy.SourceUnknown, Version: "2024-06-01.1", Normalized: true},
 	}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("got  %+v\nwant %+v", p, want)
@@ -127,8 +128,8 @@ func TestDecodeDocumentErrorsNameThePath(t *testing.T) {
 			`policies["a.b"].retry.max_attempts`, "want an integer"},
 		{"string bool", `{"version":"1","policies":{"a.b":{"hedge":{"enabled":"yes"}}}}`,
 			`policies["a.b"].hedge.enabled`, "want true or false"},
-		{"circuit", `{"version":"1","policies":{"a.b":{"circuit":{"enabled":true}}}}`,
-			`policies["a.b"].circuit.enabled`, "not supported"},
+		{"circuit", `{"version":"1","policies":{"a.b":{"circuit":{"cooldown":5}}}}`,
+			`policies["a.b"].circuit.cooldown`, "duration"},
 		{"missing version", `{"policies":{}}`, `version`, "required"},
 		{"empty version", `{"version":""}`, `version`, "must not be empty"},
 		{"numeric version", `{"version":3}`, `version`, "want a string"},

@@ -29,6 +29,11 @@ const (
 	DefaultHedgeDelay        = 50 * time.Millisecond
 	MinHedgeDelay            = time.Millisecond
 	MaxHedgeDelay            = time.Minute
+	DefaultFailureThreshold  = 5
+	MaxFailureThreshold      = 1000
+	DefaultCooldown          = 5 * time.Second
+	MinCooldown              = 10 * time.Millisecond
+	MaxCooldown              = 10 * time.Minute
 )
 
 // ErrInvalidPolicy is wrapped by every error Normalize returns.
@@ -55,8 +60,7 @@ func (e *FieldError) Unwrap() error { return ErrInvalidPolicy }
 // Meta.ClampedFields, and Meta.Normalized is set.
 //
 // The error, a *FieldError (or several joined with errors.Join), is only for
-// values that cannot be repaired: an unknown jitter kind, a hedge trigger
-// with no name characters, an enabled circuit breaker (not yet supported).
+// values that cannot be repaired, such as an unknown jitter kind.
 // Normalize never panics.
 func (p EffectivePolicy) Normalize() (EffectivePolicy, error) {
 	n := normalizer{}
@@ -66,7 +70,7 @@ func (p EffectivePolicy) Normalize() (EffectivePolicy, error) {
 	}
 	p.Retry = n.retry(p.Retry)
 	p.Hedge = n.hedge(p.Hedge)
-	n.circuit(p.Circuit)
+	p.Circuit = n.circuit(p.Circuit)
 	p.Meta.Normalized = true
 	p.Meta.ClampedFields = n.clamped
 	if p.Meta.Source == "" {
@@ -180,10 +184,10 @@ func (n *normalizer) hedge(h HedgePolicy) HedgePolicy {
 	return h
 }
 
-func (n *normalizer) circuit(c CircuitPolicy) {
-	if c.Enabled {
-		n.fail("circuit.enabled", "true", "circuit breakers are not supported yet")
-	}
+func (n *normalizer) circuit(c CircuitPolicy) CircuitPolicy {
+	c.FailureThreshold = n.count("circuit.failure_threshold", c.FailureThreshold, DefaultFailureThreshold, 1, MaxFailureThreshold)
+	c.Cooldown = n.dur("circuit.cooldown", c.Cooldown, DefaultCooldown, MinCooldown, MaxCooldown)
+	return c
 }
 
 func (r *RetryPolicy) fillDefaults() {
@@ -194,4 +198,9 @@ func (r *RetryPolicy) fillDefaults() {
 func (h *HedgePolicy) fillDefaults() {
 	var n normalizer
 	*h = n.hedge(*h)
+}
+
+func (c *CircuitPolicy) fillDefaults() {
+	var n normalizer
+	*c = n.circuit(*c)
 }

@@ -103,9 +103,17 @@ func TestNormalizeRejects(t *testing.T) {
 	if !errors.As(err, &fe) || fe.Field != "retry.jitter" || !errors.Is(err, policy.ErrInvalidPolicy) {
 		t.Fatalf("err = %v", err)
 	}
-	_, err = policy.EffectivePolicy{Circuit: policy.CircuitPolicy{Enabled: true}}.Normalize()
-	if !errors.As(err, &fe) || fe.Field != "circuit.enabled" {
-		t.Fatalf("err = %v", err)
+}
+
+func TestNormalizeCircuit(t *testing.T) {
+	n, err := policy.EffectivePolicy{Circuit: policy.CircuitPolicy{Enabled: true, FailureThreshold: 5000, Cooldown: time.Microsecond}}.Normalize()
+	if err != nil || n.Circuit.FailureThreshold != policy.MaxFailureThreshold || n.Circuit.Cooldown != policy.MinCooldown ||
+		strings.Join(n.Meta.ClampedFields, ",") != "circuit.failure_threshold,circuit.cooldown" {
+		t.Fatalf("%+v %v", n, err)
+	}
+	n, _ = policy.EffectivePolicy{Circuit: policy.CircuitPolicy{Enabled: true}}.Normalize()
+	if n.Circuit.FailureThreshold != 5 || n.Circuit.Cooldown != 5*time.Second {
+		t.Fatalf("defaults %+v", n.Circuit)
 	}
 }
 

@@ -116,15 +116,19 @@ type HedgePolicy struct {
 	CancelOnNonRetryable bool
 }
 
-// CircuitPolicy configures a circuit breaker for the key. Breakers are on
-// the roadmap: a policy that enables one is rejected by Normalize so that it
-// never silently runs without the protection it asked for.
+// CircuitPolicy configures the key's circuit breaker (package circuit).
+// After FailureThreshold consecutive failed attempts the breaker opens and
+// the executor fails calls at once, without calling the dependency; after
+// Cooldown one probe attempt is let through (half-open): its success closes
+// the breaker, its failure opens it again.
 type CircuitPolicy struct {
+	// Enabled turns the breaker on. Default false.
 	Enabled bool
-	// FailureThreshold is the number of consecutive failures that opens
-	// the breaker.
+	// FailureThreshold is the number of consecutive failed attempts that
+	// opens the breaker. Default 5; range [1, 1000].
 	FailureThreshold int
-	// Cooldown is how long the breaker stays open before probing.
+	// Cooldown is how long the breaker stays open before it lets a probe
+	// through. Default 5s; range [10ms, 10m].
 	Cooldown time.Duration
 }
 
@@ -154,7 +158,7 @@ type EffectivePolicy struct {
 
 // DefaultPolicyFor returns the default policy for key: 3 attempts, full
 // jitter, exponential backoff from 100ms to 10s, no timeouts, hedging and
-// breaker off. The result is already normalised.
+// breaker off (their other fields at their defaults). The result is already normalised.
 func DefaultPolicyFor(key PolicyKey) EffectivePolicy {
 	p := defaultPolicy
 	p.Key = key
@@ -165,6 +169,7 @@ var defaultPolicy = func() EffectivePolicy {
 	var p EffectivePolicy
 	p.Retry.fillDefaults()
 	p.Hedge.fillDefaults()
+	p.Circuit.fillDefaults()
 	p.Meta = Metadata{Source: SourceDefault, Normalized: true}
 	return p
 }()

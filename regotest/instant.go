@@ -21,7 +21,7 @@ var firedC = func() chan time.Time {
 type firedTimer struct{}
 
 func (firedTimer) C() <-chan time.Time { return firedC }
-func (firedTimer) Stop() bool         { return false }
+func (firedTimer) Stop() bool          { return false }
 
 // Now returns time.Now().
 func (InstantClock) Now() time.Time { return time.Now() }

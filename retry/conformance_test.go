@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/circuit"
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/controlplane"
 	"github.com/aponysus/rego/observe"
@@ -203,6 +204,28 @@ var scenarios = []scenario{
 		wantCalls:   0,
 		wantAllowed: []bool{false},
 		wantStop:    retry.StopBudgetDenied,
+	},
+	{
+		name: "an open circuit breaker fails the call without calling the operation",
+		policy: policy.EffectivePolicy{Circuit: policy.CircuitPolicy{
+			Enabled: true, FailureThreshold: 1, Cooldown: time.Minute,
+		}},
+		opts: func(o *retry.ExecutorOptions) {
+			o.Breakers = circuit.NewRegistry()
+			o.Breakers.For(key).Done(regotest.NewClock(time.Time{}).Now(),
+				policy.CircuitPolicy{FailureThreshold: 1, Cooldown: time.Minute}, false, false)
+		},
+		op:          failN(0, 1),
+		wantErrIs:   []error{circuit.ErrOpen},
+		wantCalls:   0,
+		wantAllowed: []bool{false},
+		wantStop:    retry.StopCircuitOpen,
+	},
+	{
+		name:   "a closed breaker counts every attempt's outcome",
+		policy: policy.EffectivePolicy{Circuit: policy.CircuitPolicy{Enabled: true, FailureThreshold: 2, Cooldown: time.Minute}},
+		op:     failN(5, 0), wantVal: 1, wantErrIs: []error{errA}, wantCalls: 2,
+		wantAllowed: []bool{true, true, false}, wantStop: retry.StopCircuitOpen,
 	},
 	{
 		name:        "unknown budget fails open and says why",

@@ -30,8 +30,8 @@
 // when the classifier judged a value a failure without an error), or, when
 // the caller's context ended the call, an error matching both ctx.Err() and
 // the last operation's error with errors.Is. rego's own conditions are
-// ErrNoPolicy/*NoPolicyError, budget.ErrDenied/*budget.DeniedError and
-// *PanicError.
+// ErrNoPolicy/*NoPolicyError, budget.ErrDenied/*budget.DeniedError,
+// circuit.ErrOpen/*circuit.OpenError and *PanicError.
 //
 // # Hedging
 //
@@ -55,6 +55,17 @@
 //
 // The sequential and the concurrent mode share every decision; the package
 // tests run each scenario in both modes and demand identical results.
+//
+// # Circuit breakers
+//
+// With policy.CircuitPolicy.Enabled the key's breaker (package circuit) is
+// asked before the budget for every attempt, hedges included. An open
+// breaker refuses the attempt (a record with BudgetAllowed false and
+// CircuitReason "open"); a refused retry ends the call with the last
+// operation's error, or a *circuit.OpenError when nothing ran. Each
+// attempt's outcome is reported to the breaker; an attempt cut short by
+// the caller's context, aborted or panicked reports nothing and gives back
+// a half-open probe slot.
 //
 // # Panics
 //

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/circuit"
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/hedge"
@@ -23,6 +24,7 @@ const (
 	StopDeadline          = "deadline" // the next wait would end past the deadline
 	StopPanic             = "panic"
 	StopNoPolicy          = "no_policy"
+	StopCircuitOpen       = "circuit_open"
 )
 
 // OutcomeError is the error of an attempt that its classifier judged a
@@ -60,6 +62,8 @@ type slot struct {
 	hedgeIdx int
 	isHedge  bool
 	running  bool
+	probe    bool // the breaker's half-open probe
+	brk      bool // holds a breaker grant to report or release
 }
 
 type result[T any] struct {
@@ -111,6 +115,11 @@ type engine[T any] struct {
 	override time.Duration
 	prevWait time.Duration
 	stop     string
+
+	breaker *circuit.Breaker // the key's, when its policy enables one
+	gProbe  bool             // what the breaker granted the attempt being gated
+	gBrk    bool
+	gReason string
 
 	hub          *hub[T]
 	trigger      hedge.Trigger
@@ -176,6 +185,9 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	}
 	c.deadline, c.hasDL = c.callCtx.Deadline()
 	e.gateFor(p.Retry.Budget, &c.retryGate)
+	if p.Circuit.Enabled {
+		c.breaker = e.breakers.For(key)
+	}
 	if p.Hedge.Enabled {
 		c.startHedging()
 	} else if e.forceConcurrent {
@@ -206,6 +218,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 			if dec.Release != nil {
 				dec.Release()
 			}
+			c.releaseBreaker()
 			break
 		}
 		c.launch(false, 0, budget.KindRetry, wait, dec, &c.retryGate)
@@ -255,40 +268,68 @@ func (c *engine[T]) gate(isHedge bool, wait time.Duration) (budget.Decision, boo
 	if isHedge {
 		g, kind = &c.hedgeGate, budget.KindHedge
 	}
-	dec := budget.Decision{Allowed: true, Reason: g.reason}
-	if g.b != nil {
-		dec = g.b.AllowAttempt(c.ctx, c.key, c.launched, kind, g.ref)
-	}
 	hedgeIdx := 0
 	if isHedge {
 		hedgeIdx = c.hedgesInStep + 1
+	}
+	// The breaker first: an open breaker spares the budget too.
+	c.gProbe, c.gBrk, c.gReason = false, false, ""
+	if c.breaker != nil {
+		ok, probe, reason, after := c.breaker.Allow(c.now(), c.res.pol().Circuit)
+		c.gReason = reason
+		if !ok {
+			oerr := &circuit.OpenError{Key: c.key, Reason: reason, RetryAfter: after}
+			c.deny(isHedge, hedgeIdx, kind, wait, "circuit_"+reason, StopCircuitOpen, oerr)
+			return budget.Decision{}, false
+		}
+		c.gProbe, c.gBrk = probe, true
+	}
+	dec := budget.Decision{Allowed: true, Reason: g.reason}
+	if g.b != nil {
+		dec = g.b.AllowAttempt(c.ctx, c.key, c.launched, kind, g.ref)
 	}
 	if !dec.Allowed {
 		if dec.Release != nil {
 			dec.Release()
 		}
+		c.releaseBreaker()
 		derr := &budget.DeniedError{Budget: g.ref.Name, Kind: kind, Reason: dec.Reason}
-		ai := c.nrec
-		c.nrec++
-		if c.recording {
-			now := c.now()
-			rec := observe.AttemptRecord{
-				Attempt: ai, StartTime: now, EndTime: now, IsHedge: isHedge, HedgeIndex: hedgeIdx,
-				Outcome: classify.Outcome{Reason: StopBudgetDenied}, Err: derr, Backoff: wait,
-				BudgetReason: dec.Reason, BudgetKind: kind, RetryIndex: c.step, HedgeReason: c.hedgeReasonFor(isHedge),
-			}
-			c.addRecord(rec)
-			if !c.e.noopObs {
-				c.e.obs.OnAttempt(c.ctx, c.key, rec)
-			}
-		}
-		if !isHedge {
-			c.stop = StopBudgetDenied
-			c.denied = derr
-		}
+		c.deny(isHedge, hedgeIdx, kind, wait, dec.Reason, StopBudgetDenied, derr)
 		return dec, false
 	}
 	return dec, true
+}
+
+// releaseBreaker gives back what the breaker granted to the attempt being
+// gated, when it will not run after all.
+func (c *engine[T]) releaseBreaker() {
+	if c.gBrk {
+		c.breaker.Release(c.gProbe)
+		c.gBrk = false
+	}
+}
+
+// deny records an attempt a gate refused; a refused retry ends the call.
+func (c *engine[T]) deny(isHedge bool, hedgeIdx int, kind budget.AttemptKind, wait time.Duration, reason, stop string, err error) {
+	ai := c.nrec
+	c.nrec++
+	if c.recording {
+		now := c.now()
+		rec := observe.AttemptRecord{
+			Attempt: ai, StartTime: now, EndTime: now, IsHedge: isHedge, HedgeIndex: hedgeIdx,
+			Outcome: classify.Outcome{Reason: stop}, Err: err, Backoff: wait,
+			BudgetReason: reason, BudgetKind: kind, RetryIndex: c.step, HedgeReason: c.hedgeReasonFor(isHedge),
+			CircuitReason: c.gReason,
+		}
+		c.addRecord(rec)
+		if !c.e.noopObs {
+			c.e.obs.OnAttempt(c.ctx, c.key, rec)
+		}
+	}
+	if !isHedge {
+		c.stop = stop
+		c.denied = err
+	}
 }
 
 func (c *engine[T]) hedgeReasonFor(isHedge bool) string {
@@ -307,6 +348,8 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	// Field by field, for the same reason as in run.
 	s.release, s.kind, s.rec, s.hedgeIdx, s.isHedge, s.running = dec.Release, kind, ai, hedgeIdx, isHedge, true
 	s.recorder, s.cancel, s.actx = nil, nil, nil
+	s.probe, s.brk = c.gProbe, c.gBrk
+	c.gBrk = false
 	if g.b != nil {
 		if r, ok := g.b.(budget.OutcomeRecorder); ok {
 			s.recorder = r
@@ -338,7 +381,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 		rec := observe.AttemptRecord{
 			Attempt: ai, StartTime: s.start, IsHedge: isHedge, HedgeIndex: hedgeIdx, Backoff: wait,
 			BudgetAllowed: true, BudgetReason: dec.Reason, BudgetKind: kind, RetryIndex: c.step,
-			HedgeReason: c.hedgeReasonFor(isHedge),
+			HedgeReason: c.hedgeReasonFor(isHedge), CircuitReason: c.gReason,
 		}
 		c.addRecord(rec)
 		if isHedge && !c.e.noopObs {
@@ -421,6 +464,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		c.lastEnd = c.now()
 	}
 	if r.pe != nil {
+		c.releaseSlotBreaker(s)
 		c.panicErr = r.pe
 		c.stop = StopPanic
 		c.finishRecord(s, classify.Outcome{Kind: classify.OutcomeAbort, Reason: StopPanic}, r.pe)
@@ -438,8 +482,19 @@ func (c *engine[T]) handle(r result[T]) verdict {
 			}
 		}
 	}
+	answered := out.Kind == classify.OutcomeSuccess || out.Kind == classify.OutcomeNonRetryable
 	if s.recorder != nil {
-		s.recorder.RecordOutcome(c.key, s.kind, out.Kind == classify.OutcomeSuccess || out.Kind == classify.OutcomeNonRetryable)
+		s.recorder.RecordOutcome(c.key, s.kind, answered)
+	}
+	if s.brk {
+		s.brk = false
+		if out.Kind == classify.OutcomeAbort || (!answered && c.callCtx.Err() != nil) {
+			// No verdict on the dependency: the call was aborted, or the
+			// caller gave up (or its deadline passed) mid-attempt.
+			c.breaker.Release(s.probe)
+		} else {
+			c.breaker.Done(c.now(), c.res.pol().Circuit, s.probe, answered)
+		}
 	}
 	if c.tracker != nil && out.Kind == classify.OutcomeSuccess {
 		// The step's latency, from the launch of its primary: a winning
@@ -523,6 +578,15 @@ func (c *engine[T]) addRecord(rec observe.AttemptRecord) {
 	c.tl.Attempts = append(c.tl.Attempts, rec)
 }
 
+// releaseSlotBreaker gives back the breaker grant of an attempt that ends
+// without an outcome to report.
+func (c *engine[T]) releaseSlotBreaker(s *slot) {
+	if s.brk {
+		s.brk = false
+		c.breaker.Release(s.probe)
+	}
+}
+
 // slot returns the bookkeeping of attempt i.
 func (c *engine[T]) slot(i int) *slot {
 	if c.many == nil {
@@ -561,6 +625,7 @@ func (c *engine[T]) cancelRunning(reason string) {
 			continue
 		}
 		s.running = false
+		c.releaseSlotBreaker(s)
 		if s.cancel != nil {
 			s.cancel()
 			s.cancel = nil
@@ -646,8 +711,10 @@ func (c *engine[T]) fail(err error, tl *observe.Timeline) (T, error) {
 // is still running, hands arrived results back, and releases contexts.
 func (c *engine[T]) cleanup() {
 	c.stopHedgeTimer()
+	c.releaseBreaker()
 	for i := 0; i < c.launched; i++ {
 		s := c.slot(i)
+		c.releaseSlotBreaker(s)
 		if s.cancel != nil {
 			s.cancel()
 			s.cancel = nil

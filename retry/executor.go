@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/circuit"
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/controlplane"
@@ -77,6 +78,9 @@ type ExecutorOptions struct {
 	// HedgeTriggers resolves HedgePolicy.Trigger names. If nil,
 	// hedge.NewRegistry() (the built-in triggers).
 	HedgeTriggers *hedge.Registry
+	// Breakers holds the circuit breakers of the keys whose policy
+	// enables one. If nil, the executor keeps its own.
+	Breakers *circuit.Registry
 	// Latencies keeps per-key latencies for the latency-aware hedge
 	// triggers. If nil, the executor keeps its own, on Clock. A Latencies
 	// given here must run on the same clock as the executor: observations
@@ -103,6 +107,7 @@ type Executor struct {
 	recoverPanics bool
 	triggers      *hedge.Registry
 	latencies     *hedge.Latencies
+	breakers      *circuit.Registry
 
 	// forceConcurrent runs every call's attempts on goroutines even
 	// without hedging; the conformance tests use it to run the same
@@ -124,6 +129,7 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 		recoverPanics: opts.RecoverPanics,
 		triggers:      opts.HedgeTriggers,
 		latencies:     opts.Latencies,
+		breakers:      opts.Breakers,
 	}
 	if e.provider == nil {
 		e.provider = &controlplane.StaticProvider{}
@@ -141,6 +147,9 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 		e.clk = clock.Real{}
 	}
 	e.realClock = clock.IsReal(e.clk)
+	if e.breakers == nil {
+		e.breakers = circuit.NewRegistry()
+	}
 	if e.triggers == nil {
 		e.triggers = hedge.NewRegistry()
 	}

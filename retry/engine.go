@@ -273,8 +273,9 @@ func (c *engine[T]) gate(isHedge bool, wait time.Duration) (budget.Decision, boo
 		hedgeIdx = c.hedgesInStep + 1
 	}
 	// The breaker first: an open breaker spares the budget too.
-	c.gProbe, c.gBrk, c.gReason = false, false, ""
 	if c.breaker != nil {
+		// (Without a breaker these stay false and empty: nothing to reset.)
+		c.gProbe, c.gBrk = false, false
 		ok, probe, reason, after := c.breaker.Allow(c.now(), c.res.pol().Circuit)
 		c.gReason = reason
 		if !ok {
@@ -348,8 +349,12 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	// Field by field, for the same reason as in run.
 	s.release, s.kind, s.rec, s.hedgeIdx, s.isHedge, s.running = dec.Release, kind, ai, hedgeIdx, isHedge, true
 	s.recorder, s.cancel, s.actx = nil, nil, nil
-	s.probe, s.brk = c.gProbe, c.gBrk
-	c.gBrk = false
+	if c.breaker != nil {
+		s.probe, s.brk = c.gProbe, c.gBrk
+		c.gBrk = false
+	} else {
+		s.probe, s.brk = false, false
+	}
 	if g.b != nil {
 		if r, ok := g.b.(budget.OutcomeRecorder); ok {
 			s.recorder = r

@@ -3,6 +3,7 @@ package retry_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,5 +145,66 @@ func TestCircuitGatesHedges(t *testing.T) {
 	h := res.tl.Attempts[1]
 	if !h.IsHedge || h.BudgetAllowed || h.CircuitReason != circuit.ReasonOpen || !errors.Is(h.Err, circuit.ErrOpen) {
 		t.Fatalf("hedge record %+v", h)
+	}
+}
+
+// TestCircuitStress runs many concurrent calls, hedged and not, through a
+// breaker that opens and probes constantly, on the real clock, and checks
+// that no probe slot is ever lost: afterwards a probe is let through.
+func TestCircuitStress(t *testing.T) {
+	calls := 1000
+	if testing.Short() {
+		calls = 200
+	}
+	reg := circuit.NewRegistry()
+	cfg := policy.CircuitPolicy{Enabled: true, FailureThreshold: 3, Cooldown: time.Millisecond}
+	exec := retry.NewExecutor(retry.ExecutorOptions{
+		Breakers:      reg,
+		RecoverPanics: true,
+		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{key: {
+			Retry:   policy.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond},
+			Hedge:   policy.HedgePolicy{Enabled: true, Delay: time.Millisecond},
+			Circuit: cfg,
+		}}},
+	})
+	var wg sync.WaitGroup
+	for i := 0; i < calls; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(1+i%5)*time.Millisecond)
+			defer cancel()
+			_ = exec.Do(ctx, key, func(ctx context.Context) error {
+				switch i % 7 {
+				case 0:
+					panic("boom")
+				case 1, 2, 3:
+					return errA
+				case 4:
+					<-ctx.Done()
+					return ctx.Err()
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	b := reg.For(key)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// Trip it for sure, then wait out the cooldown: a probe must be
+		// let through, unless a lost slot keeps it busy forever.
+		for j := 0; j < cfg.FailureThreshold; j++ {
+			b.Done(time.Now(), cfg, false, false)
+		}
+		time.Sleep(2 * cfg.Cooldown)
+		ok, probe, reason, _ := b.Allow(time.Now(), cfg)
+		if ok && probe {
+			b.Release(true)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no probe let through: %s", reason)
+		}
 	}
 }

@@ -21,8 +21,10 @@ func ParseKey(s string) PolicyKey {
 }
 
 // String returns "namespace.name", or just the name when the namespace is
-// empty. ParseKey(k.String()) == k for every key whose namespace holds no dot
-// and whose parts have no surrounding spaces.
+// empty. ParseKey(k.String()) == k for every key whose namespace holds no
+// dot, whose parts have no surrounding spaces, and, when the namespace is
+// empty, whose name holds no dot; other keys (which ParseKey never makes
+// from a well-formed string) do not survive the trip.
 func (k PolicyKey) String() string {
 	if k.Namespace == "" {
 		return k.Name

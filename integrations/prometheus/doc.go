@@ -1,0 +1,50 @@
+// Package regoprom exports the events of a rego executor as Prometheus
+// metrics. NewObserver registers the collectors and returns an
+// observe.Observer to pass as retry.ExecutorOptions.Observer (or to combine
+// with others through observe.MultiObserver).
+//
+// The metrics, with the default namespace "rego":
+//
+//	rego_attempts_total{key, outcome, kind}          attempts that ran
+//	rego_attempts_denied_total{key, gate, reason}    attempts a gate refused
+//	rego_calls_total{key, result, stop_reason}       finished calls
+//	rego_attempt_duration_seconds{key, outcome}      histogram of attempt durations
+//	rego_backoff_seconds{key}                        histogram of waits before retries
+//	rego_hedges_total{key, event}                    hedges spawned and attempts cancelled
+//	rego_policy_fallbacks_total{key, source}         calls run without their own policy
+//
+// Label values:
+//
+//   - key is policy.PolicyKey.String(), subject to the cardinality guard
+//     below.
+//   - outcome is the classifier's outcome kind ("success", "retryable",
+//     "non_retryable", "abort", "unknown"), or "cancelled" for an attempt the
+//     executor cancelled (a losing hedge, or one in flight when the call
+//     ended).
+//   - kind is "retry" for attempts of the retry sequence (the first attempt
+//     included) and "hedge" for hedges.
+//   - gate is "circuit" when the circuit breaker refused the attempt and
+//     "budget" otherwise; reason is the gate's reason ("tokens_exhausted",
+//     "open", "half_open_busy").
+//   - result is "success" or "failure"; stop_reason is the timeline's
+//     stop_reason ("attempts_exhausted", "budget_denied", ...) or "none"
+//     for a call that succeeded.
+//   - event is "spawn" when a hedge is launched and "cancel" when the
+//     executor cancels an attempt in flight (a loser of the race, which may
+//     be the first attempt itself).
+//   - source is the timeline's policy_source ("default", "lkg", ...).
+//
+// Labels are deliberately low-cardinality: the observer never puts an error
+// message, a policy version or a timestamp in a label. Reasons come from
+// classifiers, budgets and the breaker, which the rego contracts require to
+// be short fixed strings; a custom classifier that builds reasons from
+// request data defeats this.
+//
+// # Key cardinality guard
+//
+// Keys are the one label whose values the application chooses. To keep a
+// bug (a key built from a user ID, say) from exploding the series count,
+// the observer admits at most Options.MaxKeys distinct keys (default 1000)
+// per observer; events of every later key are counted under the key
+// "_other". Admitted keys stay admitted for the life of the observer.
+package regoprom

@@ -1,44 +1,50 @@
 package regoprom
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/aponysus/rego/policy"
+)
 
 // OtherKey is the key label of the events of keys beyond Options.MaxKeys.
 const OtherKey = "_other"
 
-// keyGuard admits at most max distinct key label values. Reads take the
-// shared lock only: after warm-up every key is already admitted, so the
-// hot path never contends on the exclusive lock.
+// keyGuard admits at most max distinct keys. Reads take the shared lock
+// only: after warm-up every key is already admitted, so the hot path never
+// contends on the exclusive lock. It keeps each admitted key's label, so
+// the hot path does not build the string again (an allocation per event).
 type keyGuard struct {
 	max  int
 	mu   sync.RWMutex
-	seen map[string]struct{}
+	seen map[policy.PolicyKey]string
 }
 
 func newKeyGuard(max int) *keyGuard {
-	return &keyGuard{max: max, seen: make(map[string]struct{})}
+	return &keyGuard{max: max, seen: make(map[policy.PolicyKey]string)}
 }
 
-// label returns k if it is (or can become) one of the admitted keys, and
-// OtherKey otherwise.
-func (g *keyGuard) label(k string) string {
+// label returns k's label if k is (or can become) one of the admitted
+// keys, and OtherKey otherwise.
+func (g *keyGuard) label(k policy.PolicyKey) string {
 	g.mu.RLock()
-	_, ok := g.seen[k]
+	s, ok := g.seen[k]
 	full := len(g.seen) >= g.max
 	g.mu.RUnlock()
 	if ok {
-		return k
+		return s
 	}
 	if full {
 		return OtherKey
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if _, ok := g.seen[k]; ok {
-		return k
+	if s, ok := g.seen[k]; ok {
+		return s
 	}
 	if len(g.seen) >= g.max {
 		return OtherKey
 	}
-	g.seen[k] = struct{}{}
-	return k
+	s = k.String()
+	g.seen[k] = s
+	return s
 }

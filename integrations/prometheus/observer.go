@@ -180,7 +180,7 @@ func (o *Observer) Unregister(reg prometheus.Registerer) {
 	}
 }
 
-func (o *Observer) key(k policy.PolicyKey) string { return o.keys.label(k.String()) }
+func (o *Observer) key(k policy.PolicyKey) string { return o.keys.label(k) }
 
 // OnAttempt counts a finished or a refused attempt.
 func (o *Observer) OnAttempt(_ context.Context, key policy.PolicyKey, rec observe.AttemptRecord) {

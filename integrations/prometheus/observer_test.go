@@ -233,7 +233,7 @@ func TestKeyGuardConcurrent(t *testing.T) {
 		go func(w int) {
 			admitted := 0
 			for i := 0; i < 100; i++ {
-				if g.label(string(rune('a'+i%26))) != OtherKey {
+				if g.label(policy.PolicyKey{Namespace: "svc", Name: string(rune('a' + i%26))}) != OtherKey {
 					admitted++
 				}
 			}

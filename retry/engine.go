@@ -8,8 +8,6 @@ import (
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/circuit"
 	"github.com/aponysus/rego/classify"
-	"github.com/aponysus/rego/clock"
-	"github.com/aponysus/rego/hedge"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 )
@@ -87,7 +85,6 @@ type engine[T any] struct {
 	cls        classify.Classifier
 	clsDefault bool
 	retryGate  gate
-	hedgeGate  gate
 	ctx        context.Context // the caller's
 	callCtx    context.Context // with the overall timeout
 	cancelCall context.CancelFunc
@@ -121,16 +118,12 @@ type engine[T any] struct {
 	gBrk    bool
 	gReason string
 
-	hub          *hub[T]
-	trigger      hedge.Trigger
-	tracker      *hedge.Tracker
-	stepStart    time.Time // launch of the step's primary, when tracking
-	lastEnd      time.Time // when the last result was handled, when timing
-	base         time.Time // the call's first clock reading, on the wall clock
-	hedgesInStep int
-	hedgeTimer   clock.Timer
-	hedgeReason  string
-	hedgeStopped bool // no more hedges in this step
+	hub *hub[T]
+	// hedgeState is the coordinator's hedging state, inside the hub's
+	// allocation; nil unless the policy hedges.
+	*hedgeState
+	lastEnd time.Time // when the last result was handled, when timing
+	base    time.Time // the call's first clock reading, on the wall clock
 }
 
 func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T], tl *observe.Timeline) (T, error) {
@@ -370,7 +363,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	}
 	actx = observe.WithAttempt(actx, info)
 	s.actx = actx
-	if c.recording || c.tracker != nil {
+	if c.recording || c.tracking() {
 		if si == 0 && c.recording {
 			// Nothing worth timing happened since the call started: reuse
 			// its reading (clock reads are not free on every machine).
@@ -378,7 +371,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 		} else {
 			s.start = c.now()
 		}
-		if !isHedge {
+		if !isHedge && c.hedgeState != nil {
 			c.stepStart = s.start
 		}
 	}
@@ -422,14 +415,16 @@ func (c *engine[T]) awaitStep() verdict {
 	if c.hub == nil {
 		return c.handle(c.pending)
 	}
-	c.hedgesInStep = 0
-	c.hedgeStopped = false
-	c.armHedge()
+	if c.hedgeState != nil {
+		c.hedgesInStep = 0
+		c.hedgeStopped = false
+		c.armHedge()
+	}
 	defer c.stopHedgeTimer()
 	done := c.callCtx.Done()
 	for {
 		var hc <-chan time.Time
-		if c.hedgeTimer != nil {
+		if c.hedgeState != nil && c.hedgeTimer != nil {
 			hc = c.hedgeTimer.C()
 		}
 		select {
@@ -447,7 +442,9 @@ func (c *engine[T]) awaitStep() verdict {
 			// mode does, so that both modes give the same result.
 			done = nil
 			c.stopHedgeTimer()
-			c.hedgeStopped = true
+			if c.hedgeState != nil {
+				c.hedgeStopped = true
+			}
 		}
 	}
 }
@@ -465,7 +462,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		s.release = nil
 		rel()
 	}
-	if c.recording || c.tracker != nil {
+	if c.recording || c.tracking() {
 		c.lastEnd = c.now()
 	}
 	if r.pe != nil {
@@ -501,7 +498,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 			c.breaker.Done(c.now(), c.res.pol().Circuit, s.probe, answered)
 		}
 	}
-	if c.tracker != nil && out.Kind == classify.OutcomeSuccess {
+	if c.tracking() && out.Kind == classify.OutcomeSuccess {
 		// The step's latency, from the launch of its primary: a winning
 		// hedge's own latency would bias the window low, since the slow
 		// primaries it beat are never observed.

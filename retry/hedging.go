@@ -4,8 +4,11 @@ import (
 	"context"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/clock"
+	"github.com/aponysus/rego/hedge"
 	"github.com/aponysus/rego/observe"
 )
 
@@ -18,7 +21,25 @@ type hub[T any] struct {
 	discard func(T)
 	mu      sync.Mutex
 	closed  bool
+	// hs is the coordinator's hedging state, allocated with the hub; the
+	// attempt goroutines never touch it.
+	hs hedgeState
 }
+
+// hedgeState is what the coordinator keeps while hedging.
+type hedgeState struct {
+	hedgeGate    gate
+	trigger      hedge.Trigger
+	tracker      *hedge.Tracker
+	stepStart    time.Time // launch of the step's primary
+	hedgesInStep int
+	hedgeTimer   clock.Timer
+	hedgeReason  string
+	hedgeStopped bool // no more hedges in this step
+}
+
+// tracking reports whether the call feeds a latency tracker.
+func (c *engine[T]) tracking() bool { return c.hedgeState != nil && c.tracker != nil }
 
 func newHub[T any](maxAttempts int, discard func(T)) *hub[T] {
 	return &hub[T]{results: make(chan result[T], maxAttempts), discard: discard}
@@ -83,8 +104,9 @@ func stack() []byte { return debug.Stack() }
 // startHedging prepares the concurrent mode of the engine.
 func (c *engine[T]) startHedging() {
 	p := c.res.pol()
-	c.e.gateFor(p.Hedge.Budget, &c.hedgeGate)
 	c.hub = newHub[T](p.Retry.MaxAttempts, c.discard)
+	c.hedgeState = &c.hub.hs
+	c.e.gateFor(p.Hedge.Budget, &c.hedgeGate)
 	c.many = make([]slot, p.Retry.MaxAttempts)
 	c.tracker = c.e.latencies.For(c.key)
 	if t, ok := c.e.triggers.Get(p.Hedge.Trigger); ok {
@@ -135,7 +157,7 @@ func (c *engine[T]) fireHedge() {
 }
 
 func (c *engine[T]) stopHedgeTimer() {
-	if c.hedgeTimer != nil {
+	if c.hedgeState != nil && c.hedgeTimer != nil {
 		c.hedgeTimer.Stop()
 		c.hedgeTimer = nil
 	}

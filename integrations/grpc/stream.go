@@ -79,9 +79,7 @@ type streamCall struct {
 	streamer grpc.Streamer
 	opts     []grpc.CallOption
 
-	headerAddr  *metadata.MD
-	trailerAddr *metadata.MD
-	peerAddr    *peer.Peer
+	callerOutputs
 
 	ready     chan struct{} // closed once an attempt is live, or the call is over
 	readyOnce sync.Once
@@ -121,20 +119,7 @@ func (a *streamAttempt) facts() (string, metadata.MD, bool) {
 }
 
 func (c *streamCall) splitOptions(opts []grpc.CallOption) {
-	kept := opts[:0:0]
-	for _, o := range opts {
-		switch o := o.(type) {
-		case grpc.HeaderCallOption:
-			c.headerAddr = o.HeaderAddr
-		case grpc.TrailerCallOption:
-			c.trailerAddr = o.TrailerAddr
-		case grpc.PeerCallOption:
-			c.peerAddr = o.PeerAddr
-		default:
-			kept = append(kept, o)
-		}
-	}
-	c.opts = kept
+	c.opts = c.callerOutputs.split(opts)
 }
 
 func (c *streamCall) markReady() { c.readyOnce.Do(func() { close(c.ready) }) }

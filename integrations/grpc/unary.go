@@ -54,9 +54,7 @@ type unaryCall struct {
 	invoker grpc.UnaryInvoker
 	opts    []grpc.CallOption // the caller's, without the ones below
 
-	headerAddr  *metadata.MD
-	trailerAddr *metadata.MD
-	peerAddr    *peer.Peer
+	callerOutputs
 
 	started atomic.Int32 // attempts started
 
@@ -86,30 +84,7 @@ func (a *unaryAttempt) facts() (string, metadata.MD, bool) {
 // per-attempt results: concurrent attempts would race on them, and the
 // caller wants those of the attempt whose result it gets.
 func (u *unaryCall) splitOptions(opts []grpc.CallOption) {
-	for i, o := range opts {
-		switch o.(type) {
-		case grpc.HeaderCallOption, grpc.TrailerCallOption, grpc.PeerCallOption:
-		default:
-			continue
-		}
-		kept := make([]grpc.CallOption, i, len(opts))
-		copy(kept, opts[:i])
-		for _, o := range opts[i:] {
-			switch o := o.(type) {
-			case grpc.HeaderCallOption:
-				u.headerAddr = o.HeaderAddr
-			case grpc.TrailerCallOption:
-				u.trailerAddr = o.TrailerAddr
-			case grpc.PeerCallOption:
-				u.peerAddr = o.PeerAddr
-			default:
-				kept = append(kept, o)
-			}
-		}
-		u.opts = kept
-		return
-	}
-	u.opts = opts
+	u.opts = u.callerOutputs.split(opts)
 }
 
 func (u *unaryCall) attempt(actx context.Context) (*unaryAttempt, error) {

@@ -76,7 +76,7 @@ type OpenError struct {
 }
 
 func (e *OpenError) Error() string {
-	return fmt.Sprintf("circuit: breaker for %q is %s (probe in %v)", e.Key.String(), e.Reason, e.RetryAfter)
+	return fmt.Sprintf("circuit: breaker for %q is %s (probe in %v)", e.Key.String(), e.Reason, e.RetryAfter.Round(time.Millisecond))
 }
 
 // Unwrap returns ErrOpen.

@@ -1,6 +1,8 @@
 // Command demo shows rego doing its main job, with no external service:
 // it calls a flaky in-process "dependency" through an executor under a few
-// policies and prints what happened, attempt by attempt.
+// policies (retries with a per-attempt timeout, a retry budget, a
+// permanent error, a circuit breaker, a hedge) and prints what happened,
+// attempt by attempt.
 //
 //	go run ./examples/demo
 package main
@@ -44,6 +46,11 @@ func main() {
 				Budget: policy.BudgetRef{Name: "retries"},
 			},
 		},
+		policy.ParseKey("ledger.Post"): {
+			ID:      "post-with-breaker",
+			Retry:   policy.RetryPolicy{MaxAttempts: 2, InitialBackoff: 5 * time.Millisecond},
+			Circuit: policy.CircuitPolicy{Enabled: true, FailureThreshold: 3, Cooldown: time.Minute},
+		},
 		policy.ParseKey("search.Query"): {
 			ID:    "query-hedged",
 			Retry: policy.RetryPolicy{MaxAttempts: 3},
@@ -83,7 +90,16 @@ func main() {
 	})
 	show("permanent error", tl, err)
 
-	// 4. Hedging: the first attempt lands on a slow replica; a hedge sent
+	// 4. A circuit breaker: three failed attempts open it; from then on
+	// calls fail at once, without calling the dependency.
+	for i := 0; i < 3; i++ {
+		tl, err = exec.DoWithTimeline(ctx, policy.ParseKey("ledger.Post"), func(ctx context.Context) error {
+			return errUnavailable
+		})
+		show(fmt.Sprintf("circuit breaker (call %d)", i+1), tl, err)
+	}
+
+	// 5. Hedging: the first attempt lands on a slow replica; a hedge sent
 	// after 30ms wins and the slow attempt is cancelled.
 	tl, err = exec.DoWithTimeline(ctx, policy.ParseKey("search.Query"), func(ctx context.Context) error {
 		info, _ := observe.AttemptFromContext(ctx)
@@ -111,7 +127,7 @@ func show(title string, tl observe.Timeline, err error) {
 	}
 	fmt.Printf("   %s\n", strings.Join(attrs, " "))
 	w := tabwriter.NewWriter(os.Stdout, 3, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "   attempt\tkind\twait\tduration\toutcome\tbudget\terror")
+	fmt.Fprintln(w, "   attempt\tkind\twait\tduration\toutcome\tgates\terror")
 	for _, a := range tl.Attempts {
 		kind := "retry"
 		if a.IsHedge {
@@ -123,6 +139,9 @@ func show(title string, tl observe.Timeline, err error) {
 		budgetCol := a.BudgetReason
 		if !a.BudgetAllowed {
 			budgetCol = "DENIED: " + a.BudgetReason
+		}
+		if a.CircuitReason != "" {
+			budgetCol += " (breaker " + a.CircuitReason + ")"
 		}
 		errText := "-"
 		if a.Err != nil {

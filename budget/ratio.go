@@ -110,19 +110,9 @@ func NewRatioBudget(opts RatioOptions) (*RatioBudget, error) {
 	case perSec < 0:
 		perSec = 0
 	}
-	buckets := opts.Buckets
-	switch {
-	case buckets == 0:
-		buckets = DefaultRatioBuckets
-	case buckets < 0 || buckets > MaxWindowBuckets:
-		return nil, fmt.Errorf("budget: RatioOptions.Buckets must be in [1, %d], got %d", MaxWindowBuckets, opts.Buckets)
-	}
-	win := opts.Window
-	switch {
-	case win == 0:
-		win = DefaultRatioWindow
-	case win < time.Duration(buckets):
-		return nil, fmt.Errorf("budget: RatioOptions.Window must be at least Buckets (%d) nanoseconds, got %v", buckets, opts.Window)
+	buckets, win, err := windowShape("RatioOptions", opts.Buckets, opts.Window, DefaultRatioBuckets, DefaultRatioWindow)
+	if err != nil {
+		return nil, err
 	}
 	return &RatioBudget{
 		w:        newWindow(opts.Clock, win, buckets),

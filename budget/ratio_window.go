@@ -1,6 +1,7 @@
 package budget
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,24 @@ type window struct {
 type windowBucket struct {
 	idx  int64 // the bucket's index since the epoch; fixed once published
 	a, b atomic.Int64
+}
+
+// windowShape applies the defaults and checks of a window's Buckets and
+// Window options; opt names the options type in errors ("RatioOptions").
+func windowShape(opt string, buckets int, span time.Duration, defBuckets int, defSpan time.Duration) (int, time.Duration, error) {
+	switch {
+	case buckets == 0:
+		buckets = defBuckets
+	case buckets < 0 || buckets > MaxWindowBuckets:
+		return 0, 0, fmt.Errorf("budget: %s.Buckets must be in [1, %d], got %d", opt, MaxWindowBuckets, buckets)
+	}
+	switch {
+	case span == 0:
+		span = defSpan
+	case span < time.Duration(buckets):
+		return 0, 0, fmt.Errorf("budget: %s.Window must be at least Buckets (%d) nanoseconds, got %v", opt, buckets, span)
+	}
+	return buckets, span, nil
 }
 
 func newWindow(clk clock.Clock, span time.Duration, buckets int) *window {

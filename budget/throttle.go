@@ -97,19 +97,9 @@ func NewThrottle(opts ThrottleOptions) (*Throttle, error) {
 	case math.IsNaN(k) || k < 1 || k > 1000:
 		return nil, fmt.Errorf("budget: ThrottleOptions.K must be in [1, 1000], got %v", opts.K)
 	}
-	buckets := opts.Buckets
-	switch {
-	case buckets == 0:
-		buckets = DefaultThrottleBuckets
-	case buckets < 0 || buckets > MaxWindowBuckets:
-		return nil, fmt.Errorf("budget: ThrottleOptions.Buckets must be in [1, %d], got %d", MaxWindowBuckets, opts.Buckets)
-	}
-	win := opts.Window
-	switch {
-	case win == 0:
-		win = DefaultThrottleWindow
-	case win < time.Duration(buckets):
-		return nil, fmt.Errorf("budget: ThrottleOptions.Window must be at least Buckets (%d) nanoseconds, got %v", buckets, opts.Window)
+	buckets, win, err := windowShape("ThrottleOptions", opts.Buckets, opts.Window, DefaultThrottleBuckets, DefaultThrottleWindow)
+	if err != nil {
+		return nil, err
 	}
 	rnd := opts.Rand
 	if rnd == nil {

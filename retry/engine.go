@@ -138,7 +138,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		c.tl.Start = c.now()
 	}
 	e.resolve(ctx, key, &c.res)
-	p := c.res.pol()
+	p := c.res.p
 	if opts.SingleAttempt || (opts.NoHedge && p.Hedge.Enabled) {
 		p = c.res.mutable()
 		if opts.SingleAttempt {
@@ -231,7 +231,7 @@ func (c *engine[T]) nextWait() time.Duration {
 	d := c.override
 	c.override = 0
 	if d <= 0 {
-		d = Backoff(c.res.pol().Retry, c.step, c.prevWait, c.e.float64())
+		d = Backoff(c.res.p.Retry, c.step, c.prevWait, c.e.float64())
 	}
 	c.prevWait = d
 	return d
@@ -269,7 +269,7 @@ func (c *engine[T]) gate(isHedge bool, wait time.Duration) (budget.Decision, boo
 	if c.breaker != nil {
 		// (Without a breaker these stay false and empty: nothing to reset.)
 		c.gProbe, c.gBrk = false, false
-		ok, probe, reason, after := c.breaker.Allow(c.now(), c.res.pol().Circuit)
+		ok, probe, reason, after := c.breaker.Allow(c.now(), c.res.p.Circuit)
 		c.gReason = reason
 		if !ok {
 			oerr := &circuit.OpenError{Key: c.key, Reason: reason, RetryAfter: after}
@@ -353,7 +353,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 			s.recorder = r
 		}
 	}
-	p := c.res.pol()
+	p := c.res.p
 	info := observe.AttemptInfo{RetryIndex: c.step, Attempt: ai, IsHedge: isHedge, HedgeIndex: hedgeIdx, PolicyID: p.ID}
 	actx := c.callCtx
 	if tpa := p.Retry.TimeoutPerAttempt; tpa > 0 {
@@ -495,7 +495,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 			// caller gave up (or its deadline passed) mid-attempt.
 			c.breaker.Release(s.probe)
 		} else {
-			c.breaker.Done(c.now(), c.res.pol().Circuit, s.probe, answered)
+			c.breaker.Done(c.now(), c.res.p.Circuit, s.probe, answered)
 		}
 	}
 	if c.tracking() && out.Kind == classify.OutcomeSuccess {
@@ -521,7 +521,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		return vStop
 	case classify.OutcomeNonRetryable:
 		c.nonRetry = true
-		if c.res.pol().Hedge.CancelOnNonRetryable {
+		if c.res.p.Hedge.CancelOnNonRetryable {
 			c.stop = StopNonRetryable
 			return vStop
 		}
@@ -569,7 +569,7 @@ func (c *engine[T]) addRecord(rec observe.AttemptRecord) {
 		n := 1
 		if len(c.tl.Attempts) > 0 {
 			n = 2 * len(c.tl.Attempts)
-			if m := c.res.pol().Retry.MaxAttempts + 1; n < m {
+			if m := c.res.p.Retry.MaxAttempts + 1; n < m {
 				n = m
 			}
 		}

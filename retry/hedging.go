@@ -10,6 +10,7 @@ import (
 	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/hedge"
 	"github.com/aponysus/rego/observe"
+	"github.com/aponysus/rego/policy"
 )
 
 // hub is what attempt goroutines share with the coordinator: a buffered
@@ -103,7 +104,7 @@ func stack() []byte { return debug.Stack() }
 
 // startHedging prepares the concurrent mode of the engine.
 func (c *engine[T]) startHedging() {
-	p := c.res.pol()
+	p := c.res.p
 	c.hub = newHub[T](p.Retry.MaxAttempts, c.discard)
 	c.hedgeState = &c.hub.hs
 	c.e.gateFor(p.Hedge.Budget, &c.hedgeGate)
@@ -113,7 +114,7 @@ func (c *engine[T]) startHedging() {
 		c.trigger = t
 		return
 	}
-	c.trigger = fixedTrigger{}
+	c.trigger = hedge.Fixed{}
 	if c.recording {
 		c.tl.Attributes[observe.AttrHedgeTriggerError] = "unknown trigger " + string(p.Hedge.Trigger) + "; using fixed delay"
 	}
@@ -122,7 +123,7 @@ func (c *engine[T]) startHedging() {
 // armHedge schedules the next hedge of the step, if the policy and the
 // deadline allow one.
 func (c *engine[T]) armHedge() {
-	p := c.res.pol()
+	p := c.res.p
 	if !p.Hedge.Enabled || c.hedgeStopped || c.nonRetry || c.hedgesInStep >= p.Hedge.MaxHedges || c.launched >= p.Retry.MaxAttempts {
 		return
 	}
@@ -161,4 +162,8 @@ func (c *engine[T]) stopHedgeTimer() {
 		c.hedgeTimer.Stop()
 		c.hedgeTimer = nil
 	}
+}
+
+func hedgeInput(key policy.PolicyKey, p *policy.EffectivePolicy, idx int, tr *hedge.Tracker) hedge.TriggerInput {
+	return hedge.TriggerInput{Key: key, Policy: p.Hedge, HedgeIndex: idx, Latency: tr}
 }

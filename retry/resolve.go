@@ -38,9 +38,6 @@ var (
 	}()
 )
 
-// pol returns the policy in force.
-func (r *resolution) pol() *policy.EffectivePolicy { return r.p }
-
 // mutable returns the policy in force as a private copy the call may
 // change.
 func (r *resolution) mutable() *policy.EffectivePolicy {

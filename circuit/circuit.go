@@ -85,11 +85,25 @@ func (e *OpenError) Unwrap() error { return ErrOpen }
 // Breaker is one key's circuit breaker. It is safe for concurrent use; its
 // methods take the time as a parameter, so it is a pure state machine.
 type Breaker struct {
-	mu       sync.Mutex
-	state    State
+	mu    sync.Mutex
+	state State
+	// tripped mirrors state != Closed, readable without the lock; its
+	// zero value matches the zero (closed) Breaker.
+	tripped  atomic.Bool
 	failures int
 	openedAt time.Time
 	probing  bool
+}
+
+// Closed reports whether the breaker is closed. It takes no lock and needs
+// no time: a closed breaker lets every attempt through, so callers can skip
+// Allow (and reading the clock) when it reports true.
+func (b *Breaker) Closed() bool { return !b.tripped.Load() }
+
+// setState changes the state; the caller holds mu.
+func (b *Breaker) setState(s State) {
+	b.state = s
+	b.tripped.Store(s != Closed)
 }
 
 // Allow reports whether an attempt may run at now under cfg. probe is true
@@ -106,7 +120,7 @@ func (b *Breaker) Allow(now time.Time, cfg policy.CircuitPolicy) (ok, probe bool
 		if wait := b.openedAt.Add(cfg.Cooldown).Sub(now); wait > 0 {
 			return false, false, ReasonOpen, wait
 		}
-		b.state = HalfOpen
+		b.setState(HalfOpen)
 	}
 	if b.probing {
 		return false, false, ReasonProbeBusy, 0
@@ -117,16 +131,20 @@ func (b *Breaker) Allow(now time.Time, cfg policy.CircuitPolicy) (ok, probe bool
 
 // Done reports the outcome of an attempt Allow let through: success is
 // true when the dependency answered (a success or a non-retryable
-// outcome), false when it failed in a way worth retrying.
+// outcome), false when it failed in a way worth retrying. now matters only
+// for a failure (it may open the breaker); a success may pass the zero
+// time.
 func (b *Breaker) Done(now time.Time, cfg policy.CircuitPolicy, probe, success bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if probe {
 		b.probing = false
 		if success {
-			b.state, b.failures = Closed, 0
+			b.setState(Closed)
+			b.failures = 0
 		} else {
-			b.state, b.openedAt = Open, now
+			b.setState(Open)
+			b.openedAt = now
 		}
 		return
 	}
@@ -139,7 +157,8 @@ func (b *Breaker) Done(now time.Time, cfg policy.CircuitPolicy, probe, success b
 	}
 	b.failures++
 	if b.failures >= cfg.FailureThreshold {
-		b.state, b.openedAt, b.failures = Open, now, 0
+		b.setState(Open)
+		b.openedAt, b.failures = now, 0
 	}
 }
 

@@ -151,3 +151,10 @@ func BenchmarkFloor(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSuccessWithBreaker: the key's policy enables a circuit breaker
+// (one clock read and a mutex per attempt).
+func BenchmarkSuccessWithBreaker(b *testing.B) {
+	exec := withPolicy(policy.EffectivePolicy{Circuit: policy.CircuitPolicy{Enabled: true}}, retry.ExecutorOptions{})
+	benchDo(b, exec, succeed, nil)
+}

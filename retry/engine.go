@@ -269,7 +269,10 @@ func (c *engine[T]) gate(isHedge bool, wait time.Duration) (budget.Decision, boo
 	if c.breaker != nil {
 		// (Without a breaker these stay false and empty: nothing to reset.)
 		c.gProbe, c.gBrk = false, false
-		ok, probe, reason, after := c.breaker.Allow(c.now(), c.res.p.Circuit)
+		ok, probe, reason, after := true, false, circuit.ReasonClosed, time.Duration(0)
+		if !c.breaker.Closed() { // a closed breaker needs no clock reading
+			ok, probe, reason, after = c.breaker.Allow(c.now(), c.res.p.Circuit)
+		}
 		c.gReason = reason
 		if !ok {
 			oerr := &circuit.OpenError{Key: c.key, Reason: reason, RetryAfter: after}
@@ -495,7 +498,11 @@ func (c *engine[T]) handle(r result[T]) verdict {
 			// caller gave up (or its deadline passed) mid-attempt.
 			c.breaker.Release(s.probe)
 		} else {
-			c.breaker.Done(c.now(), c.res.p.Circuit, s.probe, answered)
+			var now time.Time // only a failure needs the time
+			if !answered {
+				now = c.now()
+			}
+			c.breaker.Done(now, c.res.p.Circuit, s.probe, answered)
 		}
 	}
 	if c.tracking() && out.Kind == classify.OutcomeSuccess {

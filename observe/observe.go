@@ -67,6 +67,26 @@ type AttemptRecord struct {
 	// BudgetAllowed false and BudgetReason "circuit_<reason>": it did not
 	// run.
 	CircuitReason string
+	// Gates holds every gate's decision about the attempt, in the order the
+	// gates were asked (package gate); nil when the policy enables no gate
+	// and names no budget. A refused attempt's last entry is the refusal.
+	Gates []GateDecision
+}
+
+// GateDecision is one gate's decision about an attempt.
+type GateDecision struct {
+	// Gate is the gate's name: a built-in one ("circuit", "budget",
+	// "bulkhead", ...) or the name a user gate is registered under.
+	Gate string
+	// Reason is the gate's decision in a few low-cardinality words.
+	Reason string
+	// Admitted reports that the gate let the attempt through.
+	Admitted bool
+	// Shadow reports that the gate is in shadow mode: a refusal (Admitted
+	// false) was recorded but not enforced, and the attempt ran.
+	Shadow bool
+	// Waited is how long the gate made the attempt wait.
+	Waited time.Duration
 }
 
 // Observer receives the executor's events. Callbacks run synchronously in

@@ -46,6 +46,10 @@ const (
 type BudgetRef struct {
 	Name string `json:"name,omitempty"`
 	Cost int    `json:"cost,omitempty"`
+	// Shadow records what the budget decides without enforcing it: a
+	// denial is recorded as one that would have happened, and the attempt
+	// runs.
+	Shadow bool `json:"shadow,omitempty"`
 }
 
 // RetryPolicy says how many attempts to make and how to wait between them.
@@ -130,6 +134,33 @@ type CircuitPolicy struct {
 	// Cooldown is how long the breaker stays open before it lets a probe
 	// through. Default 5s; range [10ms, 10m].
 	Cooldown time.Duration
+	// FailureRateThreshold opens the breaker when the share of failed
+	// attempts in the last Window reaches it, once at least MinThroughput
+	// attempts ended in the window. Zero turns the rule off; range
+	// (0, 1].
+	FailureRateThreshold float64
+	// SlowCallDuration makes an attempt slower than it count as slow; zero
+	// turns slow-call counting off. Range [1ms, 1h].
+	SlowCallDuration time.Duration
+	// SlowCallRateThreshold opens the breaker when the share of slow
+	// attempts in the last Window reaches it (with MinThroughput). Zero
+	// turns the rule off; range (0, 1].
+	SlowCallRateThreshold float64
+	// Window is the sliding time window of the rate rules. Default 10s;
+	// range [100ms, 10m].
+	Window time.Duration
+	// MinThroughput is how many attempts must end in the window before a
+	// rate rule may open the breaker. Default 10; range [1, 100000].
+	MinThroughput int
+	// HalfOpenProbes is how many probe attempts a half-open breaker lets
+	// through at once. Default 1; range [1, 100].
+	HalfOpenProbes int
+	// SuccessThreshold is how many probes must succeed to close the
+	// breaker; one failed probe opens it again. Default HalfOpenProbes;
+	// range [1, HalfOpenProbes].
+	SuccessThreshold int
+	// Shadow records what the breaker decides without enforcing it.
+	Shadow bool
 }
 
 // Metadata describes where a policy came from and what normalisation did
@@ -153,7 +184,14 @@ type EffectivePolicy struct {
 	Retry   RetryPolicy
 	Hedge   HedgePolicy
 	Circuit CircuitPolicy
-	Meta    Metadata
+	// The overload gates (package gate gives their order).
+	Bulkhead    BulkheadPolicy
+	RateLimit   RateLimitPolicy
+	Concurrency ConcurrencyPolicy
+	Shed        ShedPolicy
+	// Gates names user gates, asked after the built-in ones in this order.
+	Gates []GateRef
+	Meta  Metadata
 }
 
 // DefaultPolicyFor returns the default policy for key: 3 attempts, full
@@ -178,6 +216,8 @@ var defaultPolicy = func() EffectivePolicy {
 func (p EffectivePolicy) IsZero() bool {
 	return p.Key.IsZero() && p.ID == "" && p.Retry == (RetryPolicy{}) &&
 		p.Hedge == (HedgePolicy{}) && p.Circuit == (CircuitPolicy{}) &&
+		p.Bulkhead == (BulkheadPolicy{}) && p.RateLimit == (RateLimitPolicy{}) &&
+		p.Concurrency == (ConcurrencyPolicy{}) && p.Shed == (ShedPolicy{}) && len(p.Gates) == 0 &&
 		p.Meta.Source == "" && p.Meta.Version == "" && !p.Meta.Normalized &&
 		len(p.Meta.ClampedFields) == 0
 }

@@ -1,0 +1,119 @@
+package regoredis
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// remote runs one gate's script against Redis, bounded by the timeout and
+// guarded by the circuit, and counts how decisions were made.
+type remote struct {
+	settings
+	script *redis.Script
+	keys   []string
+	brk    circuit
+	n      counters
+}
+
+type counters struct {
+	redis, fallback, timeouts, errors, skipped atomic.Int64
+}
+
+func newRemote(s settings, script *redis.Script) *remote {
+	return &remote{
+		settings: s,
+		script:   script,
+		keys:     []string{s.key},
+		brk:      circuit{threshold: int32(s.FailureThreshold), cooldown: int64(s.Cooldown)},
+	}
+}
+
+// nowArg is the script's first argument: the client's clock in
+// microseconds with ClientTime, else empty for the server's clock.
+func (r *remote) nowArg() any {
+	if r.ClientTime {
+		return r.Clock.Now().UnixMicro()
+	}
+	return ""
+}
+
+// eval runs the script with args (the first being nowArg) and returns its
+// integer answer. ok is false when Redis did not decide (the circuit is
+// open, the round trip timed out or failed, or ctx ended): the caller
+// decides locally and has been counted as a fallback.
+func (r *remote) eval(ctx context.Context, args ...any) (v int64, ok bool) {
+	allowed, probe := r.brk.allow(r.Clock.Now)
+	if !allowed {
+		r.n.skipped.Add(1)
+		r.n.fallback.Add(1)
+		return 0, false
+	}
+	tctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	v, err := r.script.Run(tctx, r.Client, r.keys, args...).Int64()
+	cancel()
+	if err == nil {
+		r.brk.success(probe)
+		r.n.redis.Add(1)
+		return v, true
+	}
+	r.n.fallback.Add(1)
+	if ctx.Err() != nil {
+		// The caller gave up: that says nothing about Redis.
+		if probe {
+			r.brk.probing.Store(false)
+		}
+		return 0, false
+	}
+	if isTimeout(err) {
+		r.n.timeouts.Add(1)
+	} else {
+		r.n.errors.Add(1)
+	}
+	r.brk.failure(probe, r.Clock.Now())
+	return 0, false
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Stats counts a gate's decisions since it was made.
+type Stats struct {
+	// Redis is how many decisions Redis made.
+	Redis int64
+	// Fallbacks is how many decisions were made without Redis, for any of
+	// the reasons below (and the caller's context ending first).
+	Fallbacks int64
+	// Timeouts is how many round trips took longer than Options.Timeout.
+	Timeouts int64
+	// Errors is how many round trips failed otherwise (connection refused,
+	// a script error, a read-only replica).
+	Errors int64
+	// Skipped is how many decisions did not ask Redis because the circuit
+	// was open.
+	Skipped int64
+	// CircuitOpened is how many times the circuit opened.
+	CircuitOpened int64
+	// CircuitOpen reports whether the circuit is open now.
+	CircuitOpen bool
+}
+
+func (r *remote) stats() Stats {
+	return Stats{
+		Redis:         r.n.redis.Load(),
+		Fallbacks:     r.n.fallback.Load(),
+		Timeouts:      r.n.timeouts.Load(),
+		Errors:        r.n.errors.Load(),
+		Skipped:       r.n.skipped.Load(),
+		CircuitOpened: r.brk.opened.Load(),
+		CircuitOpen:   !r.brk.closed(),
+	}
+}

@@ -54,6 +54,10 @@ func (r *remote) eval(ctx context.Context, args ...any) (v int64, ok bool) {
 	}
 	tctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	v, err := r.script.Run(tctx, r.Client, r.keys, args...).Int64()
+	// A round trip that used up its time is a timeout, whatever error the
+	// client made of it (a refused dial retried until the deadline, a read
+	// cut short).
+	timedOut := tctx.Err() != nil
 	cancel()
 	if err == nil {
 		r.brk.success(probe)
@@ -68,7 +72,7 @@ func (r *remote) eval(ctx context.Context, args ...any) (v int64, ok bool) {
 		}
 		return 0, false
 	}
-	if isTimeout(err) {
+	if timedOut || isTimeout(err) {
 		r.n.timeouts.Add(1)
 	} else {
 		r.n.errors.Add(1)
@@ -92,10 +96,12 @@ type Stats struct {
 	// Fallbacks is how many decisions were made without Redis, for any of
 	// the reasons below (and the caller's context ending first).
 	Fallbacks int64
-	// Timeouts is how many round trips took longer than Options.Timeout.
+	// Timeouts is how many round trips ran out of Options.Timeout (a slow
+	// or hung server, or a dead one that the client kept redialling until
+	// the deadline).
 	Timeouts int64
-	// Errors is how many round trips failed otherwise (connection refused,
-	// a script error, a read-only replica).
+	// Errors is how many round trips failed within it (a refused
+	// connection, a script error, a read-only replica).
 	Errors int64
 	// Skipped is how many decisions did not ask Redis because the circuit
 	// was open.

@@ -59,10 +59,9 @@ type FleetBudget struct {
 	r     *remote
 	fb    Fallback
 	local *budget.RatioBudget
-	width string // bucket width in microseconds
-	n     string
-	ratio string
-	floor string
+	// The script's fixed arguments, converted to interface values once:
+	// the bucket width in microseconds, the buckets, the ratio, the floor.
+	width, n, ratio, floor any
 }
 
 // NewFleetBudget returns a fleet budget configured by opts. The error wraps
@@ -147,8 +146,12 @@ func (b *FleetBudget) AllowAttempt(ctx context.Context, _ policy.PolicyKey, atte
 		b.local.RecordRequestAt(b.r.Clock.Now())
 		cost = 0
 	}
-	v, ok := b.r.eval(ctx, b.r.nowArg(), b.width, b.n, b.ratio, b.floor, cost)
-	if ok {
+	var v int64
+	decided := false
+	if ask, probe := b.r.begin(); ask {
+		v, decided = b.r.eval(ctx, probe, b.r.nowArg(), b.width, b.n, b.ratio, b.floor, boxCost(cost))
+	}
+	if decided {
 		switch v {
 		case 1, 3:
 			return budget.Decision{Allowed: true, Reason: budget.ReasonFirstAttempt}

@@ -65,8 +65,8 @@ type FleetLimiter struct {
 	r        *remote
 	fb       Fallback
 	local    localGCRA
-	interval string
-	tau      string
+	// The script's fixed arguments, converted to interface values once.
+	interval, tau any
 }
 
 // NewFleetLimiter returns a fleet limiter configured by opts. The error
@@ -132,7 +132,11 @@ func (l *FleetLimiter) Stats() Stats { return l.r.stats() }
 // FallbackClosed's). reason is ReasonAdmitted, ReasonRateLimited or a
 // fallback reason. It waits for Redis at most Options.Timeout.
 func (l *FleetLimiter) Allow(ctx context.Context) (ok bool, reason string, retryAfter time.Duration) {
-	v, decided := l.r.eval(ctx, l.r.nowArg(), l.interval, l.tau, 1)
+	var v int64
+	decided := false
+	if ask, probe := l.r.begin(); ask {
+		v, decided = l.r.eval(ctx, probe, l.r.nowArg(), l.interval, l.tau, boxedCosts[1])
+	}
 	if decided {
 		if v == 0 {
 			return true, ReasonAdmitted, 0

@@ -41,17 +41,24 @@ func (r *remote) nowArg() any {
 	return ""
 }
 
-// eval runs the script with args (the first being nowArg) and returns its
-// integer answer. ok is false when Redis did not decide (the circuit is
-// open, the round trip timed out or failed, or ctx ended): the caller
-// decides locally and has been counted as a fallback.
-func (r *remote) eval(ctx context.Context, args ...any) (v int64, ok bool) {
-	allowed, probe := r.brk.allow(r.Clock.Now)
-	if !allowed {
+// begin reports whether a decision may ask Redis (the circuit is closed,
+// or this decision is the open circuit's probe); when it may not, the
+// decision has been counted as a fallback. Callers check it before
+// building the script's arguments, so that an outage costs them nothing.
+func (r *remote) begin() (ask, probe bool) {
+	ask, probe = r.brk.allow(r.Clock.Now)
+	if !ask {
 		r.n.skipped.Add(1)
 		r.n.fallback.Add(1)
-		return 0, false
 	}
+	return ask, probe
+}
+
+// eval runs the script with args (the first being nowArg) after begin
+// allowed it, and returns its integer answer. ok is false when Redis did
+// not decide (the round trip timed out or failed, or ctx ended): the
+// caller decides locally and has been counted as a fallback.
+func (r *remote) eval(ctx context.Context, probe bool, args ...any) (v int64, ok bool) {
 	tctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	v, err := r.script.Run(tctx, r.Client, r.keys, args...).Int64()
 	// A round trip that used up its time is a timeout, whatever error the
@@ -79,6 +86,22 @@ func (r *remote) eval(ctx context.Context, args ...any) (v int64, ok bool) {
 	}
 	r.brk.failure(probe, r.Clock.Now())
 	return 0, false
+}
+
+// boxedCosts are the costs most attempts have, converted to interface
+// values once instead of on every decision.
+var boxedCosts = func() (b [8]any) {
+	for i := range b {
+		b[i] = i
+	}
+	return b
+}()
+
+func boxCost(n int) any {
+	if n >= 0 && n < len(boxedCosts) {
+		return boxedCosts[n]
+	}
+	return n
 }
 
 func isTimeout(err error) bool {

@@ -106,7 +106,7 @@ func NewFleetBudget(opts BudgetOptions) (*FleetBudget, error) {
 	case perSec < 0:
 		perSec = 0
 	}
-	floor := perSec * (width * time.Duration(buckets)).Seconds()
+	floor := perSec * win.Seconds()
 	if math.IsInf(floor, 0) || floor > 1e15 {
 		return nil, fmt.Errorf("%w: BudgetOptions.Ratio.MinRetriesPerSecond is too large: %v", ErrInvalidOptions, perSec)
 	}

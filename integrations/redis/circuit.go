@@ -50,9 +50,9 @@ func (c *circuit) failure(probe bool, now time.Time) {
 		c.opened.Add(1)
 		return
 	}
-	if c.fails.Add(1) >= c.threshold && c.openUntil.Load() == 0 {
+	// Failures racing past the threshold open the circuit once.
+	if c.fails.Add(1) >= c.threshold && c.openUntil.CompareAndSwap(0, now.UnixNano()+c.cooldown) {
 		c.fails.Store(0)
-		c.openUntil.Store(now.UnixNano() + c.cooldown)
 		c.opened.Add(1)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/regotest"
 
 	regoredis "github.com/aponysus/rego/integrations/redis"
@@ -211,5 +212,37 @@ func TestRedisSlow(t *testing.T) {
 	}
 	if got := b.Stats(); got.Skipped != st.Skipped+1 || got.Timeouts != st.Timeouts {
 		t.Fatalf("an open circuit must not wait on the server: %+v", got)
+	}
+}
+
+// Many goroutines deciding while Redis is gone: every decision is counted
+// once, as Redis's or as a fallback, and the circuit opens exactly once.
+func TestFallbackConcurrent(t *testing.T) {
+	b, err := regoredis.NewFleetBudget(regoredis.BudgetOptions{Options: regoredis.Options{
+		Client: deadClient(t), Name: "b", Cooldown: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 8, 50
+	done := make(chan struct{})
+	for w := 0; w < workers; w++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < each; i++ {
+				if d := b.AllowAttempt(ctx, policy.PolicyKey{}, i%3, budget.KindRetry, policy.BudgetRef{}); !strings.HasPrefix(d.Reason, regoredis.ReasonUnavailablePrefix) {
+					t.Errorf("decision without Redis: %+v", d)
+				}
+			}
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		<-done
+	}
+	st := b.Stats()
+	if st.Fallbacks != workers*each || st.Redis != 0 || st.Errors+st.Timeouts+st.Skipped != workers*each {
+		t.Fatalf("%+v", st)
+	}
+	if !st.CircuitOpen || st.CircuitOpened != 1 {
+		t.Fatalf("the circuit should have opened once: %+v", st)
 	}
 }

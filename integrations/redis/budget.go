@@ -17,7 +17,7 @@ import (
 //go:embed ratio.lua
 var ratioLua string
 
-var ratioScript = redis.NewScript(ratioLua)
+var ratioScript = redis.NewScript(nowLua + ratioLua)
 
 // MaxBudgetBuckets bounds BudgetOptions.Ratio.Buckets: the script reads
 // every bucket of the window on each retry decision.
@@ -92,20 +92,8 @@ func NewFleetBudget(opts BudgetOptions) (*FleetBudget, error) {
 	if width < time.Microsecond || width%time.Microsecond != 0 {
 		return nil, fmt.Errorf("%w: BudgetOptions.Ratio.Window / Buckets must be a whole number of microseconds, got %v", ErrInvalidOptions, width)
 	}
-	ratio := ro.Ratio
-	switch {
-	case ratio == 0:
-		ratio = budget.DefaultRatio
-	case ratio < 0:
-		ratio = 0
-	}
-	perSec := ro.MinRetriesPerSecond
-	switch {
-	case perSec == 0:
-		perSec = budget.DefaultMinRetriesPerSecond
-	case perSec < 0:
-		perSec = 0
-	}
+	ratio := ratioOption(ro.Ratio, budget.DefaultRatio)
+	perSec := ratioOption(ro.MinRetriesPerSecond, budget.DefaultMinRetriesPerSecond)
 	floor := perSec * win.Seconds()
 	if math.IsInf(floor, 0) || floor > 1e15 {
 		return nil, fmt.Errorf("%w: BudgetOptions.Ratio.MinRetriesPerSecond is too large: %v", ErrInvalidOptions, perSec)
@@ -123,6 +111,18 @@ func NewFleetBudget(opts BudgetOptions) (*FleetBudget, error) {
 		ratio: strconv.FormatFloat(ratio, 'g', -1, 64),
 		floor: strconv.FormatFloat(floor, 'g', -1, 64),
 	}, nil
+}
+
+// ratioOption reads a float field of budget.RatioOptions as NewRatioBudget
+// does: zero means def, a negative value means none.
+func ratioOption(v, def float64) float64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // Fallback returns the fallback in force (never FallbackDefault).

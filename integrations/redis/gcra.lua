@@ -5,20 +5,13 @@
 --
 -- KEYS[1]  the limiter's key: the theoretical arrival time, microseconds
 -- ARGV[1]  now in microseconds since the Unix epoch, or '' for the
---          server's clock (TIME)
+--          server's clock (TIME); now.lua, run first, reads it into now
 -- ARGV[2]  emission interval: microseconds per attempt
 -- ARGV[3]  tolerance: burst * interval, microseconds
 -- ARGV[4]  attempts to admit (at least 1)
 --
 -- Returns 0 when admitted, else how many microseconds until the attempts
 -- would be admitted (at least 1).
-local now
-if ARGV[1] == '' then
-	local t = redis.call('TIME')
-	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-	now = tonumber(ARGV[1])
-end
 local interval = tonumber(ARGV[2])
 local tau = tonumber(ARGV[3])
 local cost = tonumber(ARGV[4])

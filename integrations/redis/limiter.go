@@ -17,7 +17,7 @@ import (
 //go:embed gcra.lua
 var gcraLua string
 
-var gcraScript = redis.NewScript(gcraLua)
+var gcraScript = redis.NewScript(nowLua + gcraLua)
 
 // MaxRate bounds LimiterOptions.Rate and LocalRate: the algorithm counts in
 // whole microseconds.
@@ -62,9 +62,9 @@ type LimiterOptions struct {
 // name it in a policy's gates list) and budget.Budget. It is safe for
 // concurrent use and starts no goroutine.
 type FleetLimiter struct {
-	r        *remote
-	fb       Fallback
-	local    localGCRA
+	r     *remote
+	fb    Fallback
+	local localGCRA
 	// The script's fixed arguments, converted to interface values once.
 	interval, tau any
 }

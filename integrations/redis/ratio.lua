@@ -6,7 +6,7 @@
 -- KEYS[1]  the budget's hash: fields i<slot> (the bucket index a slot
 --          holds), a<slot> (first attempts), b<slot> (retry units)
 -- ARGV[1]  now in microseconds since the Unix epoch, or '' for the
---          server's clock (TIME)
+--          server's clock (TIME); now.lua, run first, reads it into now
 -- ARGV[2]  bucket width in microseconds
 -- ARGV[3]  buckets in the window
 -- ARGV[4]  ratio of first attempts that may be retried
@@ -16,13 +16,6 @@
 -- Returns 1 (first attempt, counted), 2 (retry within the ratio, counted),
 -- 0 (retry over the ratio, not counted), 3 (first attempt older than the
 -- window: allowed, not counted).
-local now
-if ARGV[1] == '' then
-	local t = redis.call('TIME')
-	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-	now = tonumber(ARGV[1])
-end
 local width = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local cost = tonumber(ARGV[6])

@@ -2,6 +2,7 @@ package regoredis
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"net"
 	"sync/atomic"
@@ -146,3 +147,8 @@ func (r *remote) stats() Stats {
 		CircuitOpen:   !r.brk.closed(),
 	}
 }
+
+// nowLua starts every script: it reads the decision's time into now.
+//
+//go:embed now.lua
+var nowLua string

@@ -141,9 +141,11 @@ func (b *FleetBudget) AllowAttempt(ctx context.Context, _ policy.PolicyKey, atte
 		cost = 1
 	}
 	if first {
-		// The local budget counts first attempts all along, so that a
-		// fallback starts from this process's recent traffic.
-		b.local.RecordRequestAt(b.r.Clock.Now())
+		if b.fb == FallbackLocal {
+			// The local budget counts first attempts all along, so that a
+			// fallback starts from this process's recent traffic.
+			b.local.RecordRequestAt(b.r.Clock.Now())
+		}
 		cost = 0
 	}
 	var v int64

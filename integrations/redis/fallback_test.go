@@ -1,6 +1,7 @@
 package regoredis_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -244,5 +245,44 @@ func TestFallbackConcurrent(t *testing.T) {
 	}
 	if !st.CircuitOpen || st.CircuitOpened != 1 {
 		t.Fatalf("the circuit should have opened once: %+v", st)
+	}
+}
+
+// A caller whose context has ended gets a local decision, and Redis is not
+// blamed for it.
+func TestCallerCancelledIsNotRedisFailure(t *testing.T) {
+	b, err := regoredis.NewFleetBudget(regoredis.BudgetOptions{Options: regoredis.Options{
+		Client: deadClient(t), Name: "b", FailureThreshold: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	for i := 0; i < 3; i++ {
+		if d := b.AllowAttempt(cctx, policy.PolicyKey{}, 0, budget.KindRetry, policy.BudgetRef{}); d.Reason != regoredis.ReasonFallbackFirstAttempt {
+			t.Fatalf("%+v", d)
+		}
+	}
+	if st := b.Stats(); st.CircuitOpen || st.Errors+st.Timeouts != 0 || st.Fallbacks != 3 {
+		t.Fatalf("%+v", st)
+	}
+}
+
+// A server that lost its script cache (SCRIPT FLUSH, a restart) gets the
+// script again by EVAL, within the same decision.
+func TestScriptFlushed(t *testing.T) {
+	srv := startRedis(t)
+	b := newBudget(t, srv, regoredis.BudgetOptions{})
+	if d := first(b); d.Reason != budget.ReasonFirstAttempt {
+		t.Fatalf("%+v", d)
+	}
+	if err := srv.client(t).ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if d := retry(b, 1); d.Reason != budget.ReasonWithinRatio {
+		t.Fatalf("after SCRIPT FLUSH: %+v", d)
+	}
+	if st := b.Stats(); st.Fallbacks != 0 || st.Redis != 2 {
+		t.Fatalf("%+v", st)
 	}
 }

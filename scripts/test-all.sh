@@ -18,7 +18,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
-modules=(. integrations/yaml integrations/grpc integrations/otel integrations/prometheus benchmarks)
+modules=(. integrations/yaml integrations/grpc integrations/otel integrations/prometheus integrations/redis benchmarks)
 fuzztime=${FUZZTIME:-50000x}
 
 step() { printf '\n=== %s\n' "$*"; }

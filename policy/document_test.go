@@ -3,6 +3,7 @@ package policy_test
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -42,21 +43,20 @@ func TestDecodeDocument(t *testing.T) {
 	if !ok {
 		t.Fatal("payments.Charge missing")
 	}
-	want := policy.EffectivePolicy{
-		Key: key, ID: "charge-v3",
-		Retry: policy.RetryPolicy{
-			MaxAttempts: 5, InitialBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second,
-			BackoffMultiplier: 1.5, Jitter: policy.JitterDecorrelated,
-			TimeoutPerAttempt: 800 * time.Millisecond, OverallTimeout: 5 * time.Second,
-			ClassifierName: "http", Budget: policy.BudgetRef{Name: "payments", Cost: 2},
-		},
-		Hedge: policy.HedgePolicy{
-			Enabled: true, MaxHedges: 2, Trigger: policy.TriggerP95, Delay: 30 * time.Millisecond,
-			Budget: policy.BudgetRef{Name: "hedges", Cost: 1}, CancelOnNonRetryable: true,
-		},
-		Circuit: policy.CircuitPolicy{FailureThreshold: policy.DefaultFailureThreshold, Cooldown: policy.DefaultCooldown},
-		Meta:    policy.Metadata{Source: policy.SourceUnknown, Version: "2024-06-01.1", Normalized: true},
+	// Every field the document leaves out has its default.
+	want := policy.DefaultPolicyFor(key)
+	want.ID = "charge-v3"
+	want.Retry = policy.RetryPolicy{
+		MaxAttempts: 5, InitialBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second,
+		BackoffMultiplier: 1.5, Jitter: policy.JitterDecorrelated,
+		TimeoutPerAttempt: 800 * time.Millisecond, OverallTimeout: 5 * time.Second,
+		ClassifierName: "http", Budget: policy.BudgetRef{Name: "payments", Cost: 2},
 	}
+	want.Hedge = policy.HedgePolicy{
+		Enabled: true, MaxHedges: 2, Trigger: policy.TriggerP95, Delay: 30 * time.Millisecond,
+		Budget: policy.BudgetRef{Name: "hedges", Cost: 1}, CancelOnNonRetryable: true,
+	}
+	want.Meta = policy.Metadata{Source: policy.SourceUnknown, Version: "2024-06-01.1", Normalized: true}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("got  %+v\nwant %+v", p, want)
 	}
@@ -186,7 +186,7 @@ func TestDecodeDocumentReportsEveryProblem(t *testing.T) {
 func TestDecodeDocumentClampsAndWarns(t *testing.T) {
 	doc, err := policy.DecodeDocument([]byte(`{"version":"7","policies":{
 		"a.b":{"retry":{"max_attempts":50,"initial_backoff":"1us","backoff_multiplier":0.5}},
-		"c.d":{"hedge":{"max_hedges":-1,"delay":"2h"}}}}`))
+		"c.d":{"hedge":{"max_hedges":9,"delay":"2m"}}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +201,8 @@ func TestDecodeDocumentClampsAndWarns(t *testing.T) {
 		`policies["a.b"].retry.max_attempts`:       "out of range (got 50), clamped to 10",
 		`policies["a.b"].retry.initial_backoff`:    "out of range (got 1µs), clamped to 1ms",
 		`policies["a.b"].retry.backoff_multiplier`: "out of range (got 0.5), clamped to 1",
-		`policies["c.d"].hedge.max_hedges`:         "out of range (got -1), clamped to 1",
-		`policies["c.d"].hedge.delay`:              "out of range (got 2h0m0s), clamped to 1m0s",
+		`policies["c.d"].hedge.max_hedges`:         "out of range (got 9), clamped to 5",
+		`policies["c.d"].hedge.delay`:              "out of range (got 2m), clamped to 1m",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("warnings\n got %v\nwant %v", got, want)
@@ -308,4 +308,44 @@ func FuzzDecodeDocument(f *testing.F) {
 			}
 		}
 	})
+}
+
+// docSample returns the body of the code block that follows the marker
+// `<!-- sample: name -->` in docs/policies.md.
+func docSample(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("../docs/policies.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	marker := "<!-- sample: " + name + " -->\n"
+	i := strings.Index(doc, marker)
+	if i < 0 {
+		t.Fatalf("docs/policies.md has no sample %q", name)
+	}
+	rest := doc[i+len(marker):]
+	start := strings.Index(rest, "\n") + 1
+	end := strings.Index(rest[start:], "```")
+	return strings.TrimSuffix(rest[start:start+end], "\n")
+}
+
+// TestDocsValidationSample reproduces the validation sample of
+// docs/policies.md: the problems and the error message, exactly.
+func TestDocsValidationSample(t *testing.T) {
+	_, err := policy.DecodeDocument([]byte(docSample(t, "bad document")))
+	var de *policy.DocumentError
+	if !errors.As(err, &de) || !errors.Is(err, policy.ErrInvalidDocument) {
+		t.Fatalf("want a *DocumentError, got %v", err)
+	}
+	var got []string
+	for _, p := range de.Problems {
+		got = append(got, p.String())
+	}
+	if want := docSample(t, "problems"); strings.Join(got, "\n") != want {
+		t.Errorf("problems\n got %s\nwant %s", strings.Join(got, "\n"), want)
+	}
+	if want := docSample(t, "error"); err.Error() != want {
+		t.Errorf("error\n got %s\nwant %s", err, want)
+	}
 }

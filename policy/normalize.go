@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
-// Defaults and safe ranges applied by Normalize.
+// Defaults and safe ranges applied by Normalize. The field table
+// (fields.go) is where each applies; docs/policies.md lists them by field.
 const (
 	DefaultMaxAttempts       = 3
 	MaxMaxAttempts           = 10
@@ -34,6 +36,41 @@ const (
 	DefaultCooldown          = 5 * time.Second
 	MinCooldown              = 10 * time.Millisecond
 	MaxCooldown              = 10 * time.Minute
+
+	MaxSlowCallDuration   = time.Hour
+	DefaultCircuitWindow  = 10 * time.Second
+	MinCircuitWindow      = 100 * time.Millisecond
+	MaxCircuitWindow      = 10 * time.Minute
+	DefaultMinThroughput  = 10
+	MaxMinThroughput      = 100000
+	DefaultHalfOpenProbes = 1
+	MaxHalfOpenProbes     = 100
+
+	// MaxGateWait bounds how long a bulkhead, rate limiter or adaptive
+	// limit may make an attempt wait.
+	MaxGateWait          = time.Minute
+	DefaultMaxConcurrent = 10
+	MaxMaxConcurrent     = 100000
+	MaxMaxQueue          = 100000
+	DefaultRate          = 100.0
+	MaxRate              = 1e6
+	MaxBurst             = 1000000
+	DefaultInitialLimit  = 20
+	DefaultMinLimit      = 1
+	DefaultMaxLimit      = 1000
+	MaxLimit             = 100000
+	MaxShedCapacity      = 100000
+
+	DefaultSheddableFraction     = 0.5
+	DefaultSheddablePlusFraction = 0.75
+	DefaultCriticalFraction      = 0.9
+)
+
+// The adaptive concurrency algorithms of ConcurrencyPolicy.Algorithm.
+const (
+	AlgorithmGradient2 = "gradient2"
+	AlgorithmVegas     = "vegas"
+	AlgorithmAIMD      = "aimd"
 )
 
 // ErrInvalidPolicy is wrapped by every error Normalize returns.
@@ -48,6 +85,9 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("policy: %s: %s", e.Field, e.Msg)
+	}
 	return fmt.Sprintf("policy: %s: %s (got %q)", e.Field, e.Msg, e.Value)
 }
 
@@ -57,20 +97,22 @@ func (e *FieldError) Unwrap() error { return ErrInvalidPolicy }
 // Normalize returns a copy of p with every zero field set to its default and
 // every out-of-range value clamped into its documented range. The JSON paths
 // of the fields it clamped (not those it merely defaulted) are appended to
-// Meta.ClampedFields, and Meta.Normalized is set.
+// Meta.ClampedFields, and Meta.Normalized is set. A negative number is
+// clamped like any other value out of range (to the lowest value, or to
+// "off" for a field whose zero means off); a NaN becomes the default.
 //
 // The error, a *FieldError (or several joined with errors.Join), is only for
-// values that cannot be repaired, such as an unknown jitter kind.
-// Normalize never panics.
+// values that cannot be repaired: an unknown jitter kind or concurrency
+// algorithm, a gate without a name or listed twice. Normalize never panics.
+//
+// DecodeDocument is stricter with documents: see docs/policies.md.
 func (p EffectivePolicy) Normalize() (EffectivePolicy, error) {
 	n := normalizer{}
 	if len(p.Meta.ClampedFields) > 0 {
 		// Keep what an earlier pass recorded; never share the backing array.
 		n.clamped = append([]string(nil), p.Meta.ClampedFields...)
 	}
-	p.Retry = n.retry(p.Retry)
-	p.Hedge = n.hedge(p.Hedge)
-	p.Circuit = n.circuit(p.Circuit)
+	n.policy(&p)
 	p.Meta.Normalized = true
 	p.Meta.ClampedFields = n.clamped
 	if p.Meta.Source == "" {
@@ -90,117 +132,113 @@ func (n *normalizer) fail(field, value, msg string) {
 	n.errs = append(n.errs, &FieldError{Field: field, Value: value, Msg: msg})
 }
 
-// dur clamps a duration: zero becomes def, anything outside [lo, hi] is
-// clamped and recorded.
-func (n *normalizer) dur(field string, d, def, lo, hi time.Duration) time.Duration {
-	switch {
-	case d == 0:
-		return def
-	case d < lo:
-		n.clamp(field)
-		return lo
-	case d > hi:
-		n.clamp(field)
-		return hi
-	}
-	return d
+// policy normalises every field of p in table order: a field bounded by
+// another comes after it in the table.
+func (n *normalizer) policy(p *EffectivePolicy) {
+	walk(policyFields, func(f *field[EffectivePolicy]) {
+		switch {
+		case f.numeric():
+			n.number(f, p)
+		case f.kind == kindEnum:
+			n.enum(f, p)
+		case f.kind == kindGates:
+			n.gates(f, p)
+		}
+	})
 }
 
-// timeout clamps an optional timeout: zero means none, a negative value is
-// meaningless and becomes none (recorded).
-func (n *normalizer) timeout(field string, d, hi time.Duration) time.Duration {
-	if d < 0 {
-		n.clamp(field)
-		return 0
+// bounds returns the range of f in p, with the bounds other fields set.
+func bounds(f *field[EffectivePolicy], p *EffectivePolicy) (lo, hi float64) {
+	lo, hi = f.rule.lo, f.rule.hi
+	if f.rule.loFrom != "" {
+		lo = math.Max(lo, leafByPath[f.rule.loFrom].number(p))
 	}
-	if d == 0 {
-		return 0
+	if f.rule.hiFrom != "" {
+		hi = math.Min(hi, leafByPath[f.rule.hiFrom].number(p))
 	}
-	return n.dur(field, d, 0, MinTimeout, hi)
+	return lo, hi
 }
 
-func (n *normalizer) count(field string, v, def, lo, hi int) int {
+// defaultOf returns the value a zero f takes in p, inside its range.
+func defaultOf(f *field[EffectivePolicy], p *EffectivePolicy) float64 {
+	r := f.rule
+	d := r.def
+	if r.defFrom != "" {
+		d = math.Max(leafByPath[r.defFrom].number(p), r.defMin)
+		if f.kind != kindFloat {
+			d = math.Floor(d)
+		}
+	}
+	lo, hi := bounds(f, p)
+	return math.Min(math.Max(d, lo), hi)
+}
+
+func (n *normalizer) number(f *field[EffectivePolicy], p *EffectivePolicy) {
+	v := f.number(p)
+	r := f.rule
+	lo, hi := bounds(f, p)
+	off := r.zero == zeroOff
+	// What a meaningless value (NaN, or at or below an open lower bound)
+	// becomes.
+	fallback := func() float64 {
+		if off {
+			return 0
+		}
+		return defaultOf(f, p)
+	}
 	switch {
 	case v == 0:
-		return def
+		f.setNumber(p, fallback())
+		return
+	case math.IsNaN(v), off && v < 0, r.loOpen && v <= lo:
+		f.setNumber(p, fallback())
 	case v < lo:
-		n.clamp(field)
-		return lo
+		f.setNumber(p, lo)
 	case v > hi:
-		n.clamp(field)
-		return hi
+		f.setNumber(p, hi)
+	default:
+		return
 	}
-	return v
+	n.clamp(f.path)
 }
 
-func (n *normalizer) budget(costField string, b BudgetRef) BudgetRef {
-	b.Cost = n.count(costField, b.Cost, DefaultBudgetCost, 1, MaxBudgetCost)
-	return b
+func (n *normalizer) enum(f *field[EffectivePolicy], p *EffectivePolicy) {
+	s := f.strp(p)
+	switch {
+	case *s == "":
+		*s = f.enumDef
+	case !f.open && !f.known(*s):
+		n.fail(f.path, *s, unknownEnumMsg(f, *s))
+		*s = f.enumDef
+	}
 }
 
-func (n *normalizer) retry(r RetryPolicy) RetryPolicy {
-	r.MaxAttempts = n.count("retry.max_attempts", r.MaxAttempts, DefaultMaxAttempts, 1, MaxMaxAttempts)
-	r.InitialBackoff = n.dur("retry.initial_backoff", r.InitialBackoff, DefaultInitialBackoff, MinInitialBackoff, MaxInitialBackoff)
-	if r.MaxBackoff == 0 {
-		r.MaxBackoff = DefaultMaxBackoff
-		if r.MaxBackoff < r.InitialBackoff {
-			r.MaxBackoff = r.InitialBackoff
+// unknownEnumMsg says which values f takes, and the one v was probably
+// meant to be.
+func unknownEnumMsg[R any](f *field[R], v string) string {
+	return "unknown " + f.noun + " (want " + orList(f.enum) + ")" + suggest(v, f.enum)
+}
+
+func (n *normalizer) gates(f *field[EffectivePolicy], p *EffectivePolicy) {
+	for i, g := range *f.gatesp(p) {
+		path := gatePath(i) + ".name"
+		if g.Name == "" {
+			n.fail(path, "", "a gate needs a name")
+			continue
 		}
-	} else {
-		r.MaxBackoff = n.dur("retry.max_backoff", r.MaxBackoff, DefaultMaxBackoff, r.InitialBackoff, MaxMaxBackoff)
+		for _, h := range (*f.gatesp(p))[:i] {
+			if h.Name == g.Name {
+				n.fail(path, g.Name, "gate listed twice")
+				break
+			}
+		}
 	}
-	switch m := r.BackoffMultiplier; {
-	case m == 0:
-		r.BackoffMultiplier = DefaultBackoffMultiplier
-	case math.IsNaN(m):
-		n.clamp("retry.backoff_multiplier")
-		r.BackoffMultiplier = DefaultBackoffMultiplier
-	case m < MinBackoffMultiplier:
-		n.clamp("retry.backoff_multiplier")
-		r.BackoffMultiplier = MinBackoffMultiplier
-	case m > MaxBackoffMultiplier:
-		n.clamp("retry.backoff_multiplier")
-		r.BackoffMultiplier = MaxBackoffMultiplier
-	}
-	if r.Jitter == "" {
-		r.Jitter = JitterFull
-	} else if !r.Jitter.Valid() {
-		n.fail("retry.jitter", string(r.Jitter), "unknown jitter kind (want none, full, equal or decorrelated)")
-		r.Jitter = JitterFull
-	}
-	r.TimeoutPerAttempt = n.timeout("retry.timeout_per_attempt", r.TimeoutPerAttempt, MaxTimeoutPerAttempt)
-	r.OverallTimeout = n.timeout("retry.overall_timeout", r.OverallTimeout, MaxOverallTimeout)
-	r.Budget = n.budget("retry.budget.cost", r.Budget)
-	return r
 }
 
-func (n *normalizer) hedge(h HedgePolicy) HedgePolicy {
-	h.MaxHedges = n.count("hedge.max_hedges", h.MaxHedges, DefaultMaxHedges, 1, MaxMaxHedges)
-	h.Delay = n.dur("hedge.delay", h.Delay, DefaultHedgeDelay, MinHedgeDelay, MaxHedgeDelay)
-	if h.Trigger == "" {
-		h.Trigger = TriggerFixed
-	}
-	h.Budget = n.budget("hedge.budget.cost", h.Budget)
-	return h
-}
+func gatePath(i int) string { return "gates[" + strconv.Itoa(i) + "]" }
 
-func (n *normalizer) circuit(c CircuitPolicy) CircuitPolicy {
-	c.FailureThreshold = n.count("circuit.failure_threshold", c.FailureThreshold, DefaultFailureThreshold, 1, MaxFailureThreshold)
-	c.Cooldown = n.dur("circuit.cooldown", c.Cooldown, DefaultCooldown, MinCooldown, MaxCooldown)
-	return c
-}
-
-func (r *RetryPolicy) fillDefaults() {
+// fillDefaults sets p to the defaults of every field.
+func (p *EffectivePolicy) fillDefaults() {
 	var n normalizer
-	*r = n.retry(*r)
-}
-
-func (h *HedgePolicy) fillDefaults() {
-	var n normalizer
-	*h = n.hedge(*h)
-}
-
-func (c *CircuitPolicy) fillDefaults() {
-	var n normalizer
-	*c = n.circuit(*c)
+	n.policy(p)
 }

@@ -157,7 +157,7 @@ func checkEnum[R any](d *docDecoder, path string, f *field[R], s string) string 
 		return s
 	}
 	if !f.open {
-		d.fail(path, "unknown %s %q (want %s)%s", f.noun, s, orList(f.enum), suggest(s, f.enum))
+		d.fail(path, "%s", unknownEnumMsg(f, s))
 		return ""
 	}
 	if blank(s) {

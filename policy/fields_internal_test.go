@@ -2,7 +2,10 @@ package policy
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"flag"
+	"math"
 	"os"
 	"reflect"
 	"strings"
@@ -192,4 +195,53 @@ func TestSuggest(t *testing.T) {
 			t.Errorf("nearest(%q) = %q, want %q", c.v, got, c.want)
 		}
 	}
+}
+
+// FuzzNormalizeEveryField: whatever the JSON form of a policy holds,
+// Normalize leaves every numeric field of the table in its range (or at
+// zero where zero means off), every closed enum at a known value, and a
+// second pass changes nothing.
+func FuzzNormalizeEveryField(f *testing.F) {
+	f.Add([]byte(`{"retry":{"max_attempts":-3,"max_backoff":"-1s","backoff_multiplier":-2},"hedge":{"delay":"-5ms"}}`))
+	f.Add([]byte(`{"circuit":{"half_open_probes":500,"success_threshold":-2,"failure_rate_threshold":2,"slow_call_duration":"-1s"}}`))
+	f.Add([]byte(`{"concurrency":{"min_limit":1e5,"max_limit":-1,"initial_limit":1e9},"rate_limit":{"rate":-0.0001,"burst":0}}`))
+	f.Add([]byte(`{"bulkhead":{"max_concurrent":-1,"max_queue":1e9,"max_wait":"2562047h"},"shed":{"sheddable_fraction":-1,"capacity":-9}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p EffectivePolicy
+		if err := json.Unmarshal(b, &p); err != nil {
+			return
+		}
+		n, err := p.Normalize()
+		if err != nil {
+			if !errors.Is(err, ErrInvalidPolicy) {
+				t.Fatalf("error does not wrap ErrInvalidPolicy: %v", err)
+			}
+			return
+		}
+		walk(policyFields, func(f *field[EffectivePolicy]) {
+			switch {
+			case f.numeric():
+				v := f.number(&n)
+				lo, hi := bounds(f, &n)
+				if v == 0 && f.rule.zero == zeroOff {
+					return
+				}
+				if math.IsNaN(v) || v < lo || v > hi || f.rule.loOpen && v <= lo {
+					t.Fatalf("%s = %v, outside [%v, %v] (from %s)", f.path, v, lo, hi, b)
+				}
+			case f.kind == kindEnum:
+				if s := *f.strp(&n); s == "" || !f.open && !f.known(s) {
+					t.Fatalf("%s = %q", f.path, s)
+				}
+			}
+		})
+		again, err := n.Normalize()
+		if err != nil || len(again.Meta.ClampedFields) != len(n.Meta.ClampedFields) {
+			t.Fatalf("second pass: %v %v", again.Meta.ClampedFields, err)
+		}
+		again.Meta, n.Meta = Metadata{}, Metadata{}
+		if !reflect.DeepEqual(again, n) {
+			t.Fatalf("second pass changed the policy:\n%+v\n%+v", n, again)
+		}
+	})
 }

@@ -42,7 +42,7 @@ type rule struct {
 	zero zeroMeaning
 	// zeroText says what zero means for a zeroOff field ("none").
 	zeroText string
-	def  float64
+	def      float64
 	// defFrom, when set, names the field whose normalised value is the
 	// default ("rate_limit.rate" for the burst).
 	defFrom string

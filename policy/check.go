@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/aponysus/rego/internal/suggest"
 )
 
 // semantic warns about values that are each valid but together, or for
@@ -82,5 +84,5 @@ func (d *docDecoder) checkName(path, field, what, name string, registered, built
 		}
 		list = strings.Join(q, ", ")
 	}
-	d.fail(joinPath(path, field), "%s %q is not registered (the program registers %s)%s", what, name, list, suggest(name, all))
+	d.fail(joinPath(path, field), "%s %q is not registered (the program registers %s)%s", what, name, list, suggest.Hint(name, all))
 }

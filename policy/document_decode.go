@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/aponysus/rego/internal/suggest"
 )
 
 // documentFields are the members of a document.
@@ -200,7 +202,7 @@ func (d *docDecoder) document(data []byte) *Document {
 		case "policies":
 			d.policies(doc, m.raw)
 		default:
-			d.fail(m.name, "unknown field (want %s)%s", orList(documentFields[1:]), suggest(m.name, documentFields))
+			d.fail(m.name, "unknown field (want %s)%s", orList(documentFields[1:]), suggest.Hint(m.name, documentFields))
 		}
 	}
 	if !hasVersion {

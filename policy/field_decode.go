@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/aponysus/rego/internal/suggest"
 )
 
 // policy decodes and normalises one policy of a document. Every problem
@@ -75,7 +77,7 @@ func decodeMembers[R any](d *docDecoder, path string, fs []*field[R], r *R, ms [
 		f := lookupField(fs, m.name)
 		if f == nil {
 			all := append(append([]string(nil), extra...), names(fs)...)
-			d.fail(fp, "unknown field (want %s)%s", orList(all), suggest(m.name, all))
+			d.fail(fp, "unknown field (want %s)%s", orList(all), suggest.Hint(m.name, all))
 			continue
 		}
 		if isNull(m.raw) {
@@ -165,7 +167,7 @@ func checkEnum[R any](d *docDecoder, path string, f *field[R], s string) string 
 		return ""
 	}
 	if d.opts.Triggers == nil {
-		if near, ok := nearest(s, f.enum); ok {
+		if near, ok := suggest.Nearest(s, f.enum); ok {
 			d.warn(path, "%q is not a built-in %s (%s); did you mean %q? Any other name must be registered with package hedge",
 				s, f.noun, orList(f.enum), near)
 		}

@@ -176,27 +176,6 @@ func snakePath(goPath string) string {
 	return strings.Join(parts, ".")
 }
 
-func TestSuggest(t *testing.T) {
-	for _, c := range []struct {
-		v    string
-		from []string
-		want string
-	}{
-		{"decorelated", []string{"none", "full", "equal", "decorrelated"}, "decorrelated"},
-		{"max_atempts", names(sectionField("retry").sub), "max_attempts"},
-		{"p955", []string{"fixed", "p50", "p90", "p95", "p99"}, "p95"},
-		{"paymnets", []string{"payments", "hedges"}, "payments"},
-		{"Full", []string{"none", "full"}, "full"},
-		{"gaussian", []string{"none", "full", "equal", "decorrelated"}, ""},
-		{"x", []string{"none", "full"}, ""},
-	} {
-		got, _ := nearest(c.v, c.from)
-		if got != c.want {
-			t.Errorf("nearest(%q) = %q, want %q", c.v, got, c.want)
-		}
-	}
-}
-
 // FuzzNormalizeEveryField: whatever the JSON form of a policy holds,
 // Normalize leaves every numeric field of the table in its range (or at
 // zero where zero means off), every closed enum at a known value, and a

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/aponysus/rego/internal/suggest"
 )
 
 // Defaults and safe ranges applied by Normalize. The field table
@@ -216,7 +218,7 @@ func (n *normalizer) enum(f *field[EffectivePolicy], p *EffectivePolicy) {
 // unknownEnumMsg says which values f takes, and the one v was probably
 // meant to be.
 func unknownEnumMsg[R any](f *field[R], v string) string {
-	return "unknown " + f.noun + " (want " + orList(f.enum) + ")" + suggest(v, f.enum)
+	return "unknown " + f.noun + " (want " + orList(f.enum) + ")" + suggest.Hint(v, f.enum)
 }
 
 func (n *normalizer) gates(f *field[EffectivePolicy], p *EffectivePolicy) {

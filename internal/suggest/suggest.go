@@ -1,24 +1,26 @@
-package policy
+// Package suggest finds the name a typo was meant to be, for error
+// messages that say "did you mean ...?".
+package suggest
 
 import (
 	"strconv"
 	"strings"
 )
 
-// suggest returns `; did you mean "x"?` for the candidate nearest to v, when
+// Hint returns `; did you mean "x"?` for the candidate nearest to v, when
 // one is near enough to be a typo of it, and "" otherwise.
-func suggest(v string, candidates []string) string {
-	if s, ok := nearest(v, candidates); ok {
+func Hint(v string, candidates []string) string {
+	if s, ok := Nearest(v, candidates); ok {
 		return "; did you mean " + strconv.Quote(s) + "?"
 	}
 	return ""
 }
 
-// nearest returns the candidate with the smallest edit distance to v
+// Nearest returns the candidate with the smallest edit distance to v
 // (ignoring case), if that distance is small for the length of the words:
 // at most 1 for short words, at most a third of the shorter word's length
 // (and 3) for longer ones. An exact match is not a suggestion.
-func nearest(v string, candidates []string) (string, bool) {
+func Nearest(v string, candidates []string) (string, bool) {
 	best, bestD := "", -1
 	lv := strings.ToLower(v)
 	for _, c := range candidates {

@@ -282,3 +282,28 @@ func TestDecodeOptionsNames(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDiff(t *testing.T) {
+	a := policy.DefaultPolicyFor(policy.ParseKey("a.b"))
+	b := a
+	b.Retry.MaxAttempts = 5
+	b.Retry.Jitter = policy.JitterEqual
+	b.Hedge.Delay = time.Minute
+	b.Circuit.Enabled = true
+	b.Gates = []policy.GateRef{{Name: "q", Shadow: true}}
+	b.Meta.Version = "other"
+	got := policy.Diff(a, b)
+	want := []policy.Change{
+		{Path: "retry.max_attempts", Old: "3", New: "5"},
+		{Path: "retry.jitter", Old: `"full"`, New: `"equal"`},
+		{Path: "hedge.delay", Old: "50ms", New: "1m"},
+		{Path: "circuit.enabled", Old: "false", New: "true"},
+		{Path: "gates", Old: "[]", New: `["q" (shadow)]`},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %v\nwant %v", got, want)
+	}
+	if d := policy.Diff(a, a); len(d) != 0 {
+		t.Fatalf("diff of a policy with itself: %v", d)
+	}
+}

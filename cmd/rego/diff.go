@@ -182,24 +182,33 @@ func risks(a, b policy.EffectivePolicy, deadline time.Duration) map[string]strin
 	if b.Hedge.Enabled && b.Hedge.MaxHedges > a.Hedge.MaxHedges {
 		r["hedge.max_hedges"] = "more hedges per retry step"
 	}
+	// A protection that was enforced and no longer is: removed, turned
+	// off, or set to shadow. One that was already off or in shadow is no
+	// risk to change.
 	for _, s := range []struct {
 		path   string
 		ab, bb policy.BudgetRef
 	}{{"retry.budget", a.Retry.Budget, b.Retry.Budget}, {"hedge.budget", a.Hedge.Budget, b.Hedge.Budget}} {
-		if s.ab.Name != "" && s.bb.Name == "" {
-			r[s.path+".name"] = "budget removed"
+		if s.ab.Name == "" || s.ab.Shadow {
+			continue
 		}
-		if s.bb.Name != "" && s.bb.Shadow && !s.ab.Shadow {
+		switch {
+		case s.bb.Name == "":
+			r[s.path+".name"] = "budget removed"
+		case s.bb.Shadow:
 			r[s.path+".shadow"] = "budget no longer enforced"
 		}
 	}
 	for _, l := range limits {
 		aOn, aShadow := l.get(&a)
 		bOn, bShadow := l.get(&b)
-		if aOn && !bOn {
-			r[l.path+".enabled"] = l.what + " turned off"
+		if !aOn || aShadow {
+			continue
 		}
-		if bOn && bShadow && !aShadow {
+		switch {
+		case !bOn:
+			r[l.path+".enabled"] = l.what + " turned off"
+		case bShadow:
 			r[l.path+".shadow"] = l.what + " no longer enforced"
 		}
 	}
@@ -230,6 +239,9 @@ func gateRisk(a, b []policy.GateRef) string {
 		inB[g.Name] = g
 	}
 	for _, g := range a {
+		if g.Shadow {
+			continue // not enforced before either
+		}
 		ng, ok := inB[g.Name]
 		switch {
 		case !ok:

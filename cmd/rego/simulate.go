@@ -135,7 +135,12 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	row := func(name string, v func(simRun, sim.Report) string) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, v(runs[0], reps[0]), v(runs[1], reps[1]))
 	}
-	row("policy", func(r simRun, _ sim.Report) string { return describePolicy(r.p.Retry) })
+	row("max attempts", func(r simRun, _ sim.Report) string { return fmt.Sprint(r.p.Retry.MaxAttempts) })
+	row("backoff", func(r simRun, _ sim.Report) string {
+		return fmt.Sprintf("%v..%v x%g, %s jitter", r.p.Retry.InitialBackoff, r.p.Retry.MaxBackoff, r.p.Retry.BackoffMultiplier, r.p.Retry.Jitter)
+	})
+	row("per-attempt timeout", func(r simRun, _ sim.Report) string { return timeout(r.p.Retry.TimeoutPerAttempt) })
+	row("overall timeout", func(r simRun, _ sim.Report) string { return timeout(r.p.Retry.OverallTimeout) })
 	row("calls", func(_ simRun, rep sim.Report) string { return fmt.Sprint(rep.Offered) })
 	row("attempts at the server", func(_ simRun, rep sim.Report) string { return fmt.Sprint(rep.Received) })
 	row("load", func(_ simRun, rep sim.Report) string { return fmt.Sprintf("%.3fx", rep.Load) })

@@ -90,6 +90,10 @@ type field[R any] struct {
 
 	// required: the field must be present and non-empty (a gate's name).
 	required bool
+
+	// The fields rule.loFrom, rule.hiFrom and rule.defFrom name, resolved
+	// once (fields.go) so that Normalize looks nothing up.
+	loF, hiF, defF *field[R]
 }
 
 // number returns a numeric field's value.

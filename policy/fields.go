@@ -197,9 +197,27 @@ func sectionField(name string) *field[EffectivePolicy] {
 	return lookupField(policyFields, name)
 }
 
-// leafByPath maps every leaf field's path to it.
-var leafByPath = func() map[string]*field[EffectivePolicy] {
+// leafByPath maps every leaf field's path to it; policyLeaves lists the
+// leaves in table order.
+var leafByPath, policyLeaves = func() (map[string]*field[EffectivePolicy], []*field[EffectivePolicy]) {
 	m := map[string]*field[EffectivePolicy]{}
-	walk(policyFields, func(f *field[EffectivePolicy]) { m[f.path] = f })
-	return m
+	var leaves []*field[EffectivePolicy]
+	walk(policyFields, func(f *field[EffectivePolicy]) {
+		m[f.path] = f
+		leaves = append(leaves, f)
+	})
+	resolve := func(path string) *field[EffectivePolicy] {
+		if path == "" {
+			return nil
+		}
+		f, ok := m[path]
+		if !ok {
+			panic("policy: the field table names an unknown field " + path)
+		}
+		return f
+	}
+	for _, f := range leaves {
+		f.loF, f.hiF, f.defF = resolve(f.rule.loFrom), resolve(f.rule.hiFrom), resolve(f.rule.defFrom)
+	}
+	return m, leaves
 }()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aponysus/rego/internal/suggest"
@@ -114,7 +115,15 @@ func (p EffectivePolicy) Normalize() (EffectivePolicy, error) {
 		// Keep what an earlier pass recorded; never share the backing array.
 		n.clamped = append([]string(nil), p.Meta.ClampedFields...)
 	}
-	n.policy(&p)
+	// The table's accessors are function values, so the policy they are
+	// handed escapes: work on a pooled copy rather than allocate one per
+	// call.
+	s := scratch.Get().(*EffectivePolicy)
+	*s = p
+	n.policy(s)
+	p = *s
+	*s = EffectivePolicy{}
+	scratch.Put(s)
 	p.Meta.Normalized = true
 	p.Meta.ClampedFields = n.clamped
 	if p.Meta.Source == "" {
@@ -122,6 +131,8 @@ func (p EffectivePolicy) Normalize() (EffectivePolicy, error) {
 	}
 	return p, errors.Join(n.errs...)
 }
+
+var scratch = sync.Pool{New: func() any { return new(EffectivePolicy) }}
 
 type normalizer struct {
 	clamped []string
@@ -137,26 +148,32 @@ func (n *normalizer) fail(field, value, msg string) {
 // policy normalises every field of p in table order: a field bounded by
 // another comes after it in the table.
 func (n *normalizer) policy(p *EffectivePolicy) {
-	walk(policyFields, func(f *field[EffectivePolicy]) {
-		switch {
-		case f.numeric():
+	for _, f := range policyLeaves {
+		switch f.kind {
+		case kindInt, kindFloat, kindDuration:
 			n.number(f, p)
-		case f.kind == kindEnum:
+		case kindEnum:
 			n.enum(f, p)
-		case f.kind == kindGates:
+		case kindGates:
 			n.gates(f, p)
 		}
-	})
+	}
 }
 
 // bounds returns the range of f in p, with the bounds other fields set.
+// (Plain comparisons: math.Max and math.Min cost more, for NaNs and signed
+// zeros that cannot occur here.)
 func bounds(f *field[EffectivePolicy], p *EffectivePolicy) (lo, hi float64) {
 	lo, hi = f.rule.lo, f.rule.hi
-	if f.rule.loFrom != "" {
-		lo = math.Max(lo, leafByPath[f.rule.loFrom].number(p))
+	if f.loF != nil {
+		if v := f.loF.number(p); v > lo {
+			lo = v
+		}
 	}
-	if f.rule.hiFrom != "" {
-		hi = math.Min(hi, leafByPath[f.rule.hiFrom].number(p))
+	if f.hiF != nil {
+		if v := f.hiF.number(p); v < hi {
+			hi = v
+		}
 	}
 	return lo, hi
 }
@@ -165,35 +182,47 @@ func bounds(f *field[EffectivePolicy], p *EffectivePolicy) (lo, hi float64) {
 func defaultOf(f *field[EffectivePolicy], p *EffectivePolicy) float64 {
 	r := f.rule
 	d := r.def
-	if r.defFrom != "" {
-		d = math.Max(leafByPath[r.defFrom].number(p), r.defMin)
+	if f.defF != nil {
+		d = f.defF.number(p)
+		if d < r.defMin {
+			d = r.defMin
+		}
 		if f.kind != kindFloat {
 			d = math.Floor(d)
 		}
 	}
+	if f.defF == nil && f.loF == nil && f.hiF == nil {
+		return d // a static default is inside the static range
+	}
 	lo, hi := bounds(f, p)
-	return math.Min(math.Max(d, lo), hi)
+	if d < lo {
+		d = lo
+	}
+	if d > hi {
+		d = hi
+	}
+	return d
 }
 
 func (n *normalizer) number(f *field[EffectivePolicy], p *EffectivePolicy) {
 	v := f.number(p)
 	r := f.rule
-	lo, hi := bounds(f, p)
 	off := r.zero == zeroOff
-	// What a meaningless value (NaN, or at or below an open lower bound)
-	// becomes.
-	fallback := func() float64 {
-		if off {
-			return 0
+	if v == 0 {
+		if !off {
+			f.setNumber(p, defaultOf(f, p))
 		}
-		return defaultOf(f, p)
-	}
-	switch {
-	case v == 0:
-		f.setNumber(p, fallback())
 		return
+	}
+	lo, hi := bounds(f, p)
+	switch {
 	case math.IsNaN(v), off && v < 0, r.loOpen && v <= lo:
-		f.setNumber(p, fallback())
+		// Meaningless: the default, or off for a field whose zero is off.
+		if off {
+			f.setNumber(p, 0)
+		} else {
+			f.setNumber(p, defaultOf(f, p))
+		}
 	case v < lo:
 		f.setNumber(p, lo)
 	case v > hi:

@@ -23,7 +23,6 @@ func TestSuggest(t *testing.T) {
 	}
 }
 
-
 func TestHint(t *testing.T) {
 	if got := Hint("decorelated", []string{"full", "decorrelated"}); got != `; did you mean "decorrelated"?` {
 		t.Fatal(got)

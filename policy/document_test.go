@@ -366,3 +366,30 @@ func TestDocsValidationSample(t *testing.T) {
 		t.Errorf("error\n got %s\nwant %s", err, want)
 	}
 }
+
+// TestDocsExamplesDecode decodes every JSON example of docs/policies.md:
+// each loads without a problem, except the sample of a bad document.
+func TestDocsExamplesDecode(t *testing.T) {
+	b, err := os.ReadFile("../docs/policies.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := docSample(t, "bad document")
+	blocks := strings.Split(string(b), "```json\n")[1:]
+	if len(blocks) < 3 {
+		t.Fatalf("only %d JSON examples", len(blocks))
+	}
+	for _, blk := range blocks {
+		src := blk[:strings.Index(blk, "```")]
+		if strings.TrimSpace(src) == bad {
+			continue
+		}
+		if !strings.Contains(src, `"version"`) {
+			src = `{"version":"1","default":` + src + `}`
+		}
+		doc, err := policy.DecodeDocument([]byte(src))
+		if err != nil || len(doc.Warnings) > 0 {
+			t.Errorf("%s\n%v %v", src, err, doc)
+		}
+	}
+}

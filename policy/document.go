@@ -37,8 +37,10 @@ type Document struct {
 	// Policies holds each key's policy. Every policy's Key equals its map
 	// key.
 	Policies map[PolicyKey]EffectivePolicy
-	// Warnings lists the values DecodeDocument clamped into range. They do
-	// not stop the document from loading. Not encoded.
+	// Warnings lists what DecodeDocument found suspicious but could load:
+	// values clamped into range (with what they were and became), explicit
+	// zeros that mean a default, values that together are most likely a
+	// mistake (docs/policies.md lists them). Not encoded.
 	Warnings []Problem
 }
 

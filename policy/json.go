@@ -147,117 +147,106 @@ func (d *docDecoder) err() error {
 	return errors.Join(errs...)
 }
 
-// MarshalJSON encodes the policy with snake_case names and duration strings.
-func (r RetryPolicy) MarshalJSON() ([]byte, error) {
-	return marshalSection("retry", &EffectivePolicy{Retry: r})
+// marshalSectionOf encodes s as the section called name.
+func marshalSectionOf[S any](name string, s S, at func(*EffectivePolicy) *S) ([]byte, error) {
+	var p EffectivePolicy
+	*at(&p) = s
+	return marshalSection(name, &p)
 }
+
+// unmarshalSectionOf decodes the section called name into dst; dst is
+// unchanged on error.
+func unmarshalSectionOf[S any](name string, b []byte, dst *S, at func(*EffectivePolicy) *S) error {
+	var p EffectivePolicy
+	err := unmarshalSection(name, b, &p)
+	if err == nil {
+		*dst = *at(&p)
+	}
+	return err
+}
+
+func retryOf(p *EffectivePolicy) *RetryPolicy { return &p.Retry }
+
+// MarshalJSON encodes the policy with snake_case names and duration strings.
+func (r RetryPolicy) MarshalJSON() ([]byte, error) { return marshalSectionOf("retry", r, retryOf) }
 
 // UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
 // error.
 func (r *RetryPolicy) UnmarshalJSON(b []byte) error {
-	var p EffectivePolicy
-	err := unmarshalSection("retry", b, &p)
-	if err == nil {
-		*r = p.Retry
-	}
-	return err
+	return unmarshalSectionOf("retry", b, r, retryOf)
 }
 
+func hedgeOf(p *EffectivePolicy) *HedgePolicy { return &p.Hedge }
+
 // MarshalJSON encodes the policy with snake_case names and duration strings.
-func (h HedgePolicy) MarshalJSON() ([]byte, error) {
-	return marshalSection("hedge", &EffectivePolicy{Hedge: h})
-}
+func (h HedgePolicy) MarshalJSON() ([]byte, error) { return marshalSectionOf("hedge", h, hedgeOf) }
 
 // UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
 // error.
 func (h *HedgePolicy) UnmarshalJSON(b []byte) error {
-	var p EffectivePolicy
-	err := unmarshalSection("hedge", b, &p)
-	if err == nil {
-		*h = p.Hedge
-	}
-	return err
+	return unmarshalSectionOf("hedge", b, h, hedgeOf)
 }
+
+func circuitOf(p *EffectivePolicy) *CircuitPolicy { return &p.Circuit }
 
 // MarshalJSON encodes the policy with snake_case names and duration strings.
 func (c CircuitPolicy) MarshalJSON() ([]byte, error) {
-	return marshalSection("circuit", &EffectivePolicy{Circuit: c})
+	return marshalSectionOf("circuit", c, circuitOf)
 }
 
 // UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
 // error.
 func (c *CircuitPolicy) UnmarshalJSON(b []byte) error {
-	var p EffectivePolicy
-	err := unmarshalSection("circuit", b, &p)
-	if err == nil {
-		*c = p.Circuit
-	}
-	return err
+	return unmarshalSectionOf("circuit", b, c, circuitOf)
 }
+
+func bulkheadOf(p *EffectivePolicy) *BulkheadPolicy { return &p.Bulkhead }
 
 // MarshalJSON encodes the policy with snake_case names and duration strings.
 func (s BulkheadPolicy) MarshalJSON() ([]byte, error) {
-	return marshalSection("bulkhead", &EffectivePolicy{Bulkhead: s})
+	return marshalSectionOf("bulkhead", s, bulkheadOf)
 }
 
 // UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
 // error.
 func (s *BulkheadPolicy) UnmarshalJSON(b []byte) error {
-	var p EffectivePolicy
-	err := unmarshalSection("bulkhead", b, &p)
-	if err == nil {
-		*s = p.Bulkhead
-	}
-	return err
+	return unmarshalSectionOf("bulkhead", b, s, bulkheadOf)
 }
+
+func rateLimitOf(p *EffectivePolicy) *RateLimitPolicy { return &p.RateLimit }
 
 // MarshalJSON encodes the policy with snake_case names and duration strings.
 func (s RateLimitPolicy) MarshalJSON() ([]byte, error) {
-	return marshalSection("rate_limit", &EffectivePolicy{RateLimit: s})
+	return marshalSectionOf("rate_limit", s, rateLimitOf)
 }
 
 // UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
 // error.
 func (s *RateLimitPolicy) UnmarshalJSON(b []byte) error {
-	var p EffectivePolicy
-	err := unmarshalSection("rate_limit", b, &p)
-	if err == nil {
-		*s = p.RateLimit
-	}
-	return err
+	return unmarshalSectionOf("rate_limit", b, s, rateLimitOf)
 }
+
+func concurrencyOf(p *EffectivePolicy) *ConcurrencyPolicy { return &p.Concurrency }
 
 // MarshalJSON encodes the policy with snake_case names and duration strings.
 func (s ConcurrencyPolicy) MarshalJSON() ([]byte, error) {
-	return marshalSection("concurrency", &EffectivePolicy{Concurrency: s})
+	return marshalSectionOf("concurrency", s, concurrencyOf)
 }
 
 // UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
 // error.
 func (s *ConcurrencyPolicy) UnmarshalJSON(b []byte) error {
-	var p EffectivePolicy
-	err := unmarshalSection("concurrency", b, &p)
-	if err == nil {
-		*s = p.Concurrency
-	}
-	return err
+	return unmarshalSectionOf("concurrency", b, s, concurrencyOf)
 }
 
+func shedOf(p *EffectivePolicy) *ShedPolicy { return &p.Shed }
+
 // MarshalJSON encodes the policy with snake_case names and duration strings.
-func (s ShedPolicy) MarshalJSON() ([]byte, error) {
-	return marshalSection("shed", &EffectivePolicy{Shed: s})
-}
+func (s ShedPolicy) MarshalJSON() ([]byte, error) { return marshalSectionOf("shed", s, shedOf) }
 
 // UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
 // error.
-func (s *ShedPolicy) UnmarshalJSON(b []byte) error {
-	var p EffectivePolicy
-	err := unmarshalSection("shed", b, &p)
-	if err == nil {
-		*s = p.Shed
-	}
-	return err
-}
+func (s *ShedPolicy) UnmarshalJSON(b []byte) error { return unmarshalSectionOf("shed", b, s, shedOf) }
 
 // budgetFields are the fields of a budget reference, as retry.budget.
 var budgetFields = lookupField(sectionField("retry").sub, "budget").sub

@@ -101,8 +101,9 @@ func (e *FieldError) Unwrap() error { return ErrInvalidPolicy }
 // every out-of-range value clamped into its documented range. The JSON paths
 // of the fields it clamped (not those it merely defaulted) are appended to
 // Meta.ClampedFields, and Meta.Normalized is set. A negative number is
-// clamped like any other value out of range (to the lowest value, or to
-// "off" for a field whose zero means off); a NaN becomes the default.
+// clamped like any other value out of range: to the lowest value, to "off"
+// for a field whose zero means off, to the default for a field whose range
+// excludes zero (a rate, a fraction); a NaN becomes the default.
 //
 // The error, a *FieldError (or several joined with errors.Join), is only for
 // values that cannot be repaired: an unknown jitter kind or concurrency

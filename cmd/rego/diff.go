@@ -56,6 +56,11 @@ func diff(args []string, stdout, stderr io.Writer) int {
 	}
 	old, new := docs[0], docs[1]
 	fmt.Fprintf(stdout, "%s (version %q) -> %s (version %q)\n", files[0], old.Version, files[1], new.Version)
+	for i, d := range docs {
+		if len(d.Warnings) > 0 {
+			fmt.Fprintf(stdout, "note: %s has %s (rego validate %s)\n", files[i], count(len(d.Warnings), "warning"), files[i])
+		}
+	}
 	changed, risky, unchanged := 0, 0, 0
 	for _, k := range diffKeys(old, new) {
 		var oldP, newP *policy.EffectivePolicy

@@ -275,7 +275,7 @@ func TestDiff(t *testing.T) {
 		"c.d":{"retry":{"max_attempts":2}},
 		"e.f":{}}}`)
 	new := writeDoc(t, `{"version":"v2","policies":{
-		"a.b":{"retry":{"max_attempts":5,"overall_timeout":"10s","budget":{"name":"b","shadow":true}},"circuit":{"enabled":false},
+		"a.b":{"retry":{"max_attempts":5,"max_backoff":"0s","overall_timeout":"10s","budget":{"name":"b","shadow":true}},"circuit":{"enabled":false},
 		       "rate_limit":{"enabled":true,"shadow":true},"bulkhead":{"enabled":true,"shadow":true}},
 		"c.d":{"retry":{"max_attempts":2}},
 		"g.h":{"retry":{"max_attempts":2}}}}`)
@@ -295,6 +295,7 @@ func TestDiff(t *testing.T) {
 		"g.h (new key; OLD gave it the default policy):",
 		"(default):\n  no policy any more",
 		"4 keys changed, 1 unchanged; 8 risky changes",
+		"has 1 warning (rego validate",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -91,6 +91,12 @@ type field[R any] struct {
 	// required: the field must be present and non-empty (a gate's name).
 	required bool
 
+	// A section's test for being empty and its filling with its defaults
+	// (sectionOf), and its leaves in table order.
+	empty  func(*R) bool
+	fill   func(*R)
+	leaves []*field[R]
+
 	// The fields rule.loFrom, rule.hiFrom and rule.defFrom name, resolved
 	// once (fields.go) so that Normalize looks nothing up.
 	loF, hiF, defF *field[R]

@@ -12,7 +12,7 @@ import "time"
 var policyFields = []*field[EffectivePolicy]{
 	strField("id", func(p *EffectivePolicy) *string { return &p.ID },
 		"A name for this policy, recorded in timelines."),
-	objectField("retry", "", "How many attempts to make and how to wait between them.",
+	sectionOf("retry", retryOf, "How many attempts to make and how to wait between them.",
 		intField("retry.max_attempts", func(p *EffectivePolicy) *int { return &p.Retry.MaxAttempts },
 			rule{def: DefaultMaxAttempts, lo: 1, hi: MaxMaxAttempts},
 			"Attempts per call, counting the first and every hedge."),
@@ -39,7 +39,7 @@ var policyFields = []*field[EffectivePolicy]{
 		budgetField("retry.budget", func(p *EffectivePolicy) *BudgetRef { return &p.Retry.Budget },
 			"The budget that gates retries (and first attempts, for budgets that throttle)."),
 	),
-	objectField("hedge", "", "Whether and when to send extra concurrent attempts (hedges).",
+	sectionOf("hedge", hedgeOf, "Whether and when to send extra concurrent attempts (hedges).",
 		boolField("hedge.enabled", func(p *EffectivePolicy) *bool { return &p.Hedge.Enabled },
 			"Turns hedging on."),
 		intField("hedge.max_hedges", func(p *EffectivePolicy) *int { return &p.Hedge.MaxHedges },
@@ -56,7 +56,7 @@ var policyFields = []*field[EffectivePolicy]{
 		boolField("hedge.cancel_on_non_retryable", func(p *EffectivePolicy) *bool { return &p.Hedge.CancelOnNonRetryable },
 			"Ends the call as soon as any attempt returns a non-retryable outcome."),
 	),
-	objectField("circuit", "", "The key's circuit breaker.",
+	sectionOf("circuit", circuitOf, "The key's circuit breaker.",
 		boolField("circuit.enabled", func(p *EffectivePolicy) *bool { return &p.Circuit.Enabled },
 			"Turns the breaker on."),
 		intField("circuit.failure_threshold", func(p *EffectivePolicy) *int { return &p.Circuit.FailureThreshold },
@@ -89,7 +89,7 @@ var policyFields = []*field[EffectivePolicy]{
 		boolField("circuit.shadow", func(p *EffectivePolicy) *bool { return &p.Circuit.Shadow },
 			"Records what the breaker decides without enforcing it."),
 	),
-	objectField("bulkhead", "", "Caps the attempts of the key that run at once.",
+	sectionOf("bulkhead", bulkheadOf, "Caps the attempts of the key that run at once.",
 		boolField("bulkhead.enabled", func(p *EffectivePolicy) *bool { return &p.Bulkhead.Enabled },
 			"Turns the bulkhead on."),
 		intField("bulkhead.max_concurrent", func(p *EffectivePolicy) *int { return &p.Bulkhead.MaxConcurrent },
@@ -103,7 +103,7 @@ var policyFields = []*field[EffectivePolicy]{
 		boolField("bulkhead.shadow", func(p *EffectivePolicy) *bool { return &p.Bulkhead.Shadow },
 			"Records what the bulkhead decides without enforcing it."),
 	),
-	objectField("rate_limit", "", "Limits the rate of the key's first attempts (a token bucket).",
+	sectionOf("rate_limit", rateLimitOf, "Limits the rate of the key's first attempts (a token bucket).",
 		boolField("rate_limit.enabled", func(p *EffectivePolicy) *bool { return &p.RateLimit.Enabled },
 			"Turns the limiter on."),
 		floatField("rate_limit.rate", func(p *EffectivePolicy) *float64 { return &p.RateLimit.Rate },
@@ -117,7 +117,7 @@ var policyFields = []*field[EffectivePolicy]{
 		boolField("rate_limit.shadow", func(p *EffectivePolicy) *bool { return &p.RateLimit.Shadow },
 			"Records what the limiter decides without enforcing it."),
 	),
-	objectField("concurrency", "", "An adaptive limit on the attempts in flight.",
+	sectionOf("concurrency", concurrencyOf, "An adaptive limit on the attempts in flight.",
 		boolField("concurrency.enabled", func(p *EffectivePolicy) *bool { return &p.Concurrency.Enabled },
 			"Turns the adaptive limit on."),
 		enumField("concurrency.algorithm", func(p *EffectivePolicy) *string { return &p.Concurrency.Algorithm }, "algorithm",
@@ -137,7 +137,7 @@ var policyFields = []*field[EffectivePolicy]{
 		boolField("concurrency.shadow", func(p *EffectivePolicy) *bool { return &p.Concurrency.Shadow },
 			"Records what the limit decides without enforcing it."),
 	),
-	objectField("shed", "", "Load shedding by criticality: less critical work is refused first.",
+	sectionOf("shed", shedOf, "Load shedding by criticality: less critical work is refused first.",
 		boolField("shed.enabled", func(p *EffectivePolicy) *bool { return &p.Shed.Enabled },
 			"Turns shedding on."),
 		intField("shed.capacity", func(p *EffectivePolicy) *int { return &p.Shed.Capacity },
@@ -192,14 +192,40 @@ func fraction(z zeroMeaning, def float64) rule {
 // gateWait is the rule of a gate's MaxWait: zero refuses at once.
 var gateWait = rule{zero: zeroOff, zeroText: "refuse at once", lo: 0, hi: float64(MaxGateWait)}
 
-// sectionFields returns the fields of the section called name.
-func sectionField(name string) *field[EffectivePolicy] {
+// sectionOf declares the section called name, at(p) in a policy. A
+// section left empty normalises to its defaults as a whole (Normalize's
+// fast path): every field a section's rules refer to is in the section.
+func sectionOf[S comparable](name string, at func(*EffectivePolicy) *S, doc string, sub ...*field[EffectivePolicy]) *field[EffectivePolicy] {
+	f := objectField(name, "", doc, sub...)
+	var zero S
+	f.empty = func(p *EffectivePolicy) bool { return *at(p) == zero }
+	f.fill = func(p *EffectivePolicy) { *at(p) = *at(&sectionDefaults) }
+	return f
+}
+
+// sectionDefaults holds every section at its defaults, once init has run.
+var sectionDefaults EffectivePolicy
+
+func init() {
+	var n normalizer
+	n.policy(&sectionDefaults)
+	sectionDefaultsReady = true
+}
+
+// sectionDefaultsReady turns Normalize's fast path on once
+// sectionDefaults is filled.
+var sectionDefaultsReady bool
+
+// sectionNamed returns the section called name.
+func sectionNamed(name string) *field[EffectivePolicy] {
 	return lookupField(policyFields, name)
 }
 
-// leafByPath maps every leaf field's path to it; policyLeaves lists the
-// leaves in table order.
-var leafByPath, policyLeaves = func() (map[string]*field[EffectivePolicy], []*field[EffectivePolicy]) {
+// leafByPath maps every leaf field's path to it. policySections is
+// policyFields once the fields' references are resolved and each section
+// lists its leaves: Normalize reads it, so that the initialisation of
+// package variables that normalise (defaultPolicy) waits for this.
+var leafByPath, policySections = func() (map[string]*field[EffectivePolicy], []*field[EffectivePolicy]) {
 	m := map[string]*field[EffectivePolicy]{}
 	var leaves []*field[EffectivePolicy]
 	walk(policyFields, func(f *field[EffectivePolicy]) {
@@ -219,5 +245,8 @@ var leafByPath, policyLeaves = func() (map[string]*field[EffectivePolicy], []*fi
 	for _, f := range leaves {
 		f.loF, f.hiF, f.defF = resolve(f.rule.loFrom), resolve(f.rule.hiFrom), resolve(f.rule.defFrom)
 	}
-	return m, leaves
+	for _, sec := range policyFields {
+		walk([]*field[EffectivePolicy]{sec}, func(f *field[EffectivePolicy]) { sec.leaves = append(sec.leaves, f) })
+	}
+	return m, policyFields
 }()

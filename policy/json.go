@@ -114,7 +114,7 @@ func encodeValue[R any](b *bytes.Buffer, f *field[R], r *R) error {
 // marshalSection encodes the section called name of p.
 func marshalSection(name string, p *EffectivePolicy) ([]byte, error) {
 	var b bytes.Buffer
-	err := encodeObject(&b, sectionField(name).sub, p)
+	err := encodeObject(&b, sectionNamed(name).sub, p)
 	return b.Bytes(), err
 }
 
@@ -122,7 +122,7 @@ func marshalSection(name string, p *EffectivePolicy) ([]byte, error) {
 func unmarshalSection(name string, b []byte, p *EffectivePolicy) error {
 	d := &docDecoder{}
 	if d.valid(name, b) {
-		decodeObject(d, name, sectionField(name).sub, p, b)
+		decodeObject(d, name, sectionNamed(name).sub, p, b)
 	}
 	return d.err()
 }
@@ -249,7 +249,7 @@ func (s ShedPolicy) MarshalJSON() ([]byte, error) { return marshalSectionOf("she
 func (s *ShedPolicy) UnmarshalJSON(b []byte) error { return unmarshalSectionOf("shed", b, s, shedOf) }
 
 // budgetFields are the fields of a budget reference, as retry.budget.
-var budgetFields = lookupField(sectionField("retry").sub, "budget").sub
+var budgetFields = lookupField(sectionNamed("retry").sub, "budget").sub
 
 // MarshalJSON encodes the budget reference with snake_case names.
 func (b BudgetRef) MarshalJSON() ([]byte, error) {

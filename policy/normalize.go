@@ -149,7 +149,18 @@ func (n *normalizer) fail(field, value, msg string) {
 // policy normalises every field of p in table order: a field bounded by
 // another comes after it in the table.
 func (n *normalizer) policy(p *EffectivePolicy) {
-	for _, f := range policyLeaves {
+	for _, sec := range policySections {
+		if sec.empty != nil && sectionDefaultsReady && sec.empty(p) {
+			sec.fill(p)
+			continue
+		}
+		n.fields(sec.leaves, p)
+	}
+}
+
+// fields normalises the leaves fs of p.
+func (n *normalizer) fields(fs []*field[EffectivePolicy], p *EffectivePolicy) {
+	for _, f := range fs {
 		switch f.kind {
 		case kindInt, kindFloat, kindDuration:
 			n.number(f, p)

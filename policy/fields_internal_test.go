@@ -224,3 +224,26 @@ func FuzzNormalizeEveryField(f *testing.F) {
 		}
 	})
 }
+
+// TestEmptySectionsFastPath: an empty section takes its defaults at once;
+// the result is what normalising its fields one by one gives.
+func TestEmptySectionsFastPath(t *testing.T) {
+	var slow EffectivePolicy
+	var n normalizer
+	for _, sec := range policySections {
+		n.fields(sec.leaves, &slow)
+	}
+	fast, err := EffectivePolicy{}.Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast.Meta = Metadata{}
+	if !reflect.DeepEqual(fast, slow) || len(n.clamped) != 0 {
+		t.Fatalf("fast %+v\nslow %+v", fast, slow)
+	}
+	for _, sec := range policySections {
+		if sec.kind == kindObject && sec.empty == nil {
+			t.Errorf("section %s has no fast path", sec.name)
+		}
+	}
+}

@@ -10,8 +10,9 @@ type Change struct {
 	// Path is the field's JSON path in a policy ("retry.max_attempts").
 	Path string
 	// Old and New are the values: numbers as a document writes them (3,
-	// 1.5), durations as duration strings (100ms), booleans, strings
-	// quoted ("full"), and the gates list as ["quota", "canary" (shadow)].
+	// 1.5), durations as duration strings (100ms), a zero that means off
+	// as the field's word for it (none, off), booleans, strings quoted
+	// ("full"), and the gates list as ["quota", "canary" (shadow)].
 	Old, New string
 }
 

@@ -155,13 +155,18 @@ func (f *field[R]) isZero(r *R) bool {
 }
 
 // format renders the field's value as a document would write it, for
-// warnings, diffs and the CLI.
+// warnings, diffs and the CLI; a zero that means "off" or "none" is
+// written as that word.
 func (f *field[R]) format(r *R) string {
 	switch f.kind {
 	case kindBool:
 		return strconv.FormatBool(*f.boolp(r))
 	case kindInt, kindFloat, kindDuration:
-		return f.formatNumber(f.number(r))
+		v := f.number(r)
+		if v == 0 && f.rule.zero == zeroOff {
+			return f.rule.zeroText
+		}
+		return f.formatNumber(v)
 	case kindString, kindEnum:
 		return strconv.Quote(*f.strp(r))
 	}

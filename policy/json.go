@@ -16,8 +16,9 @@ import (
 // documents.
 
 // Duration is a time.Duration that encodes to JSON as a Go duration string
-// ("250ms") and decodes only from one. It exists for the wire form of
-// policies; the policy structs themselves use time.Duration.
+// ("250ms") and decodes only from one, as the policy types encode their
+// durations: for durations in JSON forms of your own that sit next to
+// policies. The policy structs themselves use time.Duration.
 type Duration time.Duration
 
 // MarshalJSON encodes d as a duration string.

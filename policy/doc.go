@@ -14,8 +14,15 @@
 // is a complete policy. Normalize fills in defaults and clamps every value to
 // the documented safe range, recording each field it changed in
 // Meta.ClampedFields; it fails only for values that cannot be repaired (an
-// unknown jitter or trigger name).
+// unknown jitter kind or concurrency algorithm, a gate without a name or
+// listed twice).
 //
 // Policies encode to JSON with snake_case field names and durations as Go
-// duration strings ("250ms").
+// duration strings ("250ms"). Policy documents (DecodeDocument) are checked
+// more strictly than Normalize checks Go values: negative numbers and values
+// far out of range are errors there, and every problem of a document is
+// reported at once. docs/policies.md gives the rules and the fields; one
+// table in this package declares every field, and the decoder, Normalize,
+// the encoder and the JSON Schema (JSONSchema, docs/policy.schema.json) all
+// derive from it.
 package policy

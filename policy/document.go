@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
 	"sort"
 )
@@ -36,8 +37,10 @@ type Document struct {
 	// Policies holds each key's policy. Every policy's Key equals its map
 	// key.
 	Policies map[PolicyKey]EffectivePolicy
-	// Warnings lists the values DecodeDocument clamped into range. They do
-	// not stop the document from loading. Not encoded.
+	// Warnings lists what DecodeDocument found suspicious but could load:
+	// values clamped into range (with what they were and became), explicit
+	// zeros that mean a default, values that together are most likely a
+	// mistake (docs/policies.md lists them). Not encoded.
 	Warnings []Problem
 }
 
@@ -81,52 +84,38 @@ func (d *Document) Keys() []PolicyKey {
 	return keys
 }
 
-// docPolicyJSON is a policy as a document holds it: the key is the map key
-// and the metadata is the loader's to set, so neither is written.
-type docPolicyJSON struct {
-	ID      string         `json:"id,omitempty"`
-	Retry   *RetryPolicy   `json:"retry,omitempty"`
-	Hedge   *HedgePolicy   `json:"hedge,omitempty"`
-	Circuit *CircuitPolicy `json:"circuit,omitempty"`
-}
-
-func toDocPolicy(p EffectivePolicy) docPolicyJSON {
-	j := docPolicyJSON{ID: p.ID}
-	if p.Retry != (RetryPolicy{}) {
-		r := p.Retry
-		j.Retry = &r
-	}
-	if p.Hedge != (HedgePolicy{}) {
-		h := p.Hedge
-		j.Hedge = &h
-	}
-	if p.Circuit != (CircuitPolicy{}) {
-		c := p.Circuit
-		j.Circuit = &c
-	}
-	return j
-}
-
 // MarshalJSON writes the document form DecodeDocument reads. Policy keys
 // and metadata are not written: the key is the map key, and metadata is
 // set when a document is loaded.
 func (d Document) MarshalJSON() ([]byte, error) {
-	out := struct {
-		Version  string                   `json:"version"`
-		Default  *docPolicyJSON           `json:"default,omitempty"`
-		Policies map[string]docPolicyJSON `json:"policies,omitempty"`
-	}{Version: d.Version}
+	var b bytes.Buffer
+	b.WriteString(`{"version":`)
+	v, _ := json.Marshal(d.Version)
+	b.Write(v)
 	if d.Default != nil {
-		dp := toDocPolicy(*d.Default)
-		out.Default = &dp
-	}
-	if len(d.Policies) > 0 {
-		out.Policies = make(map[string]docPolicyJSON, len(d.Policies))
-		for k, p := range d.Policies {
-			out.Policies[k.String()] = toDocPolicy(p)
+		b.WriteString(`,"default":`)
+		if err := encodeObject(&b, policyFields, d.Default); err != nil {
+			return nil, err
 		}
 	}
-	return json.Marshal(out)
+	if len(d.Policies) > 0 {
+		b.WriteString(`,"policies":{`)
+		for i, k := range d.Keys() {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			name, _ := json.Marshal(k.String())
+			b.Write(name)
+			b.WriteByte(':')
+			p := d.Policies[k]
+			if err := encodeObject(&b, policyFields, &p); err != nil {
+				return nil, err
+			}
+		}
+		b.WriteByte('}')
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 // UnmarshalJSON decodes with DecodeDocument, so a Document inside a larger

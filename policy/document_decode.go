@@ -9,13 +9,20 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/aponysus/rego/internal/suggest"
 )
+
+// documentFields are the members of a document.
+var documentFields = []string{"$schema", "version", "default", "policies"}
 
 // MaxVersionLen bounds a document's version string: it travels into every
 // timeline and HTTP header, so it must stay short.
 const MaxVersionLen = 128
 
 // DecodeDocument parses, validates and normalises a JSON policy document.
+// It is DecodeOptions{}.Decode(data): names of budgets, gates,
+// classifiers and triggers are not checked against a registry.
 //
 // Every policy is normalised once, here: defaults are filled in, values out
 // of range are clamped and reported in Document.Warnings, Meta.Version is
@@ -23,12 +30,37 @@ const MaxVersionLen = 128
 // stamp their own source with SetSource).
 //
 // Problems that cannot be repaired (malformed JSON, an unknown field, a
-// wrong type, a bad duration, an unknown jitter kind, a bad or duplicate
-// key, a missing version) are all collected, each naming its exact path,
-// and returned as a *DocumentError wrapping ErrInvalidDocument; the
-// document is then nil. DecodeDocument never panics.
+// wrong type, a bad duration, a negative number, a value far out of range,
+// an unknown jitter kind or algorithm, a bad or duplicate key, a missing
+// version) are all collected, each naming its exact path, and returned as a
+// *DocumentError wrapping ErrInvalidDocument; the document is then nil.
+// docs/policies.md gives the rules. DecodeDocument never panics.
 func DecodeDocument(data []byte) (*Document, error) {
-	d := &docDecoder{}
+	return DecodeOptions{}.Decode(data)
+}
+
+// DecodeOptions says what a program registers, so that a document naming
+// anything else is rejected before it ships (rego validate -budgets, -gates,
+// -classifiers and -triggers). The zero value checks no names.
+type DecodeOptions struct {
+	// Budgets lists the budget names the program registers. Nil means
+	// budget names are not checked; an empty, non-nil list means the
+	// program registers none.
+	Budgets []string
+	// Gates lists the user gate names; nil means not checked.
+	Gates []string
+	// Classifiers lists the classifier names; nil means not checked.
+	Classifiers []string
+	// Triggers lists the hedge triggers registered besides the built-in
+	// ones; nil means not checked (an unknown trigger close to a built-in
+	// name still gets a warning).
+	Triggers []string
+}
+
+// Decode is DecodeDocument with the name checks of o: a policy naming a
+// budget, gate, classifier or trigger the lists do not hold is an error.
+func (o DecodeOptions) Decode(data []byte) (*Document, error) {
+	d := &docDecoder{strict: true, opts: o}
 	doc := d.document(data)
 	if d.failed {
 		probs := make([]Problem, 0, len(d.problems))
@@ -45,18 +77,31 @@ func DecodeDocument(data []byte) (*Document, error) {
 	return doc, nil
 }
 
+// docDecoder collects the problems of one decoding.
 type docDecoder struct {
 	problems []Problem
 	failed   bool
+	// strict applies the rules of documents (ranges, enums, zero
+	// warnings, semantic checks). Without it, only the form is checked: the
+	// JSON methods of the policy types decode that way.
+	strict bool
+	opts   DecodeOptions
+	// bad holds the paths that had an error, so that checks relating two
+	// fields skip a field whose value is unknown.
+	bad map[string]bool
 }
 
 func (d *docDecoder) fail(path, format string, args ...any) {
 	d.failed = true
+	if d.bad == nil {
+		d.bad = map[string]bool{}
+	}
+	d.bad[path] = true
 	d.problems = append(d.problems, Problem{Path: path, Severity: SeverityError, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (d *docDecoder) warn(path, msg string) {
-	d.problems = append(d.problems, Problem{Path: path, Severity: SeverityWarning, Msg: msg})
+func (d *docDecoder) warn(path, format string, args ...any) {
+	d.problems = append(d.problems, Problem{Path: path, Severity: SeverityWarning, Msg: fmt.Sprintf(format, args...)})
 }
 
 type member struct {
@@ -157,7 +202,7 @@ func (d *docDecoder) document(data []byte) *Document {
 		case "policies":
 			d.policies(doc, m.raw)
 		default:
-			d.fail(m.name, "unknown field (want version, default or policies)")
+			d.fail(m.name, "unknown field (want %s)%s", orList(documentFields[1:]), suggest.Hint(m.name, documentFields))
 		}
 	}
 	if !hasVersion {
@@ -198,226 +243,27 @@ func (d *docDecoder) policies(doc *Document, raw json.RawMessage) {
 	for _, m := range ms {
 		path := keyPath(m.name)
 		key := ParseKey(m.name)
+		keyOK := false
 		switch {
 		case m.name == "":
 			d.fail(path, "empty key")
-			continue
 		case strings.TrimSpace(m.name) != m.name:
 			d.fail(path, "key has surrounding spaces")
-			continue
 		case key.Name == "":
 			d.fail(path, "key has an empty name (want \"namespace.name\")")
-			continue
 		case key.String() != m.name:
 			d.fail(path, "key is not in canonical form (want %q)", key.String())
-			continue
+		default:
+			keyOK = true
 		}
+		// A bad key does not hide the problems of its policy.
 		p, ok := d.policy(path, m.raw)
-		if !ok {
+		if !ok || !keyOK {
 			continue
 		}
 		p.Key = key
 		doc.Policies[key] = p
 	}
-}
-
-// policy decodes and normalises one policy. ok is false when it had an
-// error.
-func (d *docDecoder) policy(path string, raw json.RawMessage) (p EffectivePolicy, ok bool) {
-	failedBefore := d.failed
-	d.failed = false
-	defer func() { d.failed = d.failed || failedBefore }()
-
-	ms, ok := d.members(path, raw)
-	if !ok {
-		return p, false
-	}
-	for _, m := range ms {
-		fp := joinPath(path, m.name)
-		switch m.name {
-		case "id":
-			p.ID, _ = d.str(fp, m.raw)
-		case "retry":
-			p.Retry = d.retry(fp, m.raw)
-		case "hedge":
-			p.Hedge = d.hedge(fp, m.raw)
-		case "circuit":
-			p.Circuit = d.circuit(fp, m.raw)
-		default:
-			d.fail(fp, "unknown field (want id, retry, hedge or circuit)")
-		}
-	}
-	if d.failed {
-		return p, false
-	}
-	n, err := p.Normalize()
-	for _, e := range flatten(err) {
-		var fe *FieldError
-		if errors.As(e, &fe) {
-			d.fail(joinPath(path, fe.Field), "%s", fe.Msg)
-		} else {
-			d.fail(path, "%v", e)
-		}
-	}
-	for _, f := range n.Meta.ClampedFields {
-		d.warn(joinPath(path, f), fmt.Sprintf("out of range (got %s), clamped to %s", fieldValue(p, f), fieldValue(n, f)))
-	}
-	return n, !d.failed
-}
-
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-// fieldValue renders the value of a field Normalize may clamp, for the
-// warning that says what it was and what it became.
-func fieldValue(p EffectivePolicy, field string) string {
-	switch field {
-	case "retry.max_attempts":
-		return strconv.Itoa(p.Retry.MaxAttempts)
-	case "retry.initial_backoff":
-		return p.Retry.InitialBackoff.String()
-	case "retry.max_backoff":
-		return p.Retry.MaxBackoff.String()
-	case "retry.backoff_multiplier":
-		return strconv.FormatFloat(p.Retry.BackoffMultiplier, 'g', -1, 64)
-	case "retry.timeout_per_attempt":
-		return p.Retry.TimeoutPerAttempt.String()
-	case "retry.overall_timeout":
-		return p.Retry.OverallTimeout.String()
-	case "retry.budget.cost":
-		return strconv.Itoa(p.Retry.Budget.Cost)
-	case "hedge.max_hedges":
-		return strconv.Itoa(p.Hedge.MaxHedges)
-	case "hedge.delay":
-		return p.Hedge.Delay.String()
-	case "hedge.budget.cost":
-		return strconv.Itoa(p.Hedge.Budget.Cost)
-	}
-	return "?"
-}
-
-func (d *docDecoder) retry(path string, raw json.RawMessage) (r RetryPolicy) {
-	if isNull(raw) {
-		return r
-	}
-	ms, ok := d.members(path, raw)
-	if !ok {
-		return r
-	}
-	for _, m := range ms {
-		fp := joinPath(path, m.name)
-		switch m.name {
-		case "max_attempts":
-			r.MaxAttempts = d.integer(fp, m.raw)
-		case "initial_backoff":
-			r.InitialBackoff = d.duration(fp, m.raw)
-		case "max_backoff":
-			r.MaxBackoff = d.duration(fp, m.raw)
-		case "backoff_multiplier":
-			r.BackoffMultiplier = d.number(fp, m.raw)
-		case "jitter":
-			s, _ := d.str(fp, m.raw)
-			r.Jitter = JitterKind(s)
-		case "timeout_per_attempt":
-			r.TimeoutPerAttempt = d.duration(fp, m.raw)
-		case "overall_timeout":
-			r.OverallTimeout = d.duration(fp, m.raw)
-		case "classifier":
-			r.ClassifierName, _ = d.str(fp, m.raw)
-		case "budget":
-			r.Budget = d.budget(fp, m.raw)
-		default:
-			d.fail(fp, "unknown field (want max_attempts, initial_backoff, max_backoff, backoff_multiplier, jitter, timeout_per_attempt, overall_timeout, classifier or budget)")
-		}
-	}
-	return r
-}
-
-func (d *docDecoder) hedge(path string, raw json.RawMessage) (h HedgePolicy) {
-	if isNull(raw) {
-		return h
-	}
-	ms, ok := d.members(path, raw)
-	if !ok {
-		return h
-	}
-	for _, m := range ms {
-		fp := joinPath(path, m.name)
-		switch m.name {
-		case "enabled":
-			h.Enabled = d.boolean(fp, m.raw)
-		case "max_hedges":
-			h.MaxHedges = d.integer(fp, m.raw)
-		case "trigger":
-			s, _ := d.str(fp, m.raw)
-			if s != "" && strings.TrimSpace(s) == "" {
-				d.fail(fp, "blank trigger name")
-			}
-			h.Trigger = HedgeTrigger(s)
-		case "delay":
-			h.Delay = d.duration(fp, m.raw)
-		case "budget":
-			h.Budget = d.budget(fp, m.raw)
-		case "cancel_on_non_retryable":
-			h.CancelOnNonRetryable = d.boolean(fp, m.raw)
-		default:
-			d.fail(fp, "unknown field (want enabled, max_hedges, trigger, delay, budget or cancel_on_non_retryable)")
-		}
-	}
-	return h
-}
-
-func (d *docDecoder) circuit(path string, raw json.RawMessage) (c CircuitPolicy) {
-	if isNull(raw) {
-		return c
-	}
-	ms, ok := d.members(path, raw)
-	if !ok {
-		return c
-	}
-	for _, m := range ms {
-		fp := joinPath(path, m.name)
-		switch m.name {
-		case "enabled":
-			c.Enabled = d.boolean(fp, m.raw)
-		case "failure_threshold":
-			c.FailureThreshold = d.integer(fp, m.raw)
-		case "cooldown":
-			c.Cooldown = d.duration(fp, m.raw)
-		default:
-			d.fail(fp, "unknown field (want enabled, failure_threshold or cooldown)")
-		}
-	}
-	return c
-}
-
-func (d *docDecoder) budget(path string, raw json.RawMessage) (b BudgetRef) {
-	if isNull(raw) {
-		return b
-	}
-	ms, ok := d.members(path, raw)
-	if !ok {
-		return b
-	}
-	for _, m := range ms {
-		fp := joinPath(path, m.name)
-		switch m.name {
-		case "name":
-			b.Name, _ = d.str(fp, m.raw)
-		case "cost":
-			b.Cost = d.integer(fp, m.raw)
-		default:
-			d.fail(fp, "unknown field (want name or cost)")
-		}
-	}
-	return b
 }
 
 func (d *docDecoder) str(path string, raw json.RawMessage) (string, bool) {
@@ -432,34 +278,25 @@ func (d *docDecoder) str(path string, raw json.RawMessage) (string, bool) {
 	return s, true
 }
 
-func (d *docDecoder) integer(path string, raw json.RawMessage) int {
-	if isNull(raw) {
-		return 0
-	}
+func (d *docDecoder) integer(path string, raw json.RawMessage) (int, bool) {
 	var v int
 	if err := json.Unmarshal(raw, &v); err != nil {
 		d.fail(path, "want an integer, got %s", truncate(raw))
-		return 0
+		return 0, false
 	}
-	return v
+	return v, true
 }
 
-func (d *docDecoder) number(path string, raw json.RawMessage) float64 {
-	if isNull(raw) {
-		return 0
-	}
+func (d *docDecoder) number(path string, raw json.RawMessage) (float64, bool) {
 	var v float64
 	if err := json.Unmarshal(raw, &v); err != nil {
 		d.fail(path, "want a number, got %s", truncate(raw))
-		return 0
+		return 0, false
 	}
-	return v
+	return v, true
 }
 
 func (d *docDecoder) boolean(path string, raw json.RawMessage) bool {
-	if isNull(raw) {
-		return false
-	}
 	var v bool
 	if err := json.Unmarshal(raw, &v); err != nil {
 		d.fail(path, "want true or false, got %s", truncate(raw))
@@ -468,19 +305,16 @@ func (d *docDecoder) boolean(path string, raw json.RawMessage) bool {
 	return v
 }
 
-func (d *docDecoder) duration(path string, raw json.RawMessage) time.Duration {
-	if isNull(raw) {
-		return 0
-	}
+func (d *docDecoder) duration(path string, raw json.RawMessage) (time.Duration, bool) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		d.fail(path, "want a duration string such as \"250ms\", got %s", truncate(raw))
-		return 0
+		return 0, false
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
 		d.fail(path, "invalid duration %q (want a duration string such as \"250ms\")", s)
-		return 0
+		return 0, false
 	}
-	return v
+	return v, true
 }

@@ -16,8 +16,8 @@ type Severity string
 const (
 	// SeverityError: the document is rejected.
 	SeverityError Severity = "error"
-	// SeverityWarning: a value was clamped into its safe range; the
-	// document loads with the clamped value.
+	// SeverityWarning: the document loads, but a value was clamped into
+	// its safe range (and loads clamped), or is most likely a mistake.
 	SeverityWarning Severity = "warning"
 )
 

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -42,21 +43,20 @@ func TestDecodeDocument(t *testing.T) {
 	if !ok {
 		t.Fatal("payments.Charge missing")
 	}
-	want := policy.EffectivePolicy{
-		Key: key, ID: "charge-v3",
-		Retry: policy.RetryPolicy{
-			MaxAttempts: 5, InitialBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second,
-			BackoffMultiplier: 1.5, Jitter: policy.JitterDecorrelated,
-			TimeoutPerAttempt: 800 * time.Millisecond, OverallTimeout: 5 * time.Second,
-			ClassifierName: "http", Budget: policy.BudgetRef{Name: "payments", Cost: 2},
-		},
-		Hedge: policy.HedgePolicy{
-			Enabled: true, MaxHedges: 2, Trigger: policy.TriggerP95, Delay: 30 * time.Millisecond,
-			Budget: policy.BudgetRef{Name: "hedges", Cost: 1}, CancelOnNonRetryable: true,
-		},
-		Circuit: policy.CircuitPolicy{FailureThreshold: policy.DefaultFailureThreshold, Cooldown: policy.DefaultCooldown},
-		Meta:    policy.Metadata{Source: policy.SourceUnknown, Version: "2024-06-01.1", Normalized: true},
+	// Every field the document leaves out has its default.
+	want := policy.DefaultPolicyFor(key)
+	want.ID = "charge-v3"
+	want.Retry = policy.RetryPolicy{
+		MaxAttempts: 5, InitialBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second,
+		BackoffMultiplier: 1.5, Jitter: policy.JitterDecorrelated,
+		TimeoutPerAttempt: 800 * time.Millisecond, OverallTimeout: 5 * time.Second,
+		ClassifierName: "http", Budget: policy.BudgetRef{Name: "payments", Cost: 2},
 	}
+	want.Hedge = policy.HedgePolicy{
+		Enabled: true, MaxHedges: 2, Trigger: policy.TriggerP95, Delay: 30 * time.Millisecond,
+		Budget: policy.BudgetRef{Name: "hedges", Cost: 1}, CancelOnNonRetryable: true,
+	}
+	want.Meta = policy.Metadata{Source: policy.SourceUnknown, Version: "2024-06-01.1", Normalized: true}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("got  %+v\nwant %+v", p, want)
 	}
@@ -186,7 +186,7 @@ func TestDecodeDocumentReportsEveryProblem(t *testing.T) {
 func TestDecodeDocumentClampsAndWarns(t *testing.T) {
 	doc, err := policy.DecodeDocument([]byte(`{"version":"7","policies":{
 		"a.b":{"retry":{"max_attempts":50,"initial_backoff":"1us","backoff_multiplier":0.5}},
-		"c.d":{"hedge":{"max_hedges":-1,"delay":"2h"}}}}`))
+		"c.d":{"hedge":{"max_hedges":9,"delay":"2m"}}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +201,8 @@ func TestDecodeDocumentClampsAndWarns(t *testing.T) {
 		`policies["a.b"].retry.max_attempts`:       "out of range (got 50), clamped to 10",
 		`policies["a.b"].retry.initial_backoff`:    "out of range (got 1µs), clamped to 1ms",
 		`policies["a.b"].retry.backoff_multiplier`: "out of range (got 0.5), clamped to 1",
-		`policies["c.d"].hedge.max_hedges`:         "out of range (got -1), clamped to 1",
-		`policies["c.d"].hedge.delay`:              "out of range (got 2h0m0s), clamped to 1m0s",
+		`policies["c.d"].hedge.max_hedges`:         "out of range (got 9), clamped to 5",
+		`policies["c.d"].hedge.delay`:              "out of range (got 2m), clamped to 1m",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("warnings\n got %v\nwant %v", got, want)
@@ -278,6 +278,12 @@ func FuzzDecodeDocument(f *testing.F) {
 	f.Add([]byte(`{"version":"1","policies":{"a.b":{"retry":{"backoff_multiplier":1e308,"overall_timeout":"-1s"}}}}`))
 	f.Add([]byte(`{"version":"1","policies":{"":{}, ".x":null}}`))
 	f.Add([]byte(`[`))
+	f.Add([]byte(allSectionsDoc))
+	f.Add([]byte(`{"version":"1","default":{"circuit":{"failure_rate_threshold":1.5,"half_open_probes":3,"success_threshold":9,"window":"1ms"},` +
+		`"bulkhead":{"max_concurrent":0,"max_queue":-1,"max_wait":"2m"},"rate_limit":{"rate":0.5,"burst":0},` +
+		`"concurrency":{"algorithm":"vegs","min_limit":50,"max_limit":10,"initial_limit":5},` +
+		`"shed":{"sheddable_fraction":0.95,"critical_fraction":0.1},"gates":[{"name":""},{"name":"a"},{"name":"a"},null,{"nam":"b"}]}}`))
+	f.Add([]byte(`{"version":"1","default":{"gates":{"name":"x"},"rate_limit":{"rate":1e7},"shed":{"capacity":-3}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := policy.DecodeDocument(data)
 		if err != nil {
@@ -288,7 +294,8 @@ func FuzzDecodeDocument(f *testing.F) {
 			return
 		}
 		// A decoded document is normalised: writing it out and reading it
-		// back gives the same policies and no new warnings.
+		// back gives the same policies and clamps nothing (warnings about
+		// combinations of valid values may repeat).
 		b, err := json.Marshal(doc)
 		if err != nil {
 			t.Fatal(err)
@@ -297,15 +304,92 @@ func FuzzDecodeDocument(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-decode: %v\n%s", err, b)
 		}
-		if len(again.Warnings) != 0 {
-			t.Fatalf("normalised document clamped again: %v\n%s", again.Warnings, b)
+		for _, w := range again.Warnings {
+			if strings.Contains(w.Msg, "clamped") || strings.Contains(w.Msg, "means the default") {
+				t.Fatalf("normalised document changed again: %v\n%s", w, b)
+			}
+		}
+		same := func(p, q policy.EffectivePolicy) bool {
+			p.Meta.ClampedFields, q.Meta.ClampedFields = nil, nil
+			if len(p.Gates) == 0 && len(q.Gates) == 0 {
+				p.Gates, q.Gates = nil, nil
+			}
+			return reflect.DeepEqual(p, q)
 		}
 		for k, p := range doc.Policies {
-			q := again.Policies[k]
-			p.Meta.ClampedFields, q.Meta.ClampedFields = nil, nil
-			if !reflect.DeepEqual(p, q) {
+			if q := again.Policies[k]; !same(p, q) {
 				t.Fatalf("round trip changed %s:\n%+v\n%+v", k, p, q)
 			}
 		}
+		if (doc.Default == nil) != (again.Default == nil) || doc.Default != nil && !same(*doc.Default, *again.Default) {
+			t.Fatalf("round trip changed the default:\n%+v\n%+v", doc.Default, again.Default)
+		}
 	})
+}
+
+// docSample returns the body of the code block that follows the marker
+// `<!-- sample: name -->` in docs/policies.md.
+func docSample(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("../docs/policies.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	marker := "<!-- sample: " + name + " -->\n"
+	i := strings.Index(doc, marker)
+	if i < 0 {
+		t.Fatalf("docs/policies.md has no sample %q", name)
+	}
+	rest := doc[i+len(marker):]
+	start := strings.Index(rest, "\n") + 1
+	end := strings.Index(rest[start:], "```")
+	return strings.TrimSuffix(rest[start:start+end], "\n")
+}
+
+// TestDocsValidationSample reproduces the validation sample of
+// docs/policies.md: the problems and the error message, exactly.
+func TestDocsValidationSample(t *testing.T) {
+	_, err := policy.DecodeDocument([]byte(docSample(t, "bad document")))
+	var de *policy.DocumentError
+	if !errors.As(err, &de) || !errors.Is(err, policy.ErrInvalidDocument) {
+		t.Fatalf("want a *DocumentError, got %v", err)
+	}
+	var got []string
+	for _, p := range de.Problems {
+		got = append(got, p.String())
+	}
+	if want := docSample(t, "problems"); strings.Join(got, "\n") != want {
+		t.Errorf("problems\n got %s\nwant %s", strings.Join(got, "\n"), want)
+	}
+	if want := docSample(t, "error"); err.Error() != want {
+		t.Errorf("error\n got %s\nwant %s", err, want)
+	}
+}
+
+// TestDocsExamplesDecode decodes every JSON example of docs/policies.md:
+// each loads without a problem, except the sample of a bad document.
+func TestDocsExamplesDecode(t *testing.T) {
+	b, err := os.ReadFile("../docs/policies.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := docSample(t, "bad document")
+	blocks := strings.Split(string(b), "```json\n")[1:]
+	if len(blocks) < 3 {
+		t.Fatalf("only %d JSON examples", len(blocks))
+	}
+	for _, blk := range blocks {
+		src := blk[:strings.Index(blk, "```")]
+		if strings.TrimSpace(src) == bad {
+			continue
+		}
+		if !strings.Contains(src, `"version"`) {
+			src = `{"version":"1","default":` + src + `}`
+		}
+		doc, err := policy.DecodeDocument([]byte(src))
+		if err != nil || len(doc.Warnings) > 0 {
+			t.Errorf("%s\n%v %v", src, err, doc)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,4 +31,32 @@ func ExampleRetryPolicy_MarshalJSON() {
 	b, _ := json.Marshal(policy.RetryPolicy{MaxAttempts: 4, InitialBackoff: 250 * time.Millisecond, Jitter: policy.JitterEqual})
 	fmt.Println(string(b))
 	// Output: {"max_attempts":4,"initial_backoff":"250ms","jitter":"equal"}
+}
+
+func ExampleDecodeOptions_Decode() {
+	doc := []byte(`{"version": "v1", "policies": {
+	  "payments.Charge": {"retry": {"max_attempts": 4, "jitter": "decorelated", "budget": {"name": "paymnets"}}}}}`)
+	_, err := policy.DecodeOptions{Budgets: []string{"payments"}}.Decode(doc)
+	var de *policy.DocumentError
+	if errors.As(err, &de) {
+		for _, p := range de.Problems {
+			fmt.Println(p)
+		}
+	}
+	// Output:
+	// policies["payments.Charge"].retry.jitter: unknown jitter kind (want none, full, equal or decorrelated); did you mean "decorrelated"?
+	// policies["payments.Charge"].retry.budget.name: budget "paymnets" is not registered (the program registers "payments"); did you mean "payments"?
+}
+
+func ExampleDiff() {
+	old := policy.DefaultPolicyFor(policy.ParseKey("payments.Charge"))
+	next := old
+	next.Retry.MaxAttempts = 5
+	next.Retry.OverallTimeout = 2 * time.Second
+	for _, c := range policy.Diff(old, next) {
+		fmt.Printf("%s: %s -> %s\n", c.Path, c.Old, c.New)
+	}
+	// Output:
+	// retry.max_attempts: 3 -> 5
+	// retry.overall_timeout: none -> 2s
 }

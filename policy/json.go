@@ -3,13 +3,22 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
+// The JSON forms of policies are derived from the field table (fields.go):
+// snake_case names, durations as Go duration strings, zero fields left
+// out. Decoding checks the form only (types, unknown and duplicate
+// fields); ranges are Normalize's business, and DecodeDocument's for
+// documents.
+
 // Duration is a time.Duration that encodes to JSON as a Go duration string
-// ("250ms") and decodes only from one. It exists for the wire form of
-// policies; the policy structs themselves use time.Duration.
+// ("250ms") and decodes only from one, as the policy types encode their
+// durations: for durations in JSON forms of your own that sit next to
+// policies. The policy structs themselves use time.Duration.
 type Duration time.Duration
 
 // MarshalJSON encodes d as a duration string.
@@ -39,54 +48,328 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
-type retryJSON struct {
-	MaxAttempts       int        `json:"max_attempts,omitempty"`
-	InitialBackoff    Duration   `json:"initial_backoff,omitempty"`
-	MaxBackoff        Duration   `json:"max_backoff,omitempty"`
-	BackoffMultiplier float64    `json:"backoff_multiplier,omitempty"`
-	Jitter            JitterKind `json:"jitter,omitempty"`
-	TimeoutPerAttempt Duration   `json:"timeout_per_attempt,omitempty"`
-	OverallTimeout    Duration   `json:"overall_timeout,omitempty"`
-	ClassifierName    string     `json:"classifier,omitempty"`
-	Budget            *BudgetRef `json:"budget,omitempty"`
+// encodeObject writes the non-zero fields of fs in r as a JSON object.
+func encodeObject[R any](b *bytes.Buffer, fs []*field[R], r *R) error {
+	b.WriteByte('{')
+	first := true
+	for _, f := range fs {
+		if f.kind == kindGates {
+			if len(*f.gatesp(r)) == 0 {
+				continue
+			}
+		} else if f.isZero(r) {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		name, _ := json.Marshal(f.name)
+		b.Write(name)
+		b.WriteByte(':')
+		if err := encodeValue(b, f, r); err != nil {
+			return err
+		}
+	}
+	b.WriteByte('}')
+	return nil
 }
 
-type hedgeJSON struct {
-	Enabled              bool         `json:"enabled,omitempty"`
-	MaxHedges            int          `json:"max_hedges,omitempty"`
-	Trigger              HedgeTrigger `json:"trigger,omitempty"`
-	Delay                Duration     `json:"delay,omitempty"`
-	Budget               *BudgetRef   `json:"budget,omitempty"`
-	CancelOnNonRetryable bool         `json:"cancel_on_non_retryable,omitempty"`
-}
-
-type circuitJSON struct {
-	Enabled          bool     `json:"enabled,omitempty"`
-	FailureThreshold int      `json:"failure_threshold,omitempty"`
-	Cooldown         Duration `json:"cooldown,omitempty"`
-}
-
-type policyJSON struct {
-	Key     *PolicyKey     `json:"key,omitempty"`
-	ID      string         `json:"id,omitempty"`
-	Retry   *RetryPolicy   `json:"retry,omitempty"`
-	Hedge   *HedgePolicy   `json:"hedge,omitempty"`
-	Circuit *CircuitPolicy `json:"circuit,omitempty"`
-	Meta    *Metadata      `json:"meta,omitempty"`
-}
-
-func budgetPtr(b BudgetRef) *BudgetRef {
-	if b == (BudgetRef{}) {
+func encodeValue[R any](b *bytes.Buffer, f *field[R], r *R) error {
+	var v any
+	switch f.kind {
+	case kindBool:
+		v = *f.boolp(r)
+	case kindInt:
+		v = *f.intp(r)
+	case kindFloat:
+		x := *f.floatp(r)
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("policy: %s: cannot encode %v in JSON", f.path, x)
+		}
+		v = x
+	case kindDuration:
+		v = formatDuration(*f.durp(r))
+	case kindString, kindEnum:
+		v = *f.strp(r)
+	case kindObject:
+		return encodeObject(b, f.sub, r)
+	case kindGates:
+		b.WriteByte('[')
+		for i := range *f.gatesp(r) {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := encodeObject(b, gateFields, &(*f.gatesp(r))[i]); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
 		return nil
 	}
-	return &b
+	out, err := json.Marshal(v)
+	b.Write(out)
+	return err
 }
 
-func derefBudget(b *BudgetRef) BudgetRef {
-	if b == nil {
-		return BudgetRef{}
+// marshalSection encodes the section called name of p.
+func marshalSection(name string, p *EffectivePolicy) ([]byte, error) {
+	var b bytes.Buffer
+	err := encodeObject(&b, sectionNamed(name).sub, p)
+	return b.Bytes(), err
+}
+
+// unmarshalSection decodes the section called name into p.
+func unmarshalSection(name string, b []byte, p *EffectivePolicy) error {
+	d := &docDecoder{}
+	if d.valid(name, b) {
+		decodeObject(d, name, sectionNamed(name).sub, p, b)
 	}
-	return *b
+	return d.err()
+}
+
+// valid records a problem at path unless b is well-formed JSON.
+func (d *docDecoder) valid(path string, b []byte) bool {
+	if json.Valid(b) {
+		return true
+	}
+	d.fail(path, "malformed JSON: %s", truncate(b))
+	return false
+}
+
+// err returns the errors recorded, as *FieldError values joined.
+func (d *docDecoder) err() error {
+	var errs []error
+	for _, p := range d.problems {
+		if p.Severity == SeverityError {
+			errs = append(errs, &FieldError{Field: p.Path, Msg: p.Msg})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// marshalSectionOf encodes s as the section called name.
+func marshalSectionOf[S any](name string, s S, at func(*EffectivePolicy) *S) ([]byte, error) {
+	var p EffectivePolicy
+	*at(&p) = s
+	return marshalSection(name, &p)
+}
+
+// unmarshalSectionOf decodes the section called name into dst; dst is
+// unchanged on error.
+func unmarshalSectionOf[S any](name string, b []byte, dst *S, at func(*EffectivePolicy) *S) error {
+	var p EffectivePolicy
+	err := unmarshalSection(name, b, &p)
+	if err == nil {
+		*dst = *at(&p)
+	}
+	return err
+}
+
+func retryOf(p *EffectivePolicy) *RetryPolicy { return &p.Retry }
+
+// MarshalJSON encodes the policy with snake_case names and duration strings.
+func (r RetryPolicy) MarshalJSON() ([]byte, error) { return marshalSectionOf("retry", r, retryOf) }
+
+// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
+// error.
+func (r *RetryPolicy) UnmarshalJSON(b []byte) error {
+	return unmarshalSectionOf("retry", b, r, retryOf)
+}
+
+func hedgeOf(p *EffectivePolicy) *HedgePolicy { return &p.Hedge }
+
+// MarshalJSON encodes the policy with snake_case names and duration strings.
+func (h HedgePolicy) MarshalJSON() ([]byte, error) { return marshalSectionOf("hedge", h, hedgeOf) }
+
+// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
+// error.
+func (h *HedgePolicy) UnmarshalJSON(b []byte) error {
+	return unmarshalSectionOf("hedge", b, h, hedgeOf)
+}
+
+func circuitOf(p *EffectivePolicy) *CircuitPolicy { return &p.Circuit }
+
+// MarshalJSON encodes the policy with snake_case names and duration strings.
+func (c CircuitPolicy) MarshalJSON() ([]byte, error) {
+	return marshalSectionOf("circuit", c, circuitOf)
+}
+
+// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
+// error.
+func (c *CircuitPolicy) UnmarshalJSON(b []byte) error {
+	return unmarshalSectionOf("circuit", b, c, circuitOf)
+}
+
+func bulkheadOf(p *EffectivePolicy) *BulkheadPolicy { return &p.Bulkhead }
+
+// MarshalJSON encodes the policy with snake_case names and duration strings.
+func (s BulkheadPolicy) MarshalJSON() ([]byte, error) {
+	return marshalSectionOf("bulkhead", s, bulkheadOf)
+}
+
+// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
+// error.
+func (s *BulkheadPolicy) UnmarshalJSON(b []byte) error {
+	return unmarshalSectionOf("bulkhead", b, s, bulkheadOf)
+}
+
+func rateLimitOf(p *EffectivePolicy) *RateLimitPolicy { return &p.RateLimit }
+
+// MarshalJSON encodes the policy with snake_case names and duration strings.
+func (s RateLimitPolicy) MarshalJSON() ([]byte, error) {
+	return marshalSectionOf("rate_limit", s, rateLimitOf)
+}
+
+// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
+// error.
+func (s *RateLimitPolicy) UnmarshalJSON(b []byte) error {
+	return unmarshalSectionOf("rate_limit", b, s, rateLimitOf)
+}
+
+func concurrencyOf(p *EffectivePolicy) *ConcurrencyPolicy { return &p.Concurrency }
+
+// MarshalJSON encodes the policy with snake_case names and duration strings.
+func (s ConcurrencyPolicy) MarshalJSON() ([]byte, error) {
+	return marshalSectionOf("concurrency", s, concurrencyOf)
+}
+
+// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
+// error.
+func (s *ConcurrencyPolicy) UnmarshalJSON(b []byte) error {
+	return unmarshalSectionOf("concurrency", b, s, concurrencyOf)
+}
+
+func shedOf(p *EffectivePolicy) *ShedPolicy { return &p.Shed }
+
+// MarshalJSON encodes the policy with snake_case names and duration strings.
+func (s ShedPolicy) MarshalJSON() ([]byte, error) { return marshalSectionOf("shed", s, shedOf) }
+
+// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
+// error.
+func (s *ShedPolicy) UnmarshalJSON(b []byte) error { return unmarshalSectionOf("shed", b, s, shedOf) }
+
+// budgetFields are the fields of a budget reference, as retry.budget.
+var budgetFields = lookupField(sectionNamed("retry").sub, "budget").sub
+
+// MarshalJSON encodes the budget reference with snake_case names.
+func (b BudgetRef) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	err := encodeObject(&buf, budgetFields, &EffectivePolicy{Retry: RetryPolicy{Budget: b}})
+	return buf.Bytes(), err
+}
+
+// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
+// error.
+func (b *BudgetRef) UnmarshalJSON(data []byte) error {
+	d := &docDecoder{}
+	var p EffectivePolicy
+	if d.valid("budget", data) {
+		decodeObject(d, "budget", budgetFields, &p, data)
+	}
+	err := d.err()
+	if err == nil {
+		*b = p.Retry.Budget
+	}
+	return err
+}
+
+// MarshalJSON encodes the gate reference with snake_case names.
+func (g GateRef) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	err := encodeObject(&b, gateFields, &g)
+	return b.Bytes(), err
+}
+
+// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
+// error.
+func (g *GateRef) UnmarshalJSON(b []byte) error {
+	d := &docDecoder{}
+	var out GateRef
+	if d.valid("gate", b) {
+		decodeObject(d, "gate", gateFields, &out, b)
+	}
+	err := d.err()
+	if err == nil {
+		*g = out
+	}
+	return err
+}
+
+// policyExtras are the members of a policy's JSON form that are not in a
+// document: the key is the document's map key, and metadata is the
+// loader's.
+var policyExtras = []string{"key", "meta"}
+
+// MarshalJSON encodes the policy; empty sections are left out.
+func (p EffectivePolicy) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	if err := encodeObject(&b, policyFields, &p); err != nil {
+		return nil, err
+	}
+	body := b.Bytes()
+	var extra []string
+	if !p.Key.IsZero() {
+		k, _ := json.Marshal(p.Key)
+		extra = append(extra, `"key":`+string(k))
+	}
+	if p.Meta.Source != "" || p.Meta.Version != "" || p.Meta.Normalized || len(p.Meta.ClampedFields) > 0 {
+		m, err := json.Marshal(p.Meta)
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, `"meta":`+string(m))
+	}
+	if len(extra) == 0 {
+		return body, nil
+	}
+	var out bytes.Buffer
+	out.WriteByte('{')
+	for i, e := range extra {
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		out.WriteString(e)
+	}
+	if len(body) > 2 {
+		out.WriteByte(',')
+		out.Write(body[1:])
+	} else {
+		out.WriteByte('}')
+	}
+	return out.Bytes(), nil
+}
+
+// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
+// error.
+func (p *EffectivePolicy) UnmarshalJSON(b []byte) error {
+	d := &docDecoder{}
+	var out EffectivePolicy
+	if d.valid("policy", b) {
+		if ms, ok := d.members("policy", b); ok {
+			var rest []member
+			for _, m := range ms {
+				switch m.name {
+				case "key":
+					if err := json.Unmarshal(m.raw, &out.Key); err != nil {
+						d.fail("key", "want a key string, got %s", truncate(m.raw))
+					}
+				case "meta":
+					if err := strictDecode(m.raw, &out.Meta); err != nil {
+						d.fail("meta", "%v", err)
+					}
+				default:
+					rest = append(rest, m)
+				}
+			}
+			decodeMembers(d, "", policyFields, &out, rest, policyExtras)
+		}
+	}
+	err := d.err()
+	if err == nil {
+		*p = out
+	}
+	return err
 }
 
 // strictDecode decodes b into v, rejecting unknown fields and trailing data.
@@ -99,121 +382,5 @@ func strictDecode(b []byte, v any) error {
 	if dec.More() {
 		return fmt.Errorf("unexpected data after the object")
 	}
-	return nil
-}
-
-// MarshalJSON encodes the policy with snake_case names and duration strings.
-func (r RetryPolicy) MarshalJSON() ([]byte, error) {
-	return json.Marshal(retryJSON{
-		MaxAttempts: r.MaxAttempts, InitialBackoff: Duration(r.InitialBackoff),
-		MaxBackoff: Duration(r.MaxBackoff), BackoffMultiplier: r.BackoffMultiplier,
-		Jitter: r.Jitter, TimeoutPerAttempt: Duration(r.TimeoutPerAttempt),
-		OverallTimeout: Duration(r.OverallTimeout), ClassifierName: r.ClassifierName,
-		Budget: budgetPtr(r.Budget),
-	})
-}
-
-// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
-// error.
-func (r *RetryPolicy) UnmarshalJSON(b []byte) error {
-	var j retryJSON
-	if err := strictDecode(b, &j); err != nil {
-		return err
-	}
-	*r = RetryPolicy{
-		MaxAttempts: j.MaxAttempts, InitialBackoff: time.Duration(j.InitialBackoff),
-		MaxBackoff: time.Duration(j.MaxBackoff), BackoffMultiplier: j.BackoffMultiplier,
-		Jitter: j.Jitter, TimeoutPerAttempt: time.Duration(j.TimeoutPerAttempt),
-		OverallTimeout: time.Duration(j.OverallTimeout), ClassifierName: j.ClassifierName,
-		Budget: derefBudget(j.Budget),
-	}
-	return nil
-}
-
-// MarshalJSON encodes the policy with snake_case names and duration strings.
-func (h HedgePolicy) MarshalJSON() ([]byte, error) {
-	return json.Marshal(hedgeJSON{
-		Enabled: h.Enabled, MaxHedges: h.MaxHedges, Trigger: h.Trigger,
-		Delay: Duration(h.Delay), Budget: budgetPtr(h.Budget),
-		CancelOnNonRetryable: h.CancelOnNonRetryable,
-	})
-}
-
-// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
-// error.
-func (h *HedgePolicy) UnmarshalJSON(b []byte) error {
-	var j hedgeJSON
-	if err := strictDecode(b, &j); err != nil {
-		return err
-	}
-	*h = HedgePolicy{
-		Enabled: j.Enabled, MaxHedges: j.MaxHedges, Trigger: j.Trigger,
-		Delay: time.Duration(j.Delay), Budget: derefBudget(j.Budget),
-		CancelOnNonRetryable: j.CancelOnNonRetryable,
-	}
-	return nil
-}
-
-// MarshalJSON encodes the policy with snake_case names and duration strings.
-func (c CircuitPolicy) MarshalJSON() ([]byte, error) {
-	return json.Marshal(circuitJSON{Enabled: c.Enabled, FailureThreshold: c.FailureThreshold, Cooldown: Duration(c.Cooldown)})
-}
-
-// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
-// error.
-func (c *CircuitPolicy) UnmarshalJSON(b []byte) error {
-	var j circuitJSON
-	if err := strictDecode(b, &j); err != nil {
-		return err
-	}
-	*c = CircuitPolicy{Enabled: j.Enabled, FailureThreshold: j.FailureThreshold, Cooldown: time.Duration(j.Cooldown)}
-	return nil
-}
-
-// MarshalJSON encodes the policy; empty sections are left out.
-func (p EffectivePolicy) MarshalJSON() ([]byte, error) {
-	j := policyJSON{ID: p.ID}
-	if !p.Key.IsZero() {
-		j.Key = &p.Key
-	}
-	if p.Retry != (RetryPolicy{}) {
-		j.Retry = &p.Retry
-	}
-	if p.Hedge != (HedgePolicy{}) {
-		j.Hedge = &p.Hedge
-	}
-	if p.Circuit != (CircuitPolicy{}) {
-		j.Circuit = &p.Circuit
-	}
-	if p.Meta.Source != "" || p.Meta.Version != "" || p.Meta.Normalized || len(p.Meta.ClampedFields) > 0 {
-		j.Meta = &p.Meta
-	}
-	return json.Marshal(j)
-}
-
-// UnmarshalJSON decodes the form MarshalJSON writes. Unknown fields are an
-// error.
-func (p *EffectivePolicy) UnmarshalJSON(b []byte) error {
-	var j policyJSON
-	if err := strictDecode(b, &j); err != nil {
-		return err
-	}
-	out := EffectivePolicy{ID: j.ID}
-	if j.Key != nil {
-		out.Key = *j.Key
-	}
-	if j.Retry != nil {
-		out.Retry = *j.Retry
-	}
-	if j.Hedge != nil {
-		out.Hedge = *j.Hedge
-	}
-	if j.Circuit != nil {
-		out.Circuit = *j.Circuit
-	}
-	if j.Meta != nil {
-		out.Meta = *j.Meta
-	}
-	*p = out
 	return nil
 }

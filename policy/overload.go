@@ -15,7 +15,8 @@ type BulkheadPolicy struct {
 	// it is refused at once. Range [0, 1m].
 	MaxWait time.Duration
 	// MaxQueue bounds how many attempts may wait at once; further ones are
-	// refused at once. Zero means MaxConcurrent. Range [0, 100000].
+	// refused at once. Zero means MaxConcurrent (Normalize sets it); range
+	// [1, 100000].
 	MaxQueue int
 	// Shadow records what the bulkhead decides without enforcing it.
 	Shadow bool
@@ -31,7 +32,7 @@ type RateLimitPolicy struct {
 	// 100; range (0, 1e6].
 	Rate float64
 	// Burst is how many first attempts may run at once above the rate.
-	// Default max(1, Rate); range [1, 1e6].
+	// Default max(1, Rate), rounded down; range [1, 1e6].
 	Burst int
 	// MaxWait is how long a first attempt may wait for a token; zero means
 	// it is refused at once. Range [0, 1m].
@@ -71,7 +72,8 @@ type ShedPolicy struct {
 	// Enabled turns shedding on. Default false.
 	Enabled bool
 	// Capacity is the concurrency the fractions apply to; zero means the
-	// key's bulkhead MaxConcurrent, or its adaptive limit.
+	// key's bulkhead MaxConcurrent, or its adaptive limit. Range [1,
+	// 100000].
 	Capacity int
 	// SheddableFraction is the share of Capacity that sheddable work may
 	// fill before it is shed. Default 0.5; range (0, 1].

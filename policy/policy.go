@@ -44,12 +44,12 @@ const (
 // one attempt against it. An empty Name means "no budget" (every attempt is
 // allowed). A zero Cost means 1.
 type BudgetRef struct {
-	Name string `json:"name,omitempty"`
-	Cost int    `json:"cost,omitempty"`
+	Name string
+	Cost int
 	// Shadow records what the budget decides without enforcing it: a
 	// denial is recorded as one that would have happened, and the attempt
 	// runs.
-	Shadow bool `json:"shadow,omitempty"`
+	Shadow bool
 }
 
 // RetryPolicy says how many attempts to make and how to wait between them.
@@ -195,8 +195,9 @@ type EffectivePolicy struct {
 }
 
 // DefaultPolicyFor returns the default policy for key: 3 attempts, full
-// jitter, exponential backoff from 100ms to 10s, no timeouts, hedging and
-// breaker off (their other fields at their defaults). The result is already normalised.
+// jitter, exponential backoff from 100ms to 10s, no timeouts; hedging, the
+// breaker and the overload gates off (their other fields at their
+// defaults), no user gates. The result is already normalised.
 func DefaultPolicyFor(key PolicyKey) EffectivePolicy {
 	p := defaultPolicy
 	p.Key = key
@@ -205,9 +206,7 @@ func DefaultPolicyFor(key PolicyKey) EffectivePolicy {
 
 var defaultPolicy = func() EffectivePolicy {
 	var p EffectivePolicy
-	p.Retry.fillDefaults()
-	p.Hedge.fillDefaults()
-	p.Circuit.fillDefaults()
+	p.fillDefaults()
 	p.Meta = Metadata{Source: SourceDefault, Normalized: true}
 	return p
 }()

@@ -1,16 +1,19 @@
-// Command rego checks policy documents and shows, on the simulator, what a
-// retry policy does to a dependency before it ships.
+// Command rego checks policy documents, shows what a new document changes,
+// and shows on the simulator what a retry policy does to a dependency
+// before it ships.
 //
-//	rego validate policies.json [more.json ...]
-//	rego simulate -doc policies.json -key payments.Charge -failure 0.3 -budget ratio
+//	rego validate [-strict] [-budgets a,b] [-gates c] policies.json ...
+//	rego diff [-deadline 2s] old.json new.json
+//	rego simulate -doc policies.json -key payments.Charge -outage 30s -budget ratio
+//	rego simulate -doc old.json -compare new.json -key payments.Charge -outage 30s
+//	rego schema > docs/policy.schema.json
 //
-// validate lists every problem of each document with its path and exits 1
-// when a document cannot load. simulate runs the key's retry policy (from
-// the document, else the default policy) on the discrete-event simulator
-// of package sim: calls arrive at -rate for -duration against a server
-// that fails a fraction -failure of attempts (or is down for -outage), and
-// it reports the success rate and the load amplification, with the budget
-// chosen by -budget. Runs are deterministic for a given -seed.
+// Every command takes -h (or --help) for its flags and exit statuses.
+// validate exits 0 when every document loads (with -strict: and has no
+// warning), 1 when one does not, 2 on a usage error. diff exits 0 when no
+// change is risky, 1 when one is, 2 on a usage error or a document that
+// does not load. simulate exits 0, 1 when a document cannot be used, 2 on
+// a usage error (an unknown -key included).
 package main
 
 import (
@@ -18,165 +21,190 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand"
 	"os"
-	"time"
+	"strings"
 
-	"github.com/aponysus/rego/budget"
-	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/policy"
-	"github.com/aponysus/rego/sim"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `usage:
-  rego validate FILE...     check policy documents (JSON)
-  rego simulate [flags]     run a retry policy on the simulator (rego simulate -h)
+const usage = `usage: rego <command> [flags] [arguments]
+
+commands:
+  validate   check policy documents and list every problem
+  diff       show what a new policy document changes, and which changes are risky
+  simulate   run a key's retry policy on the simulator (or compare two documents)
+  schema     print the JSON Schema of policy documents
+  help       print this text
+
+Run "rego <command> -h" for a command's flags and exit statuses.
 `
+
+// The exit statuses shared by the commands.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
 
 // run is the command with its arguments and outputs; it returns the exit
 // status.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return 2
+		return exitUsage
 	}
 	switch args[0] {
 	case "validate":
 		return validate(args[1:], stdout, stderr)
+	case "diff":
+		return diff(args[1:], stdout, stderr)
 	case "simulate":
 		return simulate(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
+	case "schema":
+		return schema(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
-		return 0
+		return exitOK
 	}
 	fmt.Fprintf(stderr, "rego: unknown command %q\n%s", args[0], usage)
-	return 2
+	return exitUsage
 }
 
-func validate(files []string, stdout, stderr io.Writer) int {
-	if len(files) == 0 {
-		fmt.Fprint(stderr, "rego validate: no files\n")
-		return 2
-	}
-	status := 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", f, err)
-			status = 1
-			continue
-		}
-		doc, err := policy.DecodeDocument(data)
-		var de *policy.DocumentError
-		switch {
-		case errors.As(err, &de):
-			for _, p := range de.Problems {
-				fmt.Fprintf(stdout, "%s: %s\n", f, p)
-			}
-			status = 1
-		case err != nil:
-			fmt.Fprintf(stdout, "%s: %v\n", f, err)
-			status = 1
-		default:
-			for _, p := range doc.Warnings {
-				fmt.Fprintf(stdout, "%s: %s\n", f, p)
-			}
-			def := "no default"
-			if doc.Default != nil {
-				def = "a default"
-			}
-			fmt.Fprintf(stdout, "%s: ok: version %q, %d policies, %s\n", f, doc.Version, len(doc.Policies), def)
-		}
-	}
-	return status
+// command is a subcommand's flag set and the text of its -h.
+type command struct {
+	name string
+	fs   *flag.FlagSet
+	// head is the usage line and description, tail what follows the
+	// flags (exit statuses).
+	head, tail string
 }
 
-func simulate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("rego simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	docFile := fs.String("doc", "", "policy document to take the key's policy from (default: the default policy)")
-	key := fs.String("key", "svc.Call", "policy key")
-	rate := fs.Float64("rate", 1000, "offered calls per second")
-	duration := fs.Duration("duration", 30*time.Second, "how long calls arrive (virtual time)")
-	failure := fs.Float64("failure", 0.3, "fraction of attempts that fail retryably, in [0, 1]")
-	outage := fs.Duration("outage", 0, "if positive, every attempt fails for this long from the start (then -failure applies)")
-	latency := fs.Duration("latency", 10*time.Millisecond, "mean service time (exponential)")
-	budgetKind := fs.String("budget", "none", "none, token, ratio or throttle")
-	clients := fs.Int("clients", 1, "clients sharing the load, each with its own budget")
-	seed := fs.Int64("seed", 1, "random seed")
-	if err := fs.Parse(args); err != nil {
-		return 2
+func newCommand(name, head, tail string) *command {
+	fs := flag.NewFlagSet("rego "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &command{name: name, fs: fs, head: head, tail: tail}
+}
+
+// printUsage writes the command's help.
+func (c *command) printUsage(w io.Writer) {
+	fmt.Fprint(w, c.head)
+	fmt.Fprintln(w, "\nflags:")
+	c.fs.SetOutput(w)
+	c.fs.PrintDefaults()
+	c.fs.SetOutput(io.Discard)
+	if c.tail != "" {
+		fmt.Fprint(w, "\n"+c.tail)
 	}
-	if *failure < 0 || *failure > 1 {
-		fmt.Fprintf(stderr, "rego simulate: -failure must be in [0, 1], got %v\n", *failure)
-		return 2
-	}
-	pk := policy.ParseKey(*key)
-	p := policy.DefaultPolicyFor(pk)
-	if *docFile != "" {
-		data, err := os.ReadFile(*docFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "rego simulate: %v\n", err)
-			return 1
-		}
-		doc, err := policy.DecodeDocument(data)
-		if err != nil {
-			fmt.Fprintf(stderr, "rego simulate: %s: %v\n", *docFile, err)
-			return 1
-		}
-		var ok bool
-		if p, ok = doc.Lookup(pk); !ok {
-			fmt.Fprintf(stderr, "rego simulate: %s has no policy for %s and no default\n", *docFile, pk)
-			return 1
+}
+
+// parse parses args, flags and arguments in any order (everything after
+// "--" is an argument). ok is false when the command must stop with
+// status code: -h, -help or --help anywhere prints the usage to stdout
+// (status 0); a bad flag prints the error to stderr (status 2).
+func (c *command) parse(args []string, stdout, stderr io.Writer) (pos []string, code int, ok bool) {
+	var tail []string
+	for i, a := range args {
+		if a == "--" {
+			args, tail = args[:i], args[i+1:]
+			break
 		}
 	}
-	mk, err := budgetMaker(*budgetKind)
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			c.printUsage(stdout)
+			return nil, exitOK, false
+		}
+	}
+	for {
+		if err := c.fs.Parse(args); err != nil {
+			return nil, c.usageError(stderr, "%v", err), false
+		}
+		args = c.fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	return append(pos, tail...), exitOK, true
+}
+
+// usageError prints a usage error and returns exitUsage.
+func (c *command) usageError(stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, "rego %s: %s\nRun \"rego %s -h\" for usage.\n", c.name, fmt.Sprintf(format, args...), c.name)
+	return exitUsage
+}
+
+// listFlag is a comma-separated list of names. Set records that the flag
+// was given, so that an empty list ("-budgets ”") means "none" rather
+// than "not checked".
+type listFlag struct {
+	names []string
+	set   bool
+}
+
+func (l *listFlag) String() string { return strings.Join(l.names, ",") }
+
+func (l *listFlag) Set(s string) error {
+	l.set = true
+	if l.names == nil {
+		l.names = []string{}
+	}
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			l.names = append(l.names, n)
+		}
+	}
+	return nil
+}
+
+// list returns the names, or nil when the flag was not given.
+func (l *listFlag) list() []string {
+	if !l.set {
+		return nil
+	}
+	return l.names
+}
+
+// loadDocument reads and decodes a policy document.
+func loadDocument(file string, opts policy.DecodeOptions) (*policy.Document, error) {
+	data, err := os.ReadFile(file)
 	if err != nil {
-		fmt.Fprintf(stderr, "rego simulate: %v\n", err)
-		return 2
+		return nil, err
 	}
-	var fail sim.Failure = sim.FailureRate(*failure)
-	if *outage > 0 {
-		fail = sim.Outage{From: 0, To: *outage, Else: fail}
-	}
-	rep, err := sim.Run(sim.Scenario{
-		Seed: *seed, Duration: *duration, Rate: *rate, Poisson: true, Clients: *clients,
-		Server: sim.ServerConfig{Latency: sim.Exponential{Mean: *latency}, Failure: fail},
-		Retry:  p.Retry, Budget: mk,
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "rego simulate: %v\n", err)
-		return 1
-	}
-	r := p.Retry
-	fmt.Fprintf(stdout, "policy %s: %d attempts, backoff %v..%v x%g, %s jitter, per-attempt timeout %v, overall %v\n",
-		pk, r.MaxAttempts, r.InitialBackoff, r.MaxBackoff, r.BackoffMultiplier, r.Jitter, r.TimeoutPerAttempt, r.OverallTimeout)
-	fmt.Fprintf(stdout, "load: %d calls, %d attempts reached the server: %.3fx the offered load\n", rep.Offered, rep.Received, rep.Load)
-	fmt.Fprintf(stdout, "success rate: %.2f%%; retries %d; denied by the budget %d\n", 100*rep.SuccessRate, rep.Stats.Retries, rep.Stats.Rejections)
-	return 0
+	return opts.Decode(data)
 }
 
-// budgetMaker returns the simulator's budget factory for a -budget name.
-func budgetMaker(kind string) (func(clock.Clock, *rand.Rand) (budget.Budget, error), error) {
-	switch kind {
-	case "none":
-		return nil, nil
-	case "token":
-		return func(clk clock.Clock, _ *rand.Rand) (budget.Budget, error) {
-			return budget.NewTokenBucketBudgetClock(100, 10, clk), nil
-		}, nil
-	case "ratio":
-		return func(clk clock.Clock, _ *rand.Rand) (budget.Budget, error) {
-			return budget.NewRatioBudget(budget.RatioOptions{Clock: clk})
-		}, nil
-	case "throttle":
-		return func(clk clock.Clock, rnd *rand.Rand) (budget.Budget, error) {
-			return budget.NewThrottle(budget.ThrottleOptions{Clock: clk, Rand: rnd})
-		}, nil
+// printProblems writes each problem of a failed decode, one a line.
+func printProblems(w io.Writer, file string, err error) {
+	var de *policy.DocumentError
+	if errors.As(err, &de) {
+		for _, p := range de.Problems {
+			fmt.Fprintf(w, "%s: %s\n", file, p)
+		}
+		return
 	}
-	return nil, fmt.Errorf("-budget must be none, token, ratio or throttle, got %q", kind)
+	fmt.Fprintf(w, "%s: %v\n", file, err)
+}
+
+func schema(args []string, stdout, stderr io.Writer) int {
+	c := newCommand("schema", `usage: rego schema
+
+Prints the JSON Schema (draft 2020-12) of policy documents, generated from
+the policy package's field table: the content of docs/policy.schema.json.
+`, "")
+	pos, code, ok := c.parse(args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return c.usageError(stderr, "takes no arguments, got %q", pos)
+	}
+	stdout.Write(policy.JSONSchema())
+	return exitOK
 }

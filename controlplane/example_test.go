@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/aponysus/rego/controlplane"
 	"github.com/aponysus/rego/policy"
@@ -27,6 +28,10 @@ func ExampleNewHandler() {
 	rp, err := controlplane.NewRemoteProvider(controlplane.RemoteOptions{
 		URL:      srv.URL + "/payments",
 		Interval: -1, // refreshed by hand here; in production leave zero (30s)
+		// A lookup before the first document waits for it at most this
+		// long (the default is 250ms); this example waits as long as it
+		// takes.
+		ColdStartWait: time.Hour,
 	})
 	if err != nil {
 		panic(err)

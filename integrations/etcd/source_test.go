@@ -283,3 +283,17 @@ func TestOptionsValidated(t *testing.T) {
 		}
 	}
 }
+
+func TestLookupDoesNotAllocate(t *testing.T) {
+	f := newFixture(t)
+	put(t, f.cli, f.key, doc("v1", 4))
+	p := f.provider(t, controlplane.SourceOptions{})
+	waitFor(t, f.evs, "v1", hasVersion(p, "v1"))
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(1000, func() {
+		p.GetEffectivePolicy(ctx, charge)
+		p.GetEffectivePolicyRef(ctx, charge)
+	}); n != 0 {
+		t.Fatalf("%v allocations per lookup", n)
+	}
+}

@@ -85,3 +85,17 @@ func ExampleFileProvider() {
 	// 2024-06-01.1 file 10 [retry.max_attempts]
 	// search.Query 2
 }
+
+// A program that must not run without its policies refuses to start.
+func ExampleOpenFileProvider() {
+	dir, _ := os.MkdirTemp("", "policies")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "policies.json")
+	_ = os.WriteFile(path, []byte(`{"version": "v1", "policies": {"payments.Charge": {"retry": {"jitter": "wobbly"}}}}`), 0o644)
+
+	fp, err := controlplane.OpenFileProvider(controlplane.FileOptions{Path: path})
+	var de *policy.DocumentError
+	fmt.Println(fp == nil, errors.As(err, &de), errors.Is(err, policy.ErrInvalidDocument))
+	// Output:
+	// true true true
+}

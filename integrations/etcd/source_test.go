@@ -111,8 +111,10 @@ func TestUpdatesArriveByPush(t *testing.T) {
 	put(t, f.cli, f.key, doc("v1", 3))
 	p := f.provider(t, controlplane.SourceOptions{})
 	waitFor(t, f.evs, "v1", hasVersion(p, "v1"))
+	start := time.Now()
 	put(t, f.cli, f.key, doc("v2", 5))
 	waitFor(t, f.evs, "v2 by push", hasVersion(p, "v2"))
+	t.Logf("a put reached the provider in %v (reported, not judged)", time.Since(start))
 	if v, n, src, err := lookup(p); v != "v2" || n != 5 || src != policy.SourceRemote || err != nil {
 		t.Fatalf("lookup = %s %d %s %v", v, n, src, err)
 	}

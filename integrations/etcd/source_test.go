@@ -96,6 +96,16 @@ func (f *fixture) provider(t *testing.T, opts controlplane.SourceOptions, src ..
 	return p
 }
 
+// providerAtV1 puts document v1 (with attempts attempts) and returns a
+// provider that has loaded it.
+func (f *fixture) providerAtV1(t *testing.T, attempts int, opts controlplane.SourceOptions) *controlplane.SourceProvider {
+	t.Helper()
+	put(t, f.cli, f.key, doc("v1", attempts))
+	p := f.provider(t, opts)
+	waitFor(t, f.evs, "v1", hasVersion(p, "v1"))
+	return p
+}
+
 // lookup returns the version and attempts a lookup of payments.Charge sees.
 func lookup(p controlplane.PolicyProvider) (string, int, policy.PolicySource, error) {
 	pol, err := p.GetEffectivePolicy(context.Background(), charge)
@@ -108,9 +118,7 @@ func hasVersion(p *controlplane.SourceProvider, v string) func() bool {
 
 func TestUpdatesArriveByPush(t *testing.T) {
 	f := newFixture(t)
-	put(t, f.cli, f.key, doc("v1", 3))
-	p := f.provider(t, controlplane.SourceOptions{})
-	waitFor(t, f.evs, "v1", hasVersion(p, "v1"))
+	p := f.providerAtV1(t, 3, controlplane.SourceOptions{})
 	start := time.Now()
 	put(t, f.cli, f.key, doc("v2", 5))
 	waitFor(t, f.evs, "v2 by push", hasVersion(p, "v2"))
@@ -125,9 +133,7 @@ func TestUpdatesArriveByPush(t *testing.T) {
 
 func TestInvalidAndOversizedDocumentsKeepLastGood(t *testing.T) {
 	f := newFixture(t)
-	put(t, f.cli, f.key, doc("v1", 3))
-	p := f.provider(t, controlplane.SourceOptions{MaxBytes: 512})
-	waitFor(t, f.evs, "v1", hasVersion(p, "v1"))
+	p := f.providerAtV1(t, 3, controlplane.SourceOptions{MaxBytes: 512})
 
 	for i, bad := range []struct {
 		value string
@@ -156,9 +162,7 @@ func TestInvalidAndOversizedDocumentsKeepLastGood(t *testing.T) {
 
 func TestDeletedKeyKeepsLastGood(t *testing.T) {
 	f := newFixture(t)
-	put(t, f.cli, f.key, doc("v1", 3))
-	p := f.provider(t, controlplane.SourceOptions{})
-	waitFor(t, f.evs, "v1", hasVersion(p, "v1"))
+	p := f.providerAtV1(t, 3, controlplane.SourceOptions{})
 	if _, err := f.cli.Delete(context.Background(), f.key); err != nil {
 		t.Fatal(err)
 	}
@@ -200,9 +204,7 @@ func TestCompaction(t *testing.T) {
 func TestServerStopAndRestart(t *testing.T) {
 	f := newFixture(t)
 	cache := filepath.Join(t.TempDir(), "policies.cache")
-	put(t, f.cli, f.key, doc("v1", 3))
-	running := f.provider(t, controlplane.SourceOptions{CacheFile: cache})
-	waitFor(t, f.evs, "v1", hasVersion(running, "v1"))
+	running := f.providerAtV1(t, 3, controlplane.SourceOptions{CacheFile: cache})
 
 	f.srv.stop()
 	if err := running.Refresh(context.Background()); err == nil {
@@ -234,9 +236,7 @@ func TestServerStopAndRestart(t *testing.T) {
 // document.
 func TestConcurrentReaders(t *testing.T) {
 	f := newFixture(t)
-	put(t, f.cli, f.key, doc("v1", 4))
-	p := f.provider(t, controlplane.SourceOptions{})
-	waitFor(t, f.evs, "v1", hasVersion(p, "v1"))
+	p := f.providerAtV1(t, 4, controlplane.SourceOptions{})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var bad atomic.Value
@@ -288,9 +288,7 @@ func TestOptionsValidated(t *testing.T) {
 
 func TestLookupDoesNotAllocate(t *testing.T) {
 	f := newFixture(t)
-	put(t, f.cli, f.key, doc("v1", 4))
-	p := f.provider(t, controlplane.SourceOptions{})
-	waitFor(t, f.evs, "v1", hasVersion(p, "v1"))
+	p := f.providerAtV1(t, 4, controlplane.SourceOptions{})
 	ctx := context.Background()
 	if n := testing.AllocsPerRun(1000, func() {
 		p.GetEffectivePolicy(ctx, charge)

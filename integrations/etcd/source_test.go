@@ -181,10 +181,18 @@ func TestCompaction(t *testing.T) {
 	var once sync.Once
 	p := f.provider(t, controlplane.SourceOptions{}, func(s *regoetcd.Source) {
 		regoetcd.SetBeforeWatch(s, func(int64) {
+			// On the watch's goroutine: report, never t.Fatal.
 			once.Do(func() {
-				put(t, f.cli, f.key, doc("v2", 4))
-				rev := put(t, f.cli, f.key, doc("v3", 5))
-				if _, err := f.cli.Compact(context.Background(), rev, clientv3.WithCompactPhysical()); err != nil {
+				ctx := context.Background()
+				var resp *clientv3.PutResponse
+				_, err := f.cli.Put(ctx, f.key, doc("v2", 4))
+				if err == nil {
+					resp, err = f.cli.Put(ctx, f.key, doc("v3", 5))
+				}
+				if err == nil {
+					_, err = f.cli.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical())
+				}
+				if err != nil {
 					t.Error(err)
 				}
 			})

@@ -63,7 +63,9 @@ type RemoteOptions struct {
 	// (written atomically after every change). NewRemoteProvider loads it,
 	// so a process restarted while the control plane is down still starts
 	// with real policies, served as last-known-good until the server
-	// confirms or replaces them.
+	// confirms or replaces them. A cache file that exists but cannot be
+	// used (torn, written for another URL, not a valid document) is
+	// reported: LastError, OnError and Observer say why.
 	CacheFile string
 	// MissInterval is the least time between fetches that lookups start
 	// before any document has loaded; in between, such lookups fail at

@@ -19,7 +19,8 @@ type Update struct {
 	Revision string
 	// Unchanged reports that the document at the source is still the one
 	// whose revision Fetch was given (an HTTP 304): the provider marks the
-	// document in force as confirmed.
+	// document in force as confirmed. Set Revision to that revision too:
+	// an Unchanged answer about a revision no longer in force is ignored.
 	Unchanged bool
 }
 

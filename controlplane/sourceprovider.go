@@ -313,6 +313,11 @@ func (p *SourceProvider) Update(u Update) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cur := p.snap.Load()
+	if u.Unchanged && u.Revision != "" && u.Revision != p.rev {
+		// An answer about a document no longer in force (a watch replaced
+		// it while the fetch was out): it confirms nothing.
+		return nil
+	}
 	if u.Unchanged || (u.Revision != "" && u.Revision == p.rev && cur.doc != nil) {
 		if cur.doc == nil {
 			err := fmt.Errorf("controlplane: %s reported no change, but no document is in force", p.name)

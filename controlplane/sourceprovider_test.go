@@ -226,3 +226,23 @@ func TestSourceProviderNeedsSource(t *testing.T) {
 	}()
 	controlplane.NewSourceProvider(nil, controlplane.SourceOptions{})
 }
+
+// An Unchanged answer about a revision that is no longer in force
+// confirms nothing.
+func TestSourceProviderIgnoresOutdatedUnchanged(t *testing.T) {
+	src := newMemSource(doc("v1", 4))
+	sp := controlplane.NewSourceProvider(src, controlplane.SourceOptions{Interval: -1})
+	defer sp.Close()
+	if err := sp.Update(controlplane.Update{Body: []byte(doc("v1", 4)), Revision: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	sp.ReportError(errors.New("lost"))
+	if err := sp.Update(controlplane.Update{Unchanged: true, Revision: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, sp, "v1", 4, policy.SourceLKG, true)
+	if err := sp.Update(controlplane.Update{Unchanged: true, Revision: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, sp, "v1", 4, policy.SourceRemote, false)
+}

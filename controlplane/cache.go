@@ -64,6 +64,12 @@ func readCache(path, source string, max int64) (cacheEntry, error) {
 	if err != nil {
 		return cacheEntry{}, err
 	}
+	return parseCache(b, path, source)
+}
+
+// parseCache decodes the content b of the cache file at path, written for
+// source.
+func parseCache(b []byte, path, source string) (cacheEntry, error) {
 	var e cacheEntry
 	if err := json.Unmarshal(b, &e); err != nil {
 		return cacheEntry{}, fmt.Errorf("controlplane: cache %s: %w", path, err)

@@ -2,6 +2,7 @@ package controlplane_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -178,4 +179,57 @@ func TestRefMatchesValue(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The seam itself, fed by a third-party source.
+func sourceProvider(b *testing.B) *controlplane.SourceProvider {
+	sp := controlplane.NewSourceProvider(newMemSource(doc("v1", 4)), controlplane.SourceOptions{Interval: -1})
+	b.Cleanup(func() { sp.Close() })
+	if err := sp.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return sp
+}
+
+func BenchmarkLookupSource(b *testing.B)         { benchLookup(b, sourceProvider(b)) }
+func BenchmarkLookupRefSource(b *testing.B)      { benchLookupRef(b, sourceProvider(b)) }
+func BenchmarkLookupSourceParallel(b *testing.B) { benchLookupParallel(b, sourceProvider(b)) }
+
+// Every provider of the package, fresh and last-known-good, by value and
+// by reference: no allocation.
+func TestEveryProviderLookupDoesNotAllocate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation count")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.json")
+	writeFile(t, path, doc("v1", 4))
+	fp := controlplane.NewFileProvider(controlplane.FileOptions{Path: path, Interval: -1})
+	defer fp.Close()
+	src := newMemSource(doc("v1", 4))
+	sp := controlplane.NewSourceProvider(src, controlplane.SourceOptions{Interval: -1})
+	defer sp.Close()
+	if err := sp.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	providers := map[string]controlplane.PolicyRefProvider{"file": fp, "source": sp, "static": staticProvider()}
+	check := func(stage string) {
+		ctx := context.Background()
+		for name, pr := range providers {
+			if n := testing.AllocsPerRun(500, func() {
+				pr.GetEffectivePolicy(ctx, charge)
+				pr.GetEffectivePolicyRef(ctx, charge)
+			}); n != 0 {
+				t.Errorf("%s, %s: %v allocations per lookup", name, stage, n)
+			}
+		}
+	}
+	check("fresh")
+	writeFile(t, path, `{`)
+	src.fail(errors.New("down"))
+	if fp.Reload() == nil || sp.Refresh(context.Background()) == nil {
+		t.Fatal("failures not seen")
+	}
+	delete(providers, "static")
+	check("last-known-good")
 }

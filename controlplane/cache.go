@@ -9,14 +9,15 @@ import (
 )
 
 // cacheEntry is the on-disk copy of the last good document a
-// RemoteProvider fetched. The body is kept byte for byte (base64 in the
+// SourceProvider loaded. The body is kept byte for byte (base64 in the
 // JSON), whatever the document's format, so that it is decoded by the same
-// decoder as a fresh response.
+// decoder as a fresh one. (The JSON names date from when only the HTTP
+// provider had a cache, so older files still load.)
 type cacheEntry struct {
-	URL     string    `json:"url"`
-	ETag    string    `json:"etag,omitempty"`
-	SavedAt time.Time `json:"saved_at"`
-	Body    []byte    `json:"body"`
+	Source   string    `json:"url"`
+	Revision string    `json:"etag,omitempty"`
+	SavedAt  time.Time `json:"saved_at"`
+	Body     []byte    `json:"body"`
 }
 
 // writeCache replaces the cache file atomically: a crash mid-write must
@@ -55,20 +56,26 @@ func writeCache(path string, e cacheEntry) (err error) {
 	return nil
 }
 
-// readCache reads the cache file written for url. A cache written for
-// another URL is not used: it holds another fleet's policies.
-func readCache(path, url string, max int64) (cacheEntry, error) {
+// readCache reads the cache file written for source. A cache written for
+// another source is not used: it holds another fleet's policies.
+func readCache(path, source string, max int64) (cacheEntry, error) {
 	// The entry holds the body in base64 plus a little metadata.
 	b, err := readLimited(path, max/3*4+4096)
 	if err != nil {
 		return cacheEntry{}, err
 	}
+	return parseCache(b, path, source)
+}
+
+// parseCache decodes the content b of the cache file at path, written for
+// source.
+func parseCache(b []byte, path, source string) (cacheEntry, error) {
 	var e cacheEntry
 	if err := json.Unmarshal(b, &e); err != nil {
 		return cacheEntry{}, fmt.Errorf("controlplane: cache %s: %w", path, err)
 	}
-	if e.URL != url {
-		return cacheEntry{}, fmt.Errorf("controlplane: cache %s was written for %s, not %s", path, e.URL, url)
+	if e.Source != source {
+		return cacheEntry{}, fmt.Errorf("controlplane: cache %s was written for %s, not %s", path, e.Source, source)
 	}
 	return e, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/aponysus/rego/controlplane"
 	"github.com/aponysus/rego/policy"
@@ -27,6 +28,10 @@ func ExampleNewHandler() {
 	rp, err := controlplane.NewRemoteProvider(controlplane.RemoteOptions{
 		URL:      srv.URL + "/payments",
 		Interval: -1, // refreshed by hand here; in production leave zero (30s)
+		// A lookup before the first document waits for it at most this
+		// long (the default is 250ms); this example waits as long as it
+		// takes.
+		ColdStartWait: time.Hour,
 	})
 	if err != nil {
 		panic(err)
@@ -79,4 +84,18 @@ func ExampleFileProvider() {
 	// Output:
 	// 2024-06-01.1 file 10 [retry.max_attempts]
 	// search.Query 2
+}
+
+// A program that must not run without its policies refuses to start.
+func ExampleOpenFileProvider() {
+	dir, _ := os.MkdirTemp("", "policies")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "policies.json")
+	_ = os.WriteFile(path, []byte(`{"version": "v1", "policies": {"payments.Charge": {"retry": {"jitter": "wobbly"}}}}`), 0o644)
+
+	fp, err := controlplane.OpenFileProvider(controlplane.FileOptions{Path: path})
+	var de *policy.DocumentError
+	fmt.Println(fp == nil, errors.As(err, &de), errors.Is(err, policy.ErrInvalidDocument))
+	// Output:
+	// true true true
 }

@@ -1,16 +1,18 @@
 package controlplane
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aponysus/rego/clock"
+	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 )
 
@@ -43,19 +45,30 @@ type FileOptions struct {
 	// MaxBytes bounds the file's size; a larger file is rejected. Zero
 	// means DefaultMaxBytes.
 	MaxBytes int64
+	// OnError, when non-nil, is called with every failed load (the first
+	// one included), for logging. A file rejected once is not reported
+	// again until its content changes. It must not block.
+	OnError func(error)
+	// Observer, when non-nil, receives observe.EventPolicyReload (Version
+	// set) for every document put in force and
+	// observe.EventPolicyReloadFailed (Err set) for every failed load,
+	// from the goroutine that loaded. It must not block.
+	Observer observe.EventObserver
 }
 
 // FileProvider serves the policies of a document on the local file system
-// and reloads it when it changes.
+// and reloads it when it changes. It is a SourceProvider reading a file.
 //
 // The document is loaded once by NewFileProvider and then on every poll
-// whose file content differs from the last one read. A load that fails (the
-// file is missing, unreadable, too large or invalid) leaves the previous
-// good document in force: lookups then return its policies with
+// whose file content differs from the last one put in force. A load that
+// fails (the file is missing, unreadable, too large or invalid) leaves the
+// previous good document in force: lookups then return its policies with
 // Meta.Source policy.SourceLKG together with a *StaleError that says why,
 // so the failure shows in every timeline until the file is fixed. Before
 // any document has loaded, lookups return a zero policy and an
-// *UnavailableError, and the executor applies its MissingPolicyMode.
+// *UnavailableError at once, and the executor applies its
+// MissingPolicyMode: to refuse to start without a document instead, use
+// OpenFileProvider.
 //
 // Policies carry Meta.Source policy.SourceFile and Meta.Version set to the
 // document's version. Lookups read an immutable snapshot through an atomic
@@ -63,104 +76,137 @@ type FileOptions struct {
 //
 // A FileProvider is safe for concurrent use. Close stops its polling.
 type FileProvider struct {
-	path     string
-	decode   DecodeFunc
-	maxBytes int64
-	clk      clock.Clock
-	interval time.Duration
-
-	snap atomic.Pointer[snapshot]
-
-	// reloadMu serialises loads; lastRaw is the content of the last read,
-	// so an unchanged file is not decoded again.
-	reloadMu sync.Mutex
-	lastRaw  []byte
-	readOnce bool
-
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	sp *SourceProvider
 }
 
 // NewFileProvider loads the document at opts.Path and, unless
 // opts.Interval is negative, starts polling it. A first load that fails
-// does not stop the provider: LastError reports it, lookups return
-// *UnavailableError until a later poll succeeds. NewFileProvider panics if
-// opts.Path is empty.
+// does not stop the provider, but it is loud: it goes to opts.OnError and
+// opts.Observer, or, when neither is set, to the default slog logger as a
+// warning; LastError reports it, and lookups return *UnavailableError
+// until a later poll succeeds. NewFileProvider panics if opts.Path is
+// empty.
 func NewFileProvider(opts FileOptions) *FileProvider {
 	if opts.Path == "" {
 		panic("controlplane: FileOptions.Path is empty")
 	}
-	p := &FileProvider{
-		path:     opts.Path,
-		decode:   opts.Decode,
-		maxBytes: opts.MaxBytes,
-		clk:      opts.Clock,
-		interval: opts.Interval,
+	fp, err := openFile(opts)
+	if err != nil && opts.OnError == nil && opts.Observer == nil {
+		slog.Default().Warn("controlplane: no policy document loaded; lookups fail until the file is fixed and the executor applies its MissingPolicyMode",
+			slog.String("path", opts.Path), slog.String("error", err.Error()))
 	}
-	if p.decode == nil {
-		p.decode = policy.DecodeDocument
-	}
-	if p.maxBytes <= 0 {
-		p.maxBytes = DefaultMaxBytes
-	}
-	if p.clk == nil {
-		p.clk = clock.Real{}
-	}
-	if p.interval == 0 {
-		p.interval = DefaultFileInterval
-	}
-	p.snap.Store(emptySnapshot(p.path))
-	_ = p.Reload()
-	if p.interval > 0 {
-		p.stop = make(chan struct{})
-		p.done = make(chan struct{})
-		go p.poll()
-	}
-	return p
+	return fp
 }
 
-func (p *FileProvider) poll() {
-	defer close(p.done)
-	for {
-		t := p.clk.NewTimer(p.interval)
-		select {
-		case <-p.stop:
-			t.Stop()
-			return
-		case <-t.C():
-		}
-		_ = p.Reload()
+// OpenFileProvider is NewFileProvider for programs that must not run
+// without their policies: when the first document cannot be loaded (the
+// file is missing, unreadable, too large or invalid) it returns nil and an
+// error that wraps the cause (an fs error, a *TooLargeError, or a
+// *policy.DocumentError under errors.As), and starts nothing. An empty
+// opts.Path is an error too. Once open, the provider behaves as
+// NewFileProvider's: later failures keep the last good document.
+func OpenFileProvider(opts FileOptions) (*FileProvider, error) {
+	if opts.Path == "" {
+		return nil, errors.New("controlplane: FileOptions.Path is empty")
 	}
+	fp, err := openFile(opts)
+	if err != nil {
+		fp.Close()
+		return nil, fmt.Errorf("controlplane: first policy document: %w", err)
+	}
+	return fp, nil
 }
 
-// Reload reads the file now and, when its content changed since the last
-// read, decodes it and puts it in force. It returns the error of the
-// document now in question: nil when the file holds a good document, the
-// load error otherwise (the same as LastError).
+// openFile makes the provider and loads the first document before the
+// polls start.
+func openFile(opts FileOptions) (*FileProvider, error) {
+	interval := opts.Interval
+	if interval == 0 {
+		interval = DefaultFileInterval
+	}
+	maxBytes := opts.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	src := &fileSource{path: opts.Path, maxBytes: maxBytes}
+	fp := &FileProvider{sp: newSourceProvider(src, SourceOptions{
+		Decode:        opts.Decode,
+		PolicySource:  policy.SourceFile,
+		MaxBytes:      maxBytes,
+		Interval:      interval,
+		Jitter:        -1,
+		ColdStartWait: -1, // the first load is done before any lookup
+		Clock:         opts.Clock,
+		OnError:       opts.OnError,
+		Observer:      opts.Observer,
+	})}
+	err := fp.Reload()
+	fp.sp.start(true)
+	return fp, err
+}
+
+// Reload reads the file now and, when its content differs from the
+// document in force, decodes it and puts it in force. It returns the error
+// of the document now in question: nil when the file holds a good
+// document, the load error otherwise (the same as LastError). After Close
+// it returns ErrClosed.
 func (p *FileProvider) Reload() error {
-	p.reloadMu.Lock()
-	defer p.reloadMu.Unlock()
-	raw, err := readLimited(p.path, p.maxBytes)
+	err := p.sp.Refresh(context.Background())
+	if err == nil {
+		// An unchanged file that was rejected before is still rejected.
+		err = p.sp.LastError()
+	}
+	return err
+}
+
+// GetEffectivePolicy returns the policy for key from the document in force.
+// See FileProvider for the errors that may come with it.
+func (p *FileProvider) GetEffectivePolicy(ctx context.Context, key policy.PolicyKey) (policy.EffectivePolicy, error) {
+	return p.sp.GetEffectivePolicy(ctx, key)
+}
+
+// GetEffectivePolicyRef is GetEffectivePolicy without the copy; see
+// PolicyRefProvider.
+func (p *FileProvider) GetEffectivePolicyRef(ctx context.Context, key policy.PolicyKey) (*policy.EffectivePolicy, error) {
+	return p.sp.GetEffectivePolicyRef(ctx, key)
+}
+
+// Version returns the version of the document in force, or "" before the
+// first good load.
+func (p *FileProvider) Version() string { return p.sp.Version() }
+
+// Document returns the document in force, or nil. It must not be
+// modified.
+func (p *FileProvider) Document() *policy.Document { return p.sp.Document() }
+
+// LastError returns why the last load failed, or nil when the document in
+// force is the file's current content.
+func (p *FileProvider) LastError() error { return p.sp.LastError() }
+
+// Stats returns the provider's counters.
+func (p *FileProvider) Stats() Stats { return p.sp.Stats() }
+
+// Close stops polling and waits for the poller to exit. Lookups keep
+// working on the document in force. Close is idempotent and always returns
+// nil.
+func (p *FileProvider) Close() error { return p.sp.Close() }
+
+// fileSource reads a document from a file; its revision is a hash of the
+// content, so an unchanged file is not decoded again.
+type fileSource struct {
+	path     string
+	maxBytes int64
+}
+
+func (s *fileSource) Name() string { return s.path }
+
+func (s *fileSource) Fetch(_ context.Context, _ string) (Update, error) {
+	raw, err := readLimited(s.path, s.maxBytes)
 	if err != nil {
-		// Forget the last content so the file is decoded again once it is
-		// readable, even if it comes back unchanged.
-		p.lastRaw, p.readOnce = nil, false
-		p.snap.Store(failedSnapshot(p.snap.Load(), p.path, err))
-		return err
+		return Update{}, err
 	}
-	if p.readOnce && bytes.Equal(raw, p.lastRaw) {
-		return p.snap.Load().cause
-	}
-	p.lastRaw, p.readOnce = raw, true
-	doc, err := p.decode(raw)
-	if err != nil {
-		p.snap.Store(failedSnapshot(p.snap.Load(), p.path, err))
-		return err
-	}
-	doc.SetSource(policy.SourceFile)
-	p.snap.Store(freshSnapshot(doc))
-	return nil
+	sum := sha256.Sum256(raw)
+	return Update{Body: raw, Revision: hex.EncodeToString(sum[:])}, nil
 }
 
 func readLimited(path string, max int64) ([]byte, error) {
@@ -177,43 +223,6 @@ func readLimited(path string, max int64) ([]byte, error) {
 		return nil, &TooLargeError{Source: path, Limit: max}
 	}
 	return b, nil
-}
-
-// GetEffectivePolicy returns the policy for key from the document in force.
-// See FileProvider for the errors that may come with it.
-func (p *FileProvider) GetEffectivePolicy(_ context.Context, key policy.PolicyKey) (policy.EffectivePolicy, error) {
-	return p.snap.Load().get(key)
-}
-
-// GetEffectivePolicyRef is GetEffectivePolicy without the copy; see
-// PolicyRefProvider.
-func (p *FileProvider) GetEffectivePolicyRef(_ context.Context, key policy.PolicyKey) (*policy.EffectivePolicy, error) {
-	return p.snap.Load().ref(key)
-}
-
-// Version returns the version of the document in force, or "" before the
-// first good load.
-func (p *FileProvider) Version() string { return p.snap.Load().version() }
-
-// Document returns the document in force, or nil. It must not be
-// modified.
-func (p *FileProvider) Document() *policy.Document { return p.snap.Load().doc }
-
-// LastError returns why the last load failed, or nil when the document in
-// force is the file's current content.
-func (p *FileProvider) LastError() error { return p.snap.Load().cause }
-
-// Close stops polling and waits for the poller to exit. Lookups keep
-// working on the document in force. Close is idempotent and always returns
-// nil.
-func (p *FileProvider) Close() error {
-	p.closeOnce.Do(func() {
-		if p.stop != nil {
-			close(p.stop)
-			<-p.done
-		}
-	})
-	return nil
 }
 
 // TooLargeError reports a document larger than the configured limit.

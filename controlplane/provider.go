@@ -47,8 +47,10 @@ type PolicyRefProvider interface {
 	GetEffectivePolicyRef(ctx context.Context, key policy.PolicyKey) (*policy.EffectivePolicy, error)
 }
 
-// Versioned is implemented by providers that serve versioned documents.
-// The executor records the version in the timeline as policy_version.
+// Versioned is implemented by providers that serve versioned documents,
+// for programs and operators that want the version in force. (The
+// executor does not call it: it records each policy's own Meta.Version,
+// which providers set from the document, as policy_version.)
 type Versioned interface {
 	// Version returns the version of the document in force, or "".
 	Version() string

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand"
 	"net/http"
 	"net/url"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aponysus/rego/clock"
+	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 )
 
@@ -65,13 +63,21 @@ type RemoteOptions struct {
 	// (written atomically after every change). NewRemoteProvider loads it,
 	// so a process restarted while the control plane is down still starts
 	// with real policies, served as last-known-good until the server
-	// confirms or replaces them.
+	// confirms or replaces them. A cache file that exists but cannot be
+	// used (torn, written for another URL, not a valid document) is
+	// reported: LastError, OnError and Observer say why.
 	CacheFile string
 	// MissInterval is the least time between fetches that lookups start
 	// before any document has loaded; in between, such lookups fail at
 	// once instead of sending a request each to a server that is down.
 	// Zero means DefaultMissInterval.
 	MissInterval time.Duration
+	// ColdStartWait bounds how long a lookup waits for the first document
+	// (apart from Timeout, which bounds the fetch): after it the lookup
+	// gets an *UnavailableError and the executor applies its
+	// MissingPolicyMode. Zero means DefaultColdStartWait (250ms); negative
+	// means lookups neither wait nor start a fetch.
+	ColdStartWait time.Duration
 	// Clock times refreshes. Nil means clock.Real.
 	Clock clock.Clock
 	// Rand returns uniform numbers in [0, 1) for the jitter. Nil means
@@ -81,12 +87,21 @@ type RemoteOptions struct {
 	// (JSON).
 	Decode DecodeFunc
 	// OnError, when non-nil, is called (from the refreshing goroutine)
-	// with every failed fetch, for logging. It must not block.
+	// with every failed fetch, a broken cache file and a failed cache
+	// write, for logging. A document rejected once is not reported again
+	// until it changes. A fetch that Close cancels is not a failure. It
+	// must not block.
 	OnError func(error)
+	// Observer, when non-nil, receives observe.EventPolicyReload (Version
+	// set) for every document put in force and
+	// observe.EventPolicyReloadFailed (Err set) for every failure OnError
+	// hears of, but cache writes. It must not block.
+	Observer observe.EventObserver
 }
 
 // RemoteProvider serves the policies of a document fetched over HTTP and
-// refreshed in the background.
+// refreshed in the background. It is a SourceProvider whose source sends
+// conditional GETs.
 //
 // Refreshes send If-None-Match with the ETag of the document in force, so
 // an unchanged document costs a 304 and no decoding. A new document is
@@ -99,50 +114,24 @@ type RemoteOptions struct {
 // last-known-good document stays in force: lookups return its policies
 // with Meta.Source policy.SourceLKG together with a *StaleError, so the
 // executor runs them and the timeline shows the failure. The next good
-// refresh (or a 304) ends that.
+// refresh (or a 304) ends that. Close is not a failure: a fetch it
+// cancels leaves the provider as healthy as it was.
 //
 // Before any document has loaded, a lookup joins the fetch in progress or
 // starts one (one at a time however many callers miss, at most one per
-// MissInterval) and waits for it within its context. If that fails it gets
-// a zero policy and an *UnavailableError, and the executor applies its
-// MissingPolicyMode.
+// MissInterval) and waits for it at most ColdStartWait, within its
+// context. If no document has arrived by then it gets a zero policy and an
+// *UnavailableError, and the executor applies its MissingPolicyMode; the
+// fetch goes on, bounded by Timeout.
 //
 // Policies carry Meta.Source policy.SourceRemote and Meta.Version set to
 // the document's version. A RemoteProvider is safe for concurrent use; it
 // owns a goroutine that Close stops.
 type RemoteProvider struct {
-	url       string
-	client    *http.Client
-	authKey   string
-	authValue string
-	interval  time.Duration
-	jitter    float64
-	timeout   time.Duration
-	maxBytes  int64
-	cacheFile string
-	missEvery time.Duration
-	clk       clock.Clock
-	rnd       func() float64
-	decode    DecodeFunc
-	onError   func(error)
-
+	sp *SourceProvider
 	// ownTransport is the transport made for a nil Client; Close closes
 	// its idle connections.
 	ownTransport *http.Transport
-
-	snap atomic.Pointer[snapshot]
-	// lastMiss is when (clock nanoseconds) a lookup last started a fetch.
-	lastMiss atomic.Int64
-
-	loads  group
-	ctx    context.Context
-	cancel context.CancelFunc
-	loopWG sync.WaitGroup
-	closed sync.Once
-
-	// etag belongs to the fetch in progress; fetches run one at a time
-	// (group), so it needs no lock of its own.
-	etag string
 }
 
 // NewRemoteProvider validates opts, loads the cache file if there is one
@@ -156,167 +145,121 @@ func NewRemoteProvider(opts RemoteOptions) (*RemoteProvider, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("controlplane: RemoteOptions.URL: want an http or https URL, got %q", opts.URL)
 	}
-	p := &RemoteProvider{
+	src := &httpSource{
 		url:       opts.URL,
 		client:    opts.Client,
 		authKey:   opts.AuthHeader,
 		authValue: opts.AuthValue,
-		interval:  opts.Interval,
-		jitter:    opts.Jitter,
 		timeout:   opts.Timeout,
 		maxBytes:  opts.MaxBytes,
-		cacheFile: opts.CacheFile,
-		missEvery: opts.MissInterval,
-		clk:       opts.Clock,
-		rnd:       opts.Rand,
-		decode:    opts.Decode,
-		onError:   opts.OnError,
 	}
-	if p.client == nil {
+	rp := &RemoteProvider{}
+	if src.client == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.TLSClientConfig = opts.TLSConfig
-		p.client = &http.Client{Transport: t}
-		p.ownTransport = t
+		src.client = &http.Client{Transport: t}
+		rp.ownTransport = t
 	}
-	if p.authKey == "" {
-		p.authKey = "Authorization"
+	if src.authKey == "" {
+		src.authKey = "Authorization"
 	}
-	if p.interval == 0 {
-		p.interval = DefaultRemoteInterval
+	if src.timeout <= 0 {
+		src.timeout = DefaultRemoteTimeout
 	}
-	switch {
-	case p.jitter == 0:
-		p.jitter = DefaultRemoteJitter
-	case p.jitter < 0:
-		p.jitter = 0
-	case p.jitter > 1:
-		p.jitter = 1
+	if src.maxBytes <= 0 {
+		src.maxBytes = DefaultMaxBytes
 	}
-	if p.timeout <= 0 {
-		p.timeout = DefaultRemoteTimeout
-	}
-	if p.maxBytes <= 0 {
-		p.maxBytes = DefaultMaxBytes
-	}
-	if p.missEvery <= 0 {
-		p.missEvery = DefaultMissInterval
-	}
-	if p.clk == nil {
-		p.clk = clock.Real{}
-	}
-	if p.rnd == nil {
-		p.rnd = rand.Float64
-	}
-	if p.decode == nil {
-		p.decode = policy.DecodeDocument
-	}
-	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.snap.Store(emptySnapshot(p.url))
-	p.loadCache()
-	if p.interval > 0 {
-		p.loopWG.Add(1)
-		go p.loop()
-	}
-	return p, nil
-}
-
-// loadCache puts the cached document in force as last-known-good. It is
-// not fresh until the server confirms it (a 304 for its ETag) or replaces
-// it.
-func (p *RemoteProvider) loadCache() {
-	if p.cacheFile == "" {
-		return
-	}
-	e, err := readCache(p.cacheFile, p.url, p.maxBytes)
-	if err != nil {
-		return // no usable cache: start as if there were none
-	}
-	doc, err := p.decode(e.Body)
-	if err != nil {
-		return
-	}
-	doc.SetSource(policy.SourceRemote)
-	p.etag = e.ETag
-	cause := fmt.Errorf("controlplane: cached copy from %s, not yet confirmed by the server", e.SavedAt.UTC().Format(time.RFC3339))
-	p.snap.Store(staleSnapshot(doc, p.url, cause))
-}
-
-func (p *RemoteProvider) loop() {
-	defer p.loopWG.Done()
-	var wait time.Duration // the first fetch goes at once
-	for {
-		if wait > 0 {
-			t := p.clk.NewTimer(wait)
-			select {
-			case <-p.ctx.Done():
-				t.Stop()
-				return
-			case <-t.C():
-			}
-		}
-		f := p.loads.start(p.fetch, ErrClosed)
-		select {
-		case <-p.ctx.Done():
-			return
-		case <-f.done:
-		}
-		wait = p.nextInterval()
-	}
-}
-
-// nextInterval draws the wait before the next refresh.
-func (p *RemoteProvider) nextInterval() time.Duration {
-	if p.jitter == 0 {
-		return p.interval
-	}
-	f := 1 + p.jitter*(2*p.rnd()-1)
-	return time.Duration(float64(p.interval) * f)
+	rp.sp = NewSourceProvider(src, SourceOptions{
+		Decode:        opts.Decode,
+		PolicySource:  policy.SourceRemote,
+		MaxBytes:      src.maxBytes,
+		Interval:      opts.Interval,
+		Jitter:        opts.Jitter,
+		Rand:          opts.Rand,
+		CacheFile:     opts.CacheFile,
+		ColdStartWait: opts.ColdStartWait,
+		MissInterval:  opts.MissInterval,
+		Clock:         opts.Clock,
+		OnError:       opts.OnError,
+		Observer:      opts.Observer,
+	})
+	return rp, nil
 }
 
 // Refresh fetches the document now (or waits for the fetch in progress)
 // and returns its error; ctx bounds only the wait. After Close it returns
 // ErrClosed.
-func (p *RemoteProvider) Refresh(ctx context.Context) error {
-	f := p.loads.start(p.fetch, ErrClosed)
-	select {
-	case <-f.done:
-		return f.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+func (p *RemoteProvider) Refresh(ctx context.Context) error { return p.sp.Refresh(ctx) }
+
+// GetEffectivePolicy returns the policy for key from the document in force.
+// Once a document has loaded it never blocks. See RemoteProvider for the
+// errors that may come with the policy.
+func (p *RemoteProvider) GetEffectivePolicy(ctx context.Context, key policy.PolicyKey) (policy.EffectivePolicy, error) {
+	return p.sp.GetEffectivePolicy(ctx, key)
 }
 
-// fetch is one conditional GET. It runs only inside the group, so fetches
-// never overlap.
-func (p *RemoteProvider) fetch() error {
-	err := p.fetchOnce()
-	if err != nil {
-		p.snap.Store(failedSnapshot(p.snap.Load(), p.url, err))
-		if p.onError != nil {
-			p.onError(err)
-		}
-	}
-	return err
+// GetEffectivePolicyRef is GetEffectivePolicy without the copy; see
+// PolicyRefProvider.
+func (p *RemoteProvider) GetEffectivePolicyRef(ctx context.Context, key policy.PolicyKey) (*policy.EffectivePolicy, error) {
+	return p.sp.GetEffectivePolicyRef(ctx, key)
 }
 
-func (p *RemoteProvider) fetchOnce() error {
-	ctx, cancel := context.WithTimeout(p.ctx, p.timeout)
+// Version returns the version of the document in force, or "" before the
+// first load.
+func (p *RemoteProvider) Version() string { return p.sp.Version() }
+
+// Document returns the document in force, or nil. It must not be
+// modified.
+func (p *RemoteProvider) Document() *policy.Document { return p.sp.Document() }
+
+// LastError returns why the last fetch failed, or nil when the document in
+// force is confirmed by the server.
+func (p *RemoteProvider) LastError() error { return p.sp.LastError() }
+
+// Stats returns the provider's counters.
+func (p *RemoteProvider) Stats() Stats { return p.sp.Stats() }
+
+// Close stops the background refresh, cancels a fetch in progress and
+// waits for every goroutine the provider started. Lookups keep working on
+// the document in force, as healthy as it was. Close is idempotent and
+// always returns nil.
+func (p *RemoteProvider) Close() error {
+	p.sp.Close()
+	if p.ownTransport != nil {
+		p.ownTransport.CloseIdleConnections()
+	}
+	return nil
+}
+
+// httpSource is one conditional GET per Fetch.
+type httpSource struct {
+	url       string
+	client    *http.Client
+	authKey   string
+	authValue string
+	timeout   time.Duration
+	maxBytes  int64
+}
+
+func (s *httpSource) Name() string { return s.url }
+
+func (s *httpSource) Fetch(ctx context.Context, known string) (Update, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
-		return fmt.Errorf("controlplane: %w", err)
+		return Update{}, fmt.Errorf("controlplane: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
-	if p.authValue != "" {
-		req.Header.Set(p.authKey, p.authValue)
+	if s.authValue != "" {
+		req.Header.Set(s.authKey, s.authValue)
 	}
-	cur := p.snap.Load()
-	if cur.doc != nil && p.etag != "" {
-		req.Header.Set("If-None-Match", p.etag)
+	if known != "" {
+		req.Header.Set("If-None-Match", known)
 	}
-	resp, err := p.client.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("controlplane: fetch: %w", err)
+		return Update{}, fmt.Errorf("controlplane: fetch: %w", err)
 	}
 	defer func() {
 		// Drain a little so the connection can be reused, then close.
@@ -325,116 +268,25 @@ func (p *RemoteProvider) fetchOnce() error {
 	}()
 	switch resp.StatusCode {
 	case http.StatusNotModified:
-		if cur.doc == nil {
-			return fmt.Errorf("controlplane: fetch %s: 304 Not Modified without a document", p.url)
+		if known == "" {
+			return Update{}, fmt.Errorf("controlplane: fetch %s: 304 Not Modified without a document", s.url)
 		}
-		if cur.stale {
-			p.snap.Store(freshSnapshot(cur.doc))
-		}
-		return nil
+		return Update{Unchanged: true, Revision: known}, nil
 	case http.StatusOK:
 	default:
-		return &StatusError{URL: p.url, Code: resp.StatusCode}
+		return Update{}, &StatusError{URL: s.url, Code: resp.StatusCode}
 	}
-	if resp.ContentLength > p.maxBytes {
-		return &TooLargeError{Source: p.url, Limit: p.maxBytes}
+	if resp.ContentLength > s.maxBytes {
+		return Update{}, &TooLargeError{Source: s.url, Limit: s.maxBytes}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, p.maxBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, s.maxBytes+1))
 	if err != nil {
-		return fmt.Errorf("controlplane: fetch %s: %w", p.url, err)
+		return Update{}, fmt.Errorf("controlplane: fetch %s: %w", s.url, err)
 	}
-	if int64(len(body)) > p.maxBytes {
-		return &TooLargeError{Source: p.url, Limit: p.maxBytes}
+	if int64(len(body)) > s.maxBytes {
+		return Update{}, &TooLargeError{Source: s.url, Limit: s.maxBytes}
 	}
-	doc, err := p.decode(body)
-	if err != nil {
-		return fmt.Errorf("controlplane: fetch %s: %w", p.url, err)
-	}
-	doc.SetSource(policy.SourceRemote)
-	p.etag = resp.Header.Get("ETag")
-	p.snap.Store(freshSnapshot(doc))
-	if p.cacheFile != "" {
-		err := writeCache(p.cacheFile, cacheEntry{URL: p.url, ETag: p.etag, SavedAt: p.clk.Now(), Body: body})
-		if err != nil && p.onError != nil {
-			// The document is in force; only the next restart's head start
-			// is lost.
-			p.onError(err)
-		}
-	}
-	return nil
-}
-
-// GetEffectivePolicy returns the policy for key from the document in force.
-// Once a document has loaded it never blocks. See RemoteProvider for the
-// errors that may come with the policy.
-func (p *RemoteProvider) GetEffectivePolicy(ctx context.Context, key policy.PolicyKey) (policy.EffectivePolicy, error) {
-	s := p.snap.Load()
-	if s.doc != nil {
-		return s.get(key)
-	}
-	return p.miss(ctx, key, s)
-}
-
-// GetEffectivePolicyRef is GetEffectivePolicy without the copy; see
-// PolicyRefProvider.
-func (p *RemoteProvider) GetEffectivePolicyRef(ctx context.Context, key policy.PolicyKey) (*policy.EffectivePolicy, error) {
-	s := p.snap.Load()
-	if s.doc != nil {
-		return s.ref(key)
-	}
-	p.miss(ctx, key, s)
-	return p.snap.Load().ref(key)
-}
-
-// miss serves a lookup before the first document: it waits, within ctx,
-// for the fetch in progress, or starts one unless a lookup started one
-// within MissInterval.
-func (p *RemoteProvider) miss(ctx context.Context, key policy.PolicyKey, s *snapshot) (policy.EffectivePolicy, error) {
-	f, ok := p.loads.startIf(p.fetch, ErrClosed, func() bool {
-		now := p.clk.Now().UnixNano()
-		if last := p.lastMiss.Load(); last != 0 && now-last < int64(p.missEvery) {
-			return false
-		}
-		p.lastMiss.Store(now)
-		return true
-	})
-	if !ok {
-		// A load finished moments ago (possibly after s was read): answer
-		// from the latest snapshot.
-		return p.snap.Load().get(key)
-	}
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-	}
-	return p.snap.Load().get(key)
-}
-
-// Version returns the version of the document in force, or "" before the
-// first load.
-func (p *RemoteProvider) Version() string { return p.snap.Load().version() }
-
-// Document returns the document in force, or nil. It must not be
-// modified.
-func (p *RemoteProvider) Document() *policy.Document { return p.snap.Load().doc }
-
-// LastError returns why the last fetch failed, or nil when the document in
-// force is confirmed by the server.
-func (p *RemoteProvider) LastError() error { return p.snap.Load().cause }
-
-// Close stops the background refresh, cancels a fetch in progress and
-// waits for every goroutine the provider started. Lookups keep working on
-// the document in force. Close is idempotent and always returns nil.
-func (p *RemoteProvider) Close() error {
-	p.closed.Do(func() {
-		p.cancel()
-		p.loopWG.Wait()
-		p.loads.close()
-		if p.ownTransport != nil {
-			p.ownTransport.CloseIdleConnections()
-		}
-	})
-	return nil
+	return Update{Body: body, Revision: resp.Header.Get("ETag")}, nil
 }
 
 // StatusError reports a response whose status is neither 200 nor 304.

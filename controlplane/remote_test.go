@@ -297,7 +297,8 @@ func TestRemoteSlowServerDoesNotBlockCallers(t *testing.T) {
 func TestRemoteMissesShareOneFetch(t *testing.T) {
 	pl := newPlane(t, false)
 	pl.set("block")
-	rp := newRemote(t, controlplane.RemoteOptions{URL: pl.srv.URL})
+	// The lookups wait for the stalled first fetch as long as it takes.
+	rp := newRemote(t, controlplane.RemoteOptions{URL: pl.srv.URL, ColdStartWait: time.Hour})
 
 	const callers = 8
 	var wg sync.WaitGroup

@@ -25,9 +25,17 @@ type StaleError struct {
 	Version string
 	// Err is why the newer document could not be loaded.
 	Err error
+
+	// msg is the message, built once by the provider: every call that
+	// records the error asks for it, and a document with thousands of
+	// problems must not cost thousands of string writes per call.
+	msg string
 }
 
 func (e *StaleError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
 	return fmt.Sprintf("controlplane: serving last-known-good version %q of %s: %v", e.Version, e.Source, e.Err)
 }
 
@@ -45,9 +53,15 @@ type UnavailableError struct {
 	Source string
 	// Err is why no document could be loaded.
 	Err error
+
+	// msg is the message, built once by the provider (see StaleError).
+	msg string
 }
 
 func (e *UnavailableError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
 	return fmt.Sprintf("controlplane: no policy document from %s: %v", e.Source, e.Err)
 }
 
@@ -98,20 +112,26 @@ func newSnapshot(doc *policy.Document, stale bool, err, cause error) *snapshot {
 func freshSnapshot(doc *policy.Document) *snapshot { return newSnapshot(doc, false, nil, nil) }
 
 // emptySnapshot is the state before the first load.
-func emptySnapshot(source string) *snapshot {
-	return newSnapshot(nil, false, &UnavailableError{Source: source, Err: errNotLoaded}, errNotLoaded)
-}
+func emptySnapshot(source string) *snapshot { return unavailableSnapshot(source, errNotLoaded) }
 
 // failedSnapshot keeps prev's document, if any, as last-known-good.
 func failedSnapshot(prev *snapshot, source string, cause error) *snapshot {
 	if prev == nil || prev.doc == nil {
-		return newSnapshot(nil, false, &UnavailableError{Source: source, Err: cause}, cause)
+		return unavailableSnapshot(source, cause)
 	}
 	return staleSnapshot(prev.doc, source, cause)
 }
 
+func unavailableSnapshot(source string, cause error) *snapshot {
+	e := &UnavailableError{Source: source, Err: cause}
+	e.msg = e.Error()
+	return newSnapshot(nil, false, e, cause)
+}
+
 func staleSnapshot(doc *policy.Document, source string, cause error) *snapshot {
-	return newSnapshot(doc, true, &StaleError{Source: source, Version: doc.Version, Err: cause}, cause)
+	e := &StaleError{Source: source, Version: doc.Version, Err: cause}
+	e.msg = e.Error()
+	return newSnapshot(doc, true, e, cause)
 }
 
 // get resolves key against the snapshot without allocating.

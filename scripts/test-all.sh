@@ -18,7 +18,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
-modules=(. integrations/yaml integrations/grpc integrations/otel integrations/prometheus integrations/redis benchmarks)
+modules=(. integrations/yaml integrations/grpc integrations/otel integrations/prometheus integrations/redis integrations/etcd examples/etcd benchmarks)
 fuzztime=${FUZZTIME:-50000x}
 
 step() { printf '\n=== %s\n' "$*"; }
@@ -45,8 +45,8 @@ done
 
 cd "$root"
 step "workspace: build and vet everything together"
-go build ./... ./integrations/... ./benchmarks/...
-go vet ./... ./integrations/... ./benchmarks/...
+go build ./... ./integrations/... ./examples/etcd/... ./benchmarks/...
+go vet ./... ./integrations/... ./examples/etcd/... ./benchmarks/...
 
 if [ "${SKIP_GO122:-0}" != "1" ]; then
 	step "core module with Go 1.22 (its minimum)"

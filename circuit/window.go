@@ -41,7 +41,8 @@ func (w *window) offset(t time.Time) int64 {
 	}
 	base := w.base.Load()
 	if base == nil {
-		w.base.CompareAndSwap(nil, &t)
+		first := t // a copy, so that only the first call allocates
+		w.base.CompareAndSwap(nil, &first)
 		base = w.base.Load()
 	}
 	d := int64(t.Sub(*base))

@@ -1,0 +1,110 @@
+package circuit_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aponysus/rego/circuit"
+	"github.com/aponysus/rego/controlplane"
+	"github.com/aponysus/rego/gate"
+	"github.com/aponysus/rego/policy"
+	"github.com/aponysus/rego/retry"
+)
+
+// benchPolicies are the breaker configurations the benchmarks measure.
+var benchPolicies = []struct {
+	name string
+	cfg  policy.CircuitPolicy
+}{
+	{"rule=consecutive", policy.CircuitPolicy{Enabled: true, FailureThreshold: 5, Cooldown: time.Second}},
+	{"rule=all", policy.CircuitPolicy{Enabled: true, FailureThreshold: 5, Cooldown: time.Second,
+		FailureRateThreshold: 0.5, SlowCallDuration: time.Second, SlowCallRateThreshold: 0.5,
+		Window: 10 * time.Second, MinThroughput: 10}},
+}
+
+// BenchmarkClosedSuccess is the path nearly every attempt takes: a closed
+// breaker admits it and counts its success, through the gate API.
+func BenchmarkClosedSuccess(b *testing.B) {
+	ctx := context.Background()
+	for _, bp := range benchPolicies {
+		b.Run(bp.name, func(b *testing.B) {
+			var br circuit.Breaker
+			pol := &policy.EffectivePolicy{Circuit: bp.cfg}
+			now := time.Now()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p, err := br.Admit(ctx, gate.Attempt{Policy: pol}, now)
+				if err != nil {
+					b.Fatal(err)
+				}
+				p.Done(gate.Result{Verdict: gate.Answered, Latency: time.Millisecond, End: now})
+			}
+		})
+	}
+}
+
+// BenchmarkClosedSuccessParallel is the same from GOMAXPROCS goroutines
+// sharing one breaker: no lock, so no goroutine waits for another.
+func BenchmarkClosedSuccessParallel(b *testing.B) {
+	ctx := context.Background()
+	for _, bp := range benchPolicies {
+		b.Run(bp.name, func(b *testing.B) {
+			var br circuit.Breaker
+			pol := &policy.EffectivePolicy{Circuit: bp.cfg}
+			now := time.Now()
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					p, err := br.Admit(ctx, gate.Attempt{Policy: pol}, now)
+					if err != nil {
+						panic(err)
+					}
+					p.Done(gate.Result{Verdict: gate.Answered, Latency: time.Millisecond, End: now})
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkOpenRefusal is an open breaker refusing (the error it returns
+// is the one allocation).
+func BenchmarkOpenRefusal(b *testing.B) {
+	var br circuit.Breaker
+	pol := &policy.EffectivePolicy{Circuit: benchPolicies[0].cfg}
+	now := time.Now()
+	br.ForceOpen(now)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := br.Admit(context.Background(), gate.Attempt{Policy: pol}, now); err == nil {
+			b.Fatal("admitted")
+		}
+	}
+}
+
+// BenchmarkExecutorSuccess is a successful call through the executor
+// without a breaker (the plain path) and with one: the difference is what
+// a closed breaker costs a call.
+func BenchmarkExecutorSuccess(b *testing.B) {
+	key := policy.ParseKey("bench.Call")
+	run := func(b *testing.B, cfg policy.CircuitPolicy) {
+		exec := retry.NewExecutor(retry.ExecutorOptions{Provider: &controlplane.StaticProvider{
+			Policies: map[policy.PolicyKey]policy.EffectivePolicy{key: {Retry: policy.RetryPolicy{MaxAttempts: 3}, Circuit: cfg}},
+		}})
+		op := func(context.Context) error { return nil }
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := exec.Do(ctx, key, op); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("breaker=none", func(b *testing.B) { run(b, policy.CircuitPolicy{}) })
+	for _, bp := range benchPolicies {
+		b.Run("breaker="+bp.name[len("rule="):], func(b *testing.B) { run(b, bp.cfg) })
+	}
+}

@@ -22,7 +22,7 @@ func (b *Breaker) Closed() bool { return stateOf(b.word.Load()) == Closed }
 // Done or give the slot back with Release. retryAfter, when denied, is the
 // time until a probe will be allowed.
 func (b *Breaker) Allow(now time.Time, cfg policy.CircuitPolicy) (ok, probe bool, reason string, retryAfter time.Duration) {
-	ad := b.admit(now, b.settingsFor(cfg))
+	ad := b.admit(now, b.settingsFor(&cfg))
 	return ad.ok, ad.probe, ad.reason, ad.retryAfter
 }
 
@@ -32,7 +32,7 @@ func (b *Breaker) Allow(now time.Time, cfg policy.CircuitPolicy) (ok, probe bool
 // a way worth retrying. now matters only for a failure (it may open the
 // breaker); a success may pass the zero time.
 func (b *Breaker) Done(now time.Time, cfg policy.CircuitPolicy, probe, success bool) {
-	b.result(genOf(b.word.Load()), probe, b.settingsFor(cfg), true, !success, false, now)
+	b.result(genOf(b.word.Load()), probe, b.settingsFor(&cfg), true, !success, false, now)
 }
 
 // Release gives back what Allow granted to an attempt that ended without
@@ -50,7 +50,7 @@ func (b *Breaker) State(now time.Time, cfg policy.CircuitPolicy) State {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	w := b.word.Load()
-	if stateOf(w) == Open && !forcedOf(w) && !now.Before(b.openedAt.Add(b.settingsFor(cfg).cooldown)) {
+	if stateOf(w) == Open && !forcedOf(w) && !now.Before(b.openedAt.Add(b.settingsFor(&cfg).cooldown)) {
 		return HalfOpen
 	}
 	return stateOf(w)

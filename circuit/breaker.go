@@ -65,11 +65,11 @@ type Breaker struct {
 // settingsFor returns the settings of cfg, cached while the policy stays
 // the same: comparing the policy is cheaper than deriving its settings,
 // and the cache lets Complete, which gets no policy, read them.
-func (b *Breaker) settingsFor(cfg policy.CircuitPolicy) *settings {
-	if s := b.conf.Load(); s != nil && s.pol == cfg {
+func (b *Breaker) settingsFor(cfg *policy.CircuitPolicy) *settings {
+	if s := b.conf.Load(); s != nil && s.pol == *cfg {
 		return s
 	}
-	s := settingsOf(cfg)
+	s := settingsOf(*cfg)
 	b.conf.Store(s)
 	return s
 }
@@ -79,7 +79,7 @@ func (b *Breaker) lastSettings() *settings {
 	if s := b.conf.Load(); s != nil {
 		return s
 	}
-	return b.settingsFor(policy.CircuitPolicy{})
+	return b.settingsFor(&policy.CircuitPolicy{})
 }
 
 // admission is the breaker's decision on one attempt.

@@ -26,16 +26,20 @@ var (
 // and probe flag in its Token; a refusal is a *OpenError with the Permit's
 // Reason ReasonOpen, ReasonProbeBusy or ReasonForcedOpen.
 func (b *Breaker) Admit(_ context.Context, a gate.Attempt, now time.Time) (gate.Permit, error) {
-	var cfg policy.CircuitPolicy
-	if a.Policy != nil {
-		cfg = a.Policy.Circuit
-	}
-	if !cfg.Enabled {
+	if a.Policy == nil || !a.Policy.Circuit.Enabled {
 		return gate.Permit{Reason: ReasonDisabled}, nil
 	}
-	ad := b.admit(now, b.settingsFor(cfg))
+	s := b.settingsFor(&a.Policy.Circuit)
+	if w := b.word.Load(); closedFree(w) { // the closed path, kept small
+		return gate.Permit{Reason: ReasonClosed, Completer: b, Token: uint64(genOf(w)) << 1}, nil
+	}
+	return b.admitGate(a.Key, now, s)
+}
+
+func (b *Breaker) admitGate(key policy.PolicyKey, now time.Time, s *settings) (gate.Permit, error) {
+	ad := b.admit(now, s)
 	if !ad.ok {
-		return gate.Permit{Reason: ad.reason}, &OpenError{Key: a.Key, Reason: ad.reason, RetryAfter: ad.retryAfter}
+		return gate.Permit{Reason: ad.reason}, &OpenError{Key: key, Reason: ad.reason, RetryAfter: ad.retryAfter}
 	}
 	if ad.reason == ReasonForcedClosed {
 		return gate.Permit{Reason: ad.reason}, nil

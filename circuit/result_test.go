@@ -48,6 +48,18 @@ var simConfigs = []struct {
 type simRun struct {
 	changes []circuit.StateChange
 	reached int
+	sent    []time.Duration // when each call that reached the dependency was sent
+}
+
+// reachedIn counts the calls sent in [from, to).
+func (r simRun) reachedIn(from, to time.Duration) int {
+	n := 0
+	for _, at := range r.sent {
+		if at >= from && at < to {
+			n++
+		}
+	}
+	return n
 }
 
 // firstTo returns the offset of the first change to state to at or after
@@ -104,6 +116,7 @@ func simulate(seed int64, cfg policy.CircuitPolicy, length time.Duration, failP 
 			continue
 		}
 		run.reached++
+		run.sent = append(run.sent, at)
 		lat := 5*time.Millisecond + time.Duration(rnd.Int63n(int64(10*time.Millisecond)))
 		v := gate.Answered
 		if rnd.Float64() < failP(at+lat) {
@@ -171,8 +184,7 @@ func simTable() string {
 				closed++
 				times = append(times, at-recovery)
 			}
-			during = append(during, simulate(seed, c.cfg, recovery, outage(outageFrom, recovery)).reached-
-				simulate(seed, c.cfg, outageFrom, outage(outageFrom, recovery)).reached)
+			during = append(during, r.reachedIn(outageFrom, recovery))
 		}
 		fmt.Fprintf(&b, "| | %s | %d | %s | %d |\n", c.name, closed, medianMax(times), medianInt(during))
 	}

@@ -35,7 +35,7 @@ type Snapshot struct {
 
 // Snapshot returns the breaker's state at now under cfg.
 func (b *Breaker) Snapshot(now time.Time, cfg policy.CircuitPolicy) Snapshot {
-	s := b.settingsFor(cfg)
+	s := b.settingsFor(&cfg)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	w := b.word.Load()

@@ -165,15 +165,7 @@ func BenchmarkBreakerSuccess(b *testing.B) {
 			})})
 			s := &script{}
 			op := func(context.Context) error { return s.call() }
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := exec.Do(ctx, benchKey, op); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			expect(b, "attempts", s.attempts, int64(b.N))
+			timedCalls(b, s, func() error { return exec.Do(ctx, benchKey, op) })
 		}
 	}
 	runRotated(b, []sub{
@@ -184,31 +176,28 @@ func BenchmarkBreakerSuccess(b *testing.B) {
 			cb := gobreaker.NewCircuitBreaker[struct{}](gobreakerSettings(false))
 			s := &script{}
 			op := func() (struct{}, error) { return struct{}{}, s.call() }
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if _, err := cb.Execute(op); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			expect(b, "attempts", s.attempts, int64(b.N))
+			timedCalls(b, s, func() error { _, err := cb.Execute(op); return err })
 		}},
 		{libFailsafe, func(b *testing.B) {
 			exec := failsafe.With[any](failsafeBreaker(false))
 			s := &script{}
-			op := s.call
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := exec.Run(op); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			expect(b, "attempts", s.attempts, int64(b.N))
+			timedCalls(b, s, func() error { return exec.Run(s.call) })
 		}},
 	})
+}
+
+// timedCalls runs call b.N times in the timed region and checks that each
+// made one attempt of s.
+func timedCalls(b *testing.B, s *script, call func() error) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := call(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	expect(b, "attempts", s.attempts, int64(b.N))
 }
 
 func boolInt(v bool) int64 {

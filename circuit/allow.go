@@ -29,8 +29,10 @@ func (b *Breaker) Allow(now time.Time, cfg policy.CircuitPolicy) (ok, probe bool
 // Done reports the outcome of an attempt Allow let through (or that ran
 // while Closed reported true): success is true when the dependency
 // answered (a success or a non-retryable outcome), false when it failed in
-// a way worth retrying. now matters only for a failure (it may open the
-// breaker); a success may pass the zero time.
+// a way worth retrying. now matters for a failure (it may open the
+// breaker) and, when a rate rule is on, for every result: a result with
+// the zero time is counted in the latest time bucket the breaker has seen,
+// which is accurate only while results keep arriving with times.
 func (b *Breaker) Done(now time.Time, cfg policy.CircuitPolicy, probe, success bool) {
 	b.result(genOf(b.word.Load()), probe, b.settingsFor(&cfg), true, !success, false, now)
 }

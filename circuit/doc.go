@@ -64,8 +64,9 @@
 // cooldown, no probes) and ForceClose keeps it closed (admitting with
 // ReasonForcedClosed, counting nothing) until Reset, which returns it to a
 // fresh closed state under the rules. Registry has the same three methods
-// per key. A forced state survives policy reloads; only Reset (or the
-// other forcing) ends it.
+// per key. A forced state survives cooldowns and policy reloads, even to
+// a policy that does not enable the breaker; only Reset (or the other
+// forcing) ends it.
 //
 // # The gate contract
 //

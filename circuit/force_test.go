@@ -1,11 +1,13 @@
 package circuit_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/aponysus/rego/circuit"
+	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/policy"
 )
 
@@ -19,6 +21,10 @@ func TestForcedStates(t *testing.T) {
 		if sn := r.b.Snapshot(t0.Add(at), r.pol.Circuit); sn.State != circuit.Open || !sn.Forced || !sn.OpenUntil.IsZero() {
 			t.Fatalf("%+v", sn)
 		}
+	}
+	off := &policy.EffectivePolicy{Circuit: policy.CircuitPolicy{Enabled: false}}
+	if p, err := r.b.Admit(context.Background(), gate.Attempt{Policy: off}, t0); !errors.Is(err, circuit.ErrOpen) || p.Reason != circuit.ReasonForcedOpen {
+		t.Fatalf("a forced state must hold under a policy without the breaker: %q %v", p.Reason, err)
 	}
 	if ok, _, reason, after := r.b.Allow(t0.Add(time.Hour), r.pol.Circuit); ok || reason != circuit.ReasonForcedOpen || after != 0 {
 		t.Fatal(ok, reason, after)

@@ -19,14 +19,20 @@ var (
 // Admit asks the breaker about the attempt a at now, under the attempt's
 // policy (a.Policy.Circuit; a nil policy is the zero policy). It never
 // waits. When the policy does not enable the breaker, the attempt is
-// admitted with Reason ReasonDisabled and nothing to complete. A forced
-// closed breaker admits with ReasonForcedClosed and nothing to complete.
+// admitted with Reason ReasonDisabled and nothing to complete, unless the
+// breaker is forced: a forced state holds whatever the policy says. A
+// forced closed breaker admits with ReasonForcedClosed and nothing to
+// complete.
 // Otherwise an admitted attempt's Permit has Reason ReasonClosed or
 // ReasonProbe, the breaker as its Completer and the admitting generation
 // and probe flag in its Token; a refusal is a *OpenError with the Permit's
 // Reason ReasonOpen, ReasonProbeBusy or ReasonForcedOpen.
 func (b *Breaker) Admit(_ context.Context, a gate.Attempt, now time.Time) (gate.Permit, error) {
 	if a.Policy == nil || !a.Policy.Circuit.Enabled {
+		if w := b.word.Load(); forcedOf(w) {
+			// An operator's forcing holds whatever the policy says.
+			return b.admitGate(a.Key, now, b.lastSettings())
+		}
 		return gate.Permit{Reason: ReasonDisabled}, nil
 	}
 	s := b.settingsFor(&a.Policy.Circuit)

@@ -82,6 +82,11 @@
 // enable the breaker is admitted with ReasonDisabled and nothing to
 // complete.
 //
+// In shadow mode (the policy's Shadow) the executor runs the attempts the
+// breaker refused anyway; a refusal carries no Completer, so their
+// results never reach the breaker, which goes on deciding as if it were
+// enforced.
+//
 // A closed breaker admits and completes without a lock and without
 // allocating: one atomic load to admit, a few atomic operations to count
 // the result (lock-free buckets when a rate rule is on). Locks are taken

@@ -35,7 +35,9 @@ type counts struct{ calls, failures, slow uint64 }
 
 // offset returns t as nanoseconds after the window's base, setting the
 // base on first use. A zero t means "now, as far as the window knows".
-func (w *window) offset(t time.Time) int64 {
+// record says whether t is a result's time, which moves the window's
+// latest time forward; a reader's time does not.
+func (w *window) offset(t time.Time, record bool) int64 {
 	if t.IsZero() {
 		return w.last.Load()
 	}
@@ -46,7 +48,7 @@ func (w *window) offset(t time.Time) int64 {
 		base = w.base.Load()
 	}
 	d := int64(t.Sub(*base))
-	if d > w.last.Load() {
+	if record && d > w.last.Load() {
 		w.last.Store(d) // racy but monotone enough: it only places timeless results
 	}
 	return d
@@ -54,7 +56,7 @@ func (w *window) offset(t time.Time) int64 {
 
 // add counts one result of generation gen at t.
 func (w *window) add(gen uint32, s *settings, t time.Time, failed, slow bool) {
-	slot := w.offset(t) >> s.shift
+	slot := w.offset(t, true) >> s.shift
 	r := &w.ring[slot&(buckets-1)]
 	for {
 		b := r.Load()
@@ -95,7 +97,7 @@ func (w *window) sum(gen uint32, s *settings, t time.Time) counts {
 	if w.base.Load() == nil {
 		return c
 	}
-	end := w.offset(t) >> s.shift
+	end := w.offset(t, false) >> s.shift
 	for slot := end - s.spans + 1; slot <= end; slot++ {
 		b := w.ring[slot&(buckets-1)].Load()
 		if b != nil && b.slot == slot && b.gen == gen && b.shift == s.shift {

@@ -27,7 +27,7 @@ func pack(gen uint32, s State, forced bool) uint64 {
 func genOf(w uint64) uint32        { return uint32(w >> genShift) }
 func stateOf(w uint64) State       { return State(w & stateMask) }
 func forcedOf(w uint64) bool       { return w&forcedBit != 0 }
-func closedFree(w uint64) bool     { return w&(stateMask|forcedBit) == 0 }
+func closedUnforced(w uint64) bool { return w&(stateMask|forcedBit) == 0 }
 func consecZero(gen uint32) uint64 { return uint64(gen) << 32 }
 
 // Breaker is one key's circuit breaker: a state machine over closed, open
@@ -94,7 +94,7 @@ type admission struct {
 // admit decides on an attempt at now under s.
 func (b *Breaker) admit(now time.Time, s *settings) admission {
 	w := b.word.Load()
-	if closedFree(w) {
+	if closedUnforced(w) {
 		return admission{ok: true, gen: genOf(w), reason: ReasonClosed}
 	}
 	if forcedOf(w) {
@@ -146,7 +146,7 @@ func (b *Breaker) result(gen uint32, probe bool, s *settings, ran, failed, slow 
 	if !ran {
 		return
 	}
-	if w := b.word.Load(); genOf(w) != gen || !closedFree(w) {
+	if w := b.word.Load(); genOf(w) != gen || !closedUnforced(w) {
 		return // a late result, or a forced breaker: it counts for nothing
 	}
 	var cause string
@@ -205,7 +205,7 @@ func (b *Breaker) rateCause(gen uint32, s *settings, t time.Time) string {
 func (b *Breaker) trip(gen uint32, t time.Time, cause string) {
 	b.mu.Lock()
 	w := b.word.Load()
-	if genOf(w) != gen || !closedFree(w) {
+	if genOf(w) != gen || !closedUnforced(w) {
 		b.mu.Unlock()
 		return
 	}

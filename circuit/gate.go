@@ -36,7 +36,7 @@ func (b *Breaker) Admit(_ context.Context, a gate.Attempt, now time.Time) (gate.
 		return gate.Permit{Reason: ReasonDisabled}, nil
 	}
 	s := b.settingsFor(&a.Policy.Circuit)
-	if w := b.word.Load(); closedFree(w) { // the closed path, kept small
+	if w := b.word.Load(); closedUnforced(w) { // the closed path, kept small
 		return gate.Permit{Reason: ReasonClosed, Completer: b, Token: uint64(genOf(w)) << 1}, nil
 	}
 	return b.admitGate(a.Key, now, s)

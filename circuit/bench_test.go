@@ -100,3 +100,17 @@ func BenchmarkExecutorSuccess(b *testing.B) {
 		b.Run("breaker="+bp.name[len("rule="):], func(b *testing.B) { run(b, bp.cfg) })
 	}
 }
+
+// TestClosedPathAllocatesNothing: admitting and completing on a closed
+// breaker allocates nothing, under every rule.
+func TestClosedPathAllocatesNothing(t *testing.T) {
+	for _, bp := range benchPolicies {
+		var br circuit.Breaker
+		pol := &policy.EffectivePolicy{Circuit: bp.cfg}
+		now := time.Now()
+		closedSuccess(&br, pol, now) // the first sees the policy and the window's base
+		if n := testing.AllocsPerRun(100, func() { closedSuccess(&br, pol, now) }); n != 0 {
+			t.Errorf("%s: %v allocations per attempt", bp.name, n)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package circuit
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,7 +31,11 @@ type Registry struct {
 	// complete. nil means no hook.
 	OnStateChange func(StateChange)
 
-	m          cow.Map[policy.PolicyKey, *Breaker]
+	m cow.Map[policy.PolicyKey, *Breaker]
+	// hot is a recently used breaker, checked before the map: comparing
+	// its key is cheaper than hashing one, and most registries serve one
+	// key far more than the others.
+	hot        atomic.Pointer[Breaker]
 	mu         sync.Mutex
 	n          int
 	overflowed atomic.Uint64
@@ -42,7 +47,15 @@ func NewRegistry() *Registry { return &Registry{} }
 // For returns key's breaker, creating it on first use; nil when the
 // registry is full (the key's calls then pass, and Overflowed counts it).
 func (r *Registry) For(key policy.PolicyKey) *Breaker {
+	if b := r.hot.Load(); b != nil && b.key == key {
+		return b
+	}
 	if b, ok := r.m.Load(key); ok {
+		// Replace the hot breaker on one miss in eight, so that keys
+		// taking turns do not write a shared word on every lookup.
+		if rand.Uint32()&7 == 0 {
+			r.hot.Store(b)
+		}
 		return b
 	}
 	r.mu.Lock()
@@ -60,6 +73,7 @@ func (r *Registry) For(key policy.PolicyKey) *Breaker {
 	}
 	b := &Breaker{key: key, reg: r}
 	r.m.Store(key, b)
+	r.hot.Store(b)
 	r.n++
 	return b
 }

@@ -66,7 +66,7 @@ type Breaker struct {
 // the same: comparing the policy is cheaper than deriving its settings,
 // and the cache lets Complete, which gets no policy, read them.
 func (b *Breaker) settingsFor(cfg *policy.CircuitPolicy) *settings {
-	if s := b.conf.Load(); s != nil && s.pol == *cfg {
+	if s := b.conf.Load(); s != nil && samePolicy(&s.pol, cfg) {
 		return s
 	}
 	s := settingsOf(*cfg)

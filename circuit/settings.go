@@ -74,6 +74,19 @@ func settingsOf(p policy.CircuitPolicy) *settings {
 	return s
 }
 
+// samePolicy reports whether a and b are the same configuration, field by
+// field: inline, and several times cheaper than the generated struct
+// equality, which matters because every admission asks. Floats compare by
+// value (a NaN never equals itself: such a policy is re-derived on every
+// admission, and behaves the same). A test checks every field is here.
+func samePolicy(a, b *policy.CircuitPolicy) bool {
+	return a.FailureThreshold == b.FailureThreshold && a.Cooldown == b.Cooldown &&
+		a.Window == b.Window && a.FailureRateThreshold == b.FailureRateThreshold &&
+		a.SlowCallDuration == b.SlowCallDuration && a.SlowCallRateThreshold == b.SlowCallRateThreshold &&
+		a.MinThroughput == b.MinThroughput && a.HalfOpenProbes == b.HalfOpenProbes &&
+		a.SuccessThreshold == b.SuccessThreshold && a.Enabled == b.Enabled && a.Shadow == b.Shadow
+}
+
 func orDefault(n, def int) int {
 	if n <= 0 {
 		return def

@@ -40,8 +40,8 @@ func consecZero(gen uint32) uint64 { return uint64(gen) << 32 }
 // generation lasts: results of attempts admitted before a state change
 // never count after it.
 //
-// A closed breaker admits and completes attempts without a lock: one
-// atomic load to admit, a few atomic operations to count the result.
+// A closed breaker admits and completes attempts without a lock: two
+// atomic loads to admit, a few atomic operations to count the result.
 // Locks are taken only to change state and on the open and half-open
 // paths.
 type Breaker struct {

@@ -88,7 +88,7 @@
 // enforced.
 //
 // A closed breaker admits and completes without a lock and without
-// allocating: one atomic load to admit, a few atomic operations to count
+// allocating: two atomic loads to admit, a few atomic operations to count
 // the result (lock-free buckets when a rate rule is on). Locks are taken
 // only to change state and on the open and half-open paths.
 //

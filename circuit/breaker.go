@@ -42,8 +42,8 @@ func consecZero(gen uint32) uint64 { return uint64(gen) << 32 }
 //
 // A closed breaker admits and completes attempts without a lock: two
 // atomic loads to admit, a few atomic operations to count the result.
-// Locks are taken only to change state and on the open and half-open
-// paths.
+// Locks are taken only to change state, on the open and half-open paths,
+// and to take a snapshot.
 type Breaker struct {
 	word atomic.Uint64 // generation, state, forced: see pack
 	// consec is the closed generation's consecutive failures, tagged with

@@ -90,7 +90,8 @@
 // A closed breaker admits and completes without a lock and without
 // allocating: two atomic loads to admit, a few atomic operations to count
 // the result (lock-free buckets when a rate rule is on). Locks are taken
-// only to change state and on the open and half-open paths.
+// only to change state, on the open and half-open paths, and to take a
+// snapshot.
 //
 // The direct methods Closed, Allow, Done and Release predate the gate
 // seam; Done carries no generation and no latency, so results reported

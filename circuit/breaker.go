@@ -33,7 +33,8 @@ func consecZero(gen uint32) uint64 { return uint64(gen) << 32 }
 // Breaker is one key's circuit breaker: a state machine over closed, open
 // and half-open whose every method takes the time as a parameter (no
 // clock, no timers, no goroutines). The zero value is a closed breaker
-// ready to use. A Breaker is safe for concurrent use.
+// ready to use; it reports its state changes only when a Registry made it
+// (Registry.OnStateChange). A Breaker is safe for concurrent use.
 //
 // Every state change starts a new generation. A permit carries the
 // generation that admitted it, and its result counts only while that

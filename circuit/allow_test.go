@@ -112,3 +112,20 @@ func TestOpenError(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRegistryKeysTakingTurns(t *testing.T) {
+	r := circuit.NewRegistry()
+	keys := []policy.PolicyKey{policy.ParseKey("a.x"), policy.ParseKey("a.y"), policy.ParseKey("b.x"), {Namespace: "a", Name: "x"}}
+	first := map[policy.PolicyKey]*circuit.Breaker{}
+	for i := 0; i < 1000; i++ {
+		k := keys[i%len(keys)]
+		b := r.For(k)
+		if f, ok := first[k]; ok && f != b {
+			t.Fatalf("%v got another breaker", k)
+		}
+		first[k] = b
+	}
+	if len(first) != 3 || countKeys(r) != 3 {
+		t.Fatalf("%d keys", len(first))
+	}
+}

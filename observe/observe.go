@@ -20,8 +20,11 @@ const (
 	AttrClassifierMissing   = "classifier_missing"
 	AttrStopReason          = "stop_reason"
 	AttrHedgeTriggerError   = "hedge_trigger_error"
-	AttrHedgeSkipped        = "hedge_skipped"
-	AttrSingleAttempt       = "single_attempt"
+	// AttrHedgeSkipped says why a hedging call launched no further hedge
+	// although its policy allowed one. Its one value is "deadline": the
+	// overall deadline left less time than the trigger's delay.
+	AttrHedgeSkipped  = "hedge_skipped"
+	AttrSingleAttempt = "single_attempt"
 )
 
 // Timeline is the structured account of one call.
@@ -54,9 +57,13 @@ type AttemptRecord struct {
 	// RetryIndex is the retry step the attempt belongs to; hedges share
 	// their step's index.
 	RetryIndex int
-	// HedgeReason says why a hedge was launched ("trigger_fixed_50ms") or,
-	// for an attempt cancelled by the executor, why it was cancelled
-	// ("lost_to_attempt_2").
+	// HedgeReason says why a hedge was launched: "trigger_" followed by
+	// its trigger's reason ("trigger_fixed", "trigger_p95",
+	// "trigger_warmup_fixed"); or, for an attempt the executor cancelled,
+	// why: "lost" (another attempt succeeded) or "call_ended" (the call
+	// ended while it ran). The values are few on purpose: integrations use
+	// them as metric labels. The hedge's delay is the time between its
+	// StartTime and its step's primary's.
 	HedgeReason string
 	// Cancelled reports that the executor cancelled the attempt (a losing
 	// hedge, or the call ending) before it returned on its own.

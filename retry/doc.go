@@ -27,11 +27,23 @@
 //     operation must honour its context, as any function taking one should.
 //
 // On failure the caller gets the last operation's error (a *OutcomeError
-// when the classifier judged a value a failure without an error), or, when
-// the caller's context ended the call, an error matching both ctx.Err() and
-// the last operation's error with errors.Is. rego's own conditions are
-// ErrNoPolicy/*NoPolicyError, budget.ErrDenied/*budget.DeniedError,
-// circuit.ErrOpen/*circuit.OpenError and *PanicError.
+// when the classifier judged a value a failure without an error), as
+// errors.Is and errors.As see it:
+//
+//   - a non-retryable outcome or an abort: that error itself;
+//   - a retryable failure after which the call stopped (the attempts ran
+//     out, a budget or the breaker refused the retry, the deadline left
+//     no room for the next wait): a *StopError, whose message is the last
+//     error's and which unwraps both to it and to the cause, so that
+//     errors.Is(err, ErrAttemptsExhausted), errors.Is(err,
+//     budget.ErrDenied), errors.Is(err, circuit.ErrOpen) or errors.Is(err,
+//     ErrDeadline) says why;
+//   - the caller's context ending the call: an error matching both
+//     ctx.Err() and the last operation's error.
+//
+// When nothing ran, the error is rego's own: ErrNoPolicy/*NoPolicyError,
+// budget.ErrDenied/*budget.DeniedError, circuit.ErrOpen/*circuit.OpenError,
+// or ctx.Err(). A panic is a *PanicError (see Panics).
 //
 // # Hedging
 //
@@ -42,10 +54,11 @@
 // budget (kind budget.KindHedge) allows; hedges spread out, one per trigger
 // firing, up to MaxHedges per step. Every launched attempt counts toward
 // Retry.MaxAttempts. No hedge launches when the overall deadline leaves less
-// time than the trigger's delay. The first success wins: the other attempts'
-// contexts are cancelled at once, OnHedgeCancel fires for each, and their
-// results, whenever they arrive, go to CallOptions.Discard. A retryable
-// failure waits for the rest of its step; when every attempt of the step
+// time than the trigger's delay (the timeline's hedge_skipped attribute is
+// then "deadline"). The first success wins: the other attempts' contexts
+// are cancelled at once, OnHedgeCancel fires for each (reason CancelLost,
+// "lost"), and their results, whenever they arrive, go to
+// CallOptions.Discard. A retryable failure waits for the rest of its step; when every attempt of the step
 // has failed, the executor backs off and starts the next step. A
 // non-retryable outcome ends the call at once when CancelOnNonRetryable is
 // set, else the attempts in flight may still succeed and no new step
@@ -69,11 +82,30 @@
 //
 // # Panics
 //
-// A panic in the operation (in any attempt, hedges included) is carried to
-// the caller's goroutine and re-raised there as a *PanicError holding the
-// value and the stack, after every budget decision has been released; with
-// ExecutorOptions.RecoverPanics it is returned as the call's error instead.
-// A library goroutine never panics.
+// A panic in code the user supplied, in either mode, is contained the same
+// way: the operation (any attempt, hedges included), a classifier, a
+// budget (AllowAttempt, Release, RecordOutcome), an observer callback, a
+// hedge trigger, the Discard hook, a gate, the policy provider. It is
+// carried to the caller's goroutine and re-raised there as a *PanicError
+// holding the value, the stack where it was raised and its Source
+// ("operation", "classifier", ...); with ExecutorOptions.RecoverPanics it
+// is returned as the call's error instead, with the zero value.
+//
+// Before it re-raises (or returns) the panic, the call cancels the attempts
+// still running and waits for them to return, up to PanicDrainTimeout (100
+// ms of real time), so that every budget decision and gate permit of an
+// attempt that honours its context has been released when the caller sees
+// the panic; an attempt that ignores its context longer releases its own
+// when it returns. Every value an attempt produced reaches the caller or
+// CallOptions.Discard exactly once, panics included: a call ending in a
+// panic hands its last value to Discard.
+//
+// A panic that can no longer reach the caller (an attempt that panics
+// after its call returned, or after another attempt had won; a second
+// panic during the same call) is never dropped silently: it is counted
+// (Executor.LatePanics) and delivered as an observe.EventLatePanic to an
+// observer that implements observe.EventObserver. A library goroutine
+// never panics.
 //
 // # Observers
 //

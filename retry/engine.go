@@ -23,6 +23,7 @@ const (
 	StopPanic             = "panic"
 	StopNoPolicy          = "no_policy"
 	StopCircuitOpen       = "circuit_open"
+	StopGateRefused       = "gate_refused" // a gate other than the budget and the breaker refused
 )
 
 // OutcomeError is the error of an attempt that its classifier judged a
@@ -60,12 +61,15 @@ type slot struct {
 	hedgeIdx int
 	isHedge  bool
 	running  bool
+	got      bool // the coordinator has its result
+	spawned  bool // its goroutine was started (concurrent mode)
 	probe    bool // the breaker's half-open probe
 	brk      bool // holds a breaker grant to report or release
 }
 
 type result[T any] struct {
 	slot int
+	ai   int // the attempt's index
 	val  T
 	err  error
 	pe   *PanicError
@@ -118,6 +122,15 @@ type engine[T any] struct {
 	gBrk    bool
 	gReason string
 
+	// src and srcAttempt name the user hook being called, so that a panic
+	// caught by finish says where it came from.
+	src        string
+	srcAttempt int
+	out        *observe.Timeline // where the timeline goes, if anywhere
+	winner     int               // the winning attempt's index
+	ended      bool              // succeed or fail has returned
+	succeeded  bool              // and it was succeed
+
 	hub *hub[T]
 	// hedgeState is the coordinator's hedging state, inside the hub's
 	// allocation; nil unless the policy hedges.
@@ -126,17 +139,21 @@ type engine[T any] struct {
 	base    time.Time // the call's first clock reading, on the wall clock
 }
 
-func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T], tl *observe.Timeline) (T, error) {
+func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T], tl *observe.Timeline) (v T, err error) {
 	discard := opts.Discard
 	// Field by field: a composite literal of this size is built in a
 	// temporary and copied, which costs more than the rest of the call.
 	var c engine[T]
-	c.e, c.key, c.op, c.discard, c.ctx = e, key, op, discard, ctx
+	c.e, c.key, c.op, c.discard, c.ctx, c.out = e, key, op, discard, ctx, tl
+	// finish contains every panic raised in this goroutine by code the
+	// user supplied, and cleans up on every path.
+	defer c.finish(&v, &err)
 	c.recording = tl != nil || !e.noopObs
 	if c.recording {
 		c.tl.Key = key
 		c.tl.Start = c.now()
 	}
+	c.hook(SourceProvider, -1)
 	e.resolve(ctx, key, &c.res)
 	p := c.res.p
 	if opts.SingleAttempt || (opts.NoHedge && p.Hedge.Enabled) {
@@ -154,11 +171,16 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	if c.recording {
 		c.tl.PolicyID = p.ID
 		c.tl.Attributes = timelineAttrs(p, c.res.polErr, c.res.mode, clsMissing)
+		if p.Meta.Version == "" && e.versioned != nil {
+			c.hook(SourceProvider, -1)
+			if v := e.versioned.Version(); v != "" {
+				c.tl.Attributes[observe.AttrPolicyVersion] = v
+			}
+		}
 		if opts.SingleAttempt {
 			c.tl.Attributes[observe.AttrSingleAttempt] = "true"
 		}
 	}
-	defer c.cleanup()
 	if c.res.denyErr != nil {
 		c.stop = StopNoPolicy
 		return c.fail(c.res.denyErr, tl)
@@ -166,6 +188,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	if !e.noopObs {
 		pol := *p
 		pol.Key = key // a shared default policy carries its own key
+		c.hook(SourceObserver, -1)
 		e.obs.OnStart(ctx, key, pol)
 	}
 	if err := ctx.Err(); err != nil {
@@ -184,7 +207,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	if p.Hedge.Enabled {
 		c.startHedging()
 	} else if e.forceConcurrent {
-		c.hub = newHub[T](p.Retry.MaxAttempts, discard)
+		c.hub = newHub[T](e, key, p.Retry.MaxAttempts, discard)
 		c.many = make([]slot, p.Retry.MaxAttempts)
 	}
 
@@ -209,6 +232,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		}
 		if c.step > 0 && !c.sleep(wait) {
 			if dec.Release != nil {
+				c.hook(SourceBudget, c.nrec)
 				dec.Release()
 			}
 			c.releaseBreaker()
@@ -283,10 +307,12 @@ func (c *engine[T]) gate(isHedge bool, wait time.Duration) (budget.Decision, boo
 	}
 	dec := budget.Decision{Allowed: true, Reason: g.reason}
 	if g.b != nil {
+		c.hook(SourceBudget, c.nrec)
 		dec = g.b.AllowAttempt(c.ctx, c.key, c.launched, kind, g.ref)
 	}
 	if !dec.Allowed {
 		if dec.Release != nil {
+			c.hook(SourceBudget, c.nrec)
 			dec.Release()
 		}
 		c.releaseBreaker()
@@ -320,6 +346,7 @@ func (c *engine[T]) deny(isHedge bool, hedgeIdx int, kind budget.AttemptKind, wa
 		}
 		c.addRecord(rec)
 		if !c.e.noopObs {
+			c.hook(SourceObserver, ai)
 			c.e.obs.OnAttempt(c.ctx, c.key, rec)
 		}
 	}
@@ -344,7 +371,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	s := c.slot(si)
 	// Field by field, for the same reason as in run.
 	s.release, s.kind, s.rec, s.hedgeIdx, s.isHedge, s.running = dec.Release, kind, ai, hedgeIdx, isHedge, true
-	s.recorder, s.cancel, s.actx = nil, nil, nil
+	s.recorder, s.cancel, s.actx, s.got, s.spawned = nil, nil, nil, false, false
 	if c.breaker != nil {
 		s.probe, s.brk = c.gProbe, c.gBrk
 		c.gBrk = false
@@ -386,6 +413,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 		}
 		c.addRecord(rec)
 		if isHedge && !c.e.noopObs {
+			c.hook(SourceObserver, ai)
 			c.e.obs.OnHedgeSpawn(actx, c.key, rec)
 		}
 	}
@@ -394,16 +422,17 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 		c.pending = c.invokeInline(si, ai, actx)
 		return
 	}
+	s.spawned = true
 	go c.hub.run(c.op, actx, si, ai, dec.Release)
 }
 
 func (c *engine[T]) invokeInline(si, ai int, ctx context.Context) (r result[T]) {
-	r.slot = si
+	r.slot, r.ai = si, ai
 	done := false
 	defer func() {
 		if !done {
 			if v := recover(); v != nil {
-				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai}
+				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: SourceOperation}
 			}
 		}
 	}()
@@ -455,14 +484,21 @@ func (c *engine[T]) awaitStep() verdict {
 // handle processes the result of one attempt.
 func (c *engine[T]) handle(r result[T]) verdict {
 	s := c.slot(r.slot)
-	s.running = false
+	s.running, s.got = false, true
 	c.inflight--
 	if s.cancel != nil {
 		s.cancel()
 		s.cancel = nil
 	}
+	// The value is kept first, so that it reaches the caller or Discard
+	// whatever hook panics next; a release a hook's panic skips is done by
+	// cleanup (the slot is marked got).
+	if r.pe == nil {
+		c.keepValue(r.val, s.rec)
+	}
 	if rel := s.release; rel != nil {
 		s.release = nil
+		c.hook(SourceBudget, s.rec)
 		rel()
 	}
 	if c.recording || c.tracking() {
@@ -479,6 +515,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 	if r.err == nil && c.clsDefault {
 		out.Kind = classify.OutcomeSuccess
 	} else {
+		c.hook(SourceClassifier, s.rec)
 		out = c.cls.Classify(r.val, r.err)
 		if out.Kind == classify.OutcomeUnknown {
 			out.Kind = classify.OutcomeRetryable
@@ -489,6 +526,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 	}
 	answered := out.Kind == classify.OutcomeSuccess || out.Kind == classify.OutcomeNonRetryable
 	if s.recorder != nil {
+		c.hook(SourceBudget, s.rec)
 		s.recorder.RecordOutcome(c.key, s.kind, answered)
 	}
 	if s.brk {
@@ -516,8 +554,8 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		err = &OutcomeError{Outcome: out}
 	}
 	c.finishRecord(s, out, err)
-	c.keepValue(r.val)
 	if out.Kind == classify.OutcomeSuccess {
+		c.winner = s.rec
 		c.lastErr = nil
 		return vSuccess
 	}
@@ -604,13 +642,17 @@ func (c *engine[T]) slot(i int) *slot {
 	return &c.many[i]
 }
 
-// keepValue makes v the value returned on failure and discards the one it
-// replaces.
-func (c *engine[T]) keepValue(v T) {
-	if c.hasVal && c.discard != nil {
-		c.discard(c.lastVal)
-	}
+// keepValue makes v, the value of attempt ai, the value returned on
+// failure and discards the one it replaces. The new value is kept before
+// the old one is discarded: if Discard panics, each has still gone exactly
+// once where it belongs.
+func (c *engine[T]) keepValue(v T, ai int) {
+	old, had := c.lastVal, c.hasVal
 	c.lastVal, c.hasVal = v, true
+	if had && c.discard != nil {
+		c.hook(SourceDiscard, ai)
+		c.discard(old)
+	}
 }
 
 func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
@@ -622,11 +664,13 @@ func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
 	rec.Outcome = out
 	rec.Err = err
 	if !c.e.noopObs {
+		c.hook(SourceObserver, s.rec)
 		c.e.obs.OnAttempt(s.actx, c.key, *rec)
 	}
 }
 
-// cancelRunning cancels every attempt still in flight and records why.
+// cancelRunning cancels every attempt still in flight and records why
+// (CancelLost or CancelCallEnded).
 func (c *engine[T]) cancelRunning(reason string) {
 	for i := 0; i < c.launched; i++ {
 		s := c.slot(i)
@@ -647,55 +691,53 @@ func (c *engine[T]) cancelRunning(reason string) {
 			rec.Outcome = classify.Outcome{Kind: classify.OutcomeAbort, Reason: "cancelled"}
 			rec.HedgeReason = reason
 			if !c.e.noopObs {
+				c.hook(SourceObserver, s.rec)
 				c.e.obs.OnHedgeCancel(s.actx, c.key, *rec, reason)
 			}
 		}
 	}
 }
 
+// Reasons recorded in AttemptRecord.HedgeReason of an attempt the executor
+// cancelled, and passed to Observer.OnHedgeCancel. They are metric labels:
+// keep them few.
+const (
+	CancelLost      = "lost"       // another attempt of the call succeeded
+	CancelCallEnded = "call_ended" // the call ended (a failure, a panic, the caller's context)
+)
+
 // succeed ends the call with the winning value; the timeline goes to
 // *tl when tl is not nil.
 func (c *engine[T]) succeed(tl *observe.Timeline) (T, error) {
 	if c.inflight > 0 {
-		c.cancelRunning("lost")
+		c.cancelRunning(CancelLost)
 	}
-	v := c.lastVal
-	c.hasVal = false // returned, not discarded
 	if c.recording {
 		c.tl.End = c.lastEnd // the winning attempt's end
 		if !c.e.noopObs {
+			c.hook(SourceObserver, -1)
 			c.e.obs.OnSuccess(c.ctx, c.key, c.tl)
 		}
 	}
 	if tl != nil {
 		*tl = c.tl
 	}
-	return v, nil
+	// Only now is the value the caller's: until here, a panic hands it to
+	// Discard.
+	c.hasVal = false
+	c.ended, c.succeeded = true, true
+	return c.lastVal, nil
 }
 
 // fail ends the call with err, or with the error its stop reason implies.
+// A call ending in a panic returns the zero value: finish hands the last
+// value to Discard and raises (or returns) the panic.
 func (c *engine[T]) fail(err error, tl *observe.Timeline) (T, error) {
 	if c.inflight > 0 {
-		c.cancelRunning("call_ended")
+		c.cancelRunning(CancelCallEnded)
 	}
 	if err == nil {
-		switch {
-		case c.panicErr != nil:
-			err = c.panicErr
-		case c.stop == StopContextDone:
-			err = ctxStopError(c.callCtx.Err(), c.lastErr)
-		case c.lastErr != nil:
-			err = c.lastErr
-		case c.denied != nil:
-			err = c.denied
-		default:
-			err = errors.New("retry: call ended without an attempt")
-		}
-	}
-	var v T
-	if c.hasVal {
-		v = c.lastVal
-		c.hasVal = false
+		err = c.stopErr()
 	}
 	if c.recording {
 		c.tl.End = c.now()
@@ -704,51 +746,48 @@ func (c *engine[T]) fail(err error, tl *observe.Timeline) (T, error) {
 			c.tl.Attributes[observe.AttrStopReason] = c.stop
 		}
 		if !c.e.noopObs {
+			c.hook(SourceObserver, -1)
 			c.e.obs.OnFailure(c.ctx, c.key, c.tl)
 		}
 	}
 	if tl != nil {
 		*tl = c.tl
 	}
-	if c.panicErr != nil && !c.e.recoverPanics {
-		panic(c.panicErr)
+	c.ended = true
+	var v T
+	if c.hasVal && c.panicErr == nil {
+		v = c.lastVal
+		c.hasVal = false
 	}
 	return v, err
 }
 
-// cleanup runs on every path out of run, panics included: it cancels what
-// is still running, hands arrived results back, and releases contexts.
-func (c *engine[T]) cleanup() {
-	c.stopHedgeTimer()
-	c.releaseBreaker()
-	for i := 0; i < c.launched; i++ {
-		s := c.slot(i)
-		c.releaseSlotBreaker(s)
-		if s.cancel != nil {
-			s.cancel()
-			s.cancel = nil
-		}
+// stopErr is the error of a call that stops for c.stop.
+func (c *engine[T]) stopErr() error {
+	if c.panicErr != nil {
+		return c.panicErr
 	}
-	if c.hub != nil {
-		for _, r := range c.hub.close() {
-			s := c.slot(r.slot)
-			if rel := s.release; rel != nil {
-				s.release = nil
-				rel()
-			}
-			if r.pe == nil && c.discard != nil {
-				c.discard(r.val)
-			}
+	if c.lastErr == nil {
+		if c.denied != nil {
+			return c.denied
 		}
-	} else if c.inflight > 0 {
-		// An inline attempt that never returned (its operation panicked
-		// through a path that skipped handle): release its budget.
-		if rel := c.one.release; rel != nil {
-			c.one.release = nil
-			rel()
+		if c.stop == StopContextDone {
+			return c.callCtx.Err()
 		}
+		return errors.New("retry: call ended without an attempt")
 	}
-	if c.cancelCall != nil {
-		c.cancelCall()
+	var cause error
+	switch c.stop {
+	case StopContextDone:
+		return ctxStopError(c.callCtx.Err(), c.lastErr)
+	case StopAttemptsExhausted:
+		cause = ErrAttemptsExhausted
+	case StopDeadline:
+		cause = ErrDeadline
+	case StopBudgetDenied, StopCircuitOpen, StopGateRefused:
+		cause = c.denied
+	default:
+		return c.lastErr
 	}
+	return &StopError{Reason: c.stop, Attempts: c.launched, Err: c.lastErr, Cause: cause}
 }

@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"math/rand/v2"
+	"sync/atomic"
 
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/circuit"
@@ -108,6 +109,9 @@ type Executor struct {
 	triggers      *hedge.Registry
 	latencies     *hedge.Latencies
 	breakers      *circuit.Registry
+	events        observe.EventObserver  // obs, when it wants lifecycle events
+	versioned     controlplane.Versioned // provider, when it serves versions
+	latePanics    atomic.Uint64
 
 	// forceConcurrent runs every call's attempts on goroutines even
 	// without hedging; the conformance tests use it to run the same
@@ -139,6 +143,8 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 		e.obs = observe.NoopObserver{}
 	}
 	e.noopObs = observe.IsNoop(e.obs)
+	e.events, _ = e.obs.(observe.EventObserver)
+	e.versioned, _ = e.provider.(controlplane.Versioned)
 	if e.defClassifier == nil {
 		e.defClassifier = classify.Default
 	}

@@ -20,6 +20,8 @@ import (
 type hub[T any] struct {
 	results chan result[T]
 	discard func(T)
+	e       *Executor
+	key     policy.PolicyKey
 	mu      sync.Mutex
 	closed  bool
 	// hs is the coordinator's hedging state, allocated with the hub; the
@@ -42,18 +44,18 @@ type hedgeState struct {
 // tracking reports whether the call feeds a latency tracker.
 func (c *engine[T]) tracking() bool { return c.hedgeState != nil && c.tracker != nil }
 
-func newHub[T any](maxAttempts int, discard func(T)) *hub[T] {
-	return &hub[T]{results: make(chan result[T], maxAttempts), discard: discard}
+func newHub[T any](e *Executor, key policy.PolicyKey, maxAttempts int, discard func(T)) *hub[T] {
+	return &hub[T]{results: make(chan result[T], maxAttempts), discard: discard, e: e, key: key}
 }
 
 // run is the body of an attempt goroutine.
 func (h *hub[T]) run(op invoker[T], ctx context.Context, si, ai int, release func()) {
-	r := result[T]{slot: si}
+	r := result[T]{slot: si, ai: ai}
 	done := false
 	defer func() {
 		if !done {
 			if v := recover(); v != nil {
-				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai}
+				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: SourceOperation}
 			} else {
 				r.err = errGoexit
 			}
@@ -73,14 +75,28 @@ func (h *hub[T]) deliver(r result[T], release func()) {
 	}
 	h.mu.Unlock()
 	// The call has returned: this late result is ours to clean up. Nothing
-	// here may panic out of a library goroutine.
-	defer func() { _ = recover() }()
+	// here may panic out of a library goroutine, and no panic is dropped
+	// without a trace.
+	if r.pe != nil {
+		h.e.latePanic(h.key, r.pe)
+	}
 	if release != nil {
-		release()
+		h.safely(SourceBudget, r.ai, release)
 	}
 	if r.pe == nil && h.discard != nil {
-		h.discard(r.val)
+		h.safely(SourceDiscard, r.ai, func() { h.discard(r.val) })
 	}
+}
+
+// safely calls a hook from an attempt goroutine after its call returned;
+// a panic is reported as a late one.
+func (h *hub[T]) safely(src string, ai int, f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.e.latePanic(h.key, &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: src})
+		}
+	}()
+	f()
 }
 
 // close marks the call as returned and hands back the results that had
@@ -105,7 +121,7 @@ func stack() []byte { return debug.Stack() }
 // startHedging prepares the concurrent mode of the engine.
 func (c *engine[T]) startHedging() {
 	p := c.res.p
-	c.hub = newHub[T](p.Retry.MaxAttempts, c.discard)
+	c.hub = newHub[T](c.e, c.key, p.Retry.MaxAttempts, c.discard)
 	c.hedgeState = &c.hub.hs
 	c.e.gateFor(p.Hedge.Budget, &c.hedgeGate)
 	c.many = make([]slot, p.Retry.MaxAttempts)
@@ -127,6 +143,7 @@ func (c *engine[T]) armHedge() {
 	if !p.Hedge.Enabled || c.hedgeStopped || c.nonRetry || c.hedgesInStep >= p.Hedge.MaxHedges || c.launched >= p.Retry.MaxAttempts {
 		return
 	}
+	c.hook(SourceTrigger, c.nrec)
 	d, reason, ok := c.trigger.Delay(hedgeInput(c.key, p, c.hedgesInStep+1, c.tracker))
 	if !ok {
 		c.hedgeStopped = true
@@ -142,7 +159,9 @@ func (c *engine[T]) armHedge() {
 		}
 		return
 	}
-	c.hedgeReason = "trigger_" + reason
+	if c.recording {
+		c.hedgeReason = HedgeTriggerPrefix + reason
+	}
 	c.hedgeTimer = c.e.clk.NewTimer(d)
 }
 
@@ -167,3 +186,9 @@ func (c *engine[T]) stopHedgeTimer() {
 func hedgeInput(key policy.PolicyKey, p *policy.EffectivePolicy, idx int, tr *hedge.Tracker) hedge.TriggerInput {
 	return hedge.TriggerInput{Key: key, Policy: p.Hedge, HedgeIndex: idx, Latency: tr}
 }
+
+// HedgeTriggerPrefix starts the HedgeReason of a hedge: it is followed by
+// its trigger's reason ("trigger_fixed", "trigger_p95"). The delay is not
+// part of it (a quantile trigger's delay changes all the time, and the
+// reason is a metric label); it is the time between the launches.
+const HedgeTriggerPrefix = "trigger_"

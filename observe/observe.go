@@ -80,6 +80,25 @@ type AttemptRecord struct {
 	Gates []GateDecision
 }
 
+// Refusal returns the decision of the gate that refused the attempt, which
+// therefore did not run (BudgetAllowed is false); false when every gate
+// admitted it or only gates in shadow mode refused.
+func (r AttemptRecord) Refusal() (GateDecision, bool) {
+	for i := len(r.Gates) - 1; i >= 0; i-- {
+		if d := r.Gates[i]; !d.Admitted && !d.Shadow {
+			return d, true
+		}
+	}
+	return GateDecision{}, false
+}
+
+// RefusedBy returns the name of the gate that refused the attempt ("circuit",
+// "budget", a user gate's name), or "" when it ran.
+func (r AttemptRecord) RefusedBy() string {
+	d, _ := r.Refusal()
+	return d.Gate
+}
+
 // GateDecision is one gate's decision about an attempt.
 type GateDecision struct {
 	// Gate is the gate's name: a built-in one ("circuit", "budget",

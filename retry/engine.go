@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/aponysus/rego/budget"
-	"github.com/aponysus/rego/circuit"
 	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 )
@@ -49,22 +49,21 @@ const (
 	vStop
 )
 
-// slot is the coordinator's bookkeeping for one launched attempt.
+// slot is the coordinator's bookkeeping for one attempt, from its
+// admission by the gates to its end.
 type slot struct {
-	release  func()
-	recorder budget.OutcomeRecorder
-	kind     budget.AttemptKind
+	perm     permits // the gates' permits it holds
 	cancel   context.CancelFunc
 	actx     context.Context
 	start    time.Time
+	si       int // its launch index (gate.Attempt.Launched)
 	rec      int // the attempt's index (its record's Attempt)
+	step     int
 	hedgeIdx int
 	isHedge  bool
 	running  bool
+	ran      bool // the operation was called (or its goroutine started)
 	got      bool // the coordinator has its result
-	spawned  bool // its goroutine was started (concurrent mode)
-	probe    bool // the breaker's half-open probe
-	brk      bool // holds a breaker grant to report or release
 }
 
 type result[T any] struct {
@@ -88,7 +87,6 @@ type engine[T any] struct {
 	res        resolution
 	cls        classify.Classifier
 	clsDefault bool
-	retryGate  gate
 	ctx        context.Context // the caller's
 	callCtx    context.Context // with the overall timeout
 	cancelCall context.CancelFunc
@@ -117,10 +115,14 @@ type engine[T any] struct {
 	prevWait time.Duration
 	stop     string
 
-	breaker *circuit.Breaker // the key's, when its policy enables one
-	gProbe  bool             // what the breaker granted the attempt being gated
-	gBrk    bool
-	gReason string
+	// The gates of retries and first attempts (hedges' are in
+	// hedgeState), and what they said about the attempt being admitted.
+	rplan      gatePlan
+	crit       gate.Criticality
+	gCircuit   string
+	gBudget    string
+	gDecisions []observe.GateDecision
+	gBuf       []observe.GateDecision // room for the records' decisions
 
 	// src and srcAttempt name the user hook being called, so that a panic
 	// caught by finish says where it came from.
@@ -200,9 +202,9 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		c.callCtx, c.cancelCall = withTimeout(ctx, e.clk, e.realClock, d)
 	}
 	c.deadline, c.hasDL = c.callCtx.Deadline()
-	e.gateFor(p.Retry.Budget, &c.retryGate)
-	if p.Circuit.Enabled {
-		c.breaker = e.breakers.For(key)
+	e.planGates(key, p, gate.KindRetry, &c.rplan)
+	if c.rplan.n > 0 {
+		c.crit = gate.CriticalityFrom(ctx)
 	}
 	if p.Hedge.Enabled {
 		c.startHedging()
@@ -224,21 +226,17 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 				break
 			}
 		}
-		// The budget is asked before the wait, so that a denied retry
+		// The gates are asked before the wait, so that a refused retry
 		// costs the caller no waiting.
-		dec, ok := c.gate(false, wait)
-		if !ok {
+		if !c.admit(false, wait) {
 			break
 		}
 		if c.step > 0 && !c.sleep(wait) {
-			if dec.Release != nil {
-				c.hook(SourceBudget, c.nrec)
-				dec.Release()
-			}
-			c.releaseBreaker()
+			s := c.slot(c.launched)
+			c.releasePermits(s, gate.Result{Verdict: gate.NotRun, Attempt: c.gateAttempt(false)})
 			break
 		}
-		c.launch(false, 0, budget.KindRetry, wait, dec, &c.retryGate)
+		c.launch(false, 0, wait)
 		v := c.awaitStep()
 		if v == vSuccess {
 			return c.succeed(tl)
@@ -278,71 +276,26 @@ func (c *engine[T]) sleep(d time.Duration) bool {
 	return true
 }
 
-// gate asks the budget about the next attempt: the primary of the current
-// step, or a hedge. A denial is recorded and returns false.
-func (c *engine[T]) gate(isHedge bool, wait time.Duration) (budget.Decision, bool) {
-	g, kind := &c.retryGate, budget.KindRetry
-	if isHedge {
-		g, kind = &c.hedgeGate, budget.KindHedge
-	}
-	hedgeIdx := 0
-	if isHedge {
-		hedgeIdx = c.hedgesInStep + 1
-	}
-	// The breaker first: an open breaker spares the budget too.
-	if c.breaker != nil {
-		// (Without a breaker these stay false and empty: nothing to reset.)
-		c.gProbe, c.gBrk = false, false
-		ok, probe, reason, after := true, false, circuit.ReasonClosed, time.Duration(0)
-		if !c.breaker.Closed() { // a closed breaker needs no clock reading
-			ok, probe, reason, after = c.breaker.Allow(c.now(), c.res.p.Circuit)
-		}
-		c.gReason = reason
-		if !ok {
-			oerr := &circuit.OpenError{Key: c.key, Reason: reason, RetryAfter: after}
-			c.deny(isHedge, hedgeIdx, kind, wait, "circuit_"+reason, StopCircuitOpen, oerr)
-			return budget.Decision{}, false
-		}
-		c.gProbe, c.gBrk = probe, true
-	}
-	dec := budget.Decision{Allowed: true, Reason: g.reason}
-	if g.b != nil {
-		c.hook(SourceBudget, c.nrec)
-		dec = g.b.AllowAttempt(c.ctx, c.key, c.launched, kind, g.ref)
-	}
-	if !dec.Allowed {
-		if dec.Release != nil {
-			c.hook(SourceBudget, c.nrec)
-			dec.Release()
-		}
-		c.releaseBreaker()
-		derr := &budget.DeniedError{Budget: g.ref.Name, Kind: kind, Reason: dec.Reason}
-		c.deny(isHedge, hedgeIdx, kind, wait, dec.Reason, StopBudgetDenied, derr)
-		return dec, false
-	}
-	return dec, true
-}
-
-// releaseBreaker gives back what the breaker granted to the attempt being
-// gated, when it will not run after all.
-func (c *engine[T]) releaseBreaker() {
-	if c.gBrk {
-		c.breaker.Release(c.gProbe)
-		c.gBrk = false
-	}
-}
-
-// deny records an attempt a gate refused; a refused retry ends the call.
-func (c *engine[T]) deny(isHedge bool, hedgeIdx int, kind budget.AttemptKind, wait time.Duration, reason, stop string, err error) {
+// deny records an attempt a gate refused (the plan entry en, with err); a
+// refused retry ends the call.
+func (c *engine[T]) deny(isHedge bool, wait time.Duration, en *planEntry, err error) {
 	ai := c.nrec
 	c.nrec++
+	stop := en.stop()
+	if c.callCtx.Err() != nil {
+		stop = StopContextDone // a waiting gate cut short by the call's end
+	}
 	if c.recording {
 		now := c.now()
+		kind, hedgeIdx := budget.KindRetry, 0
+		if isHedge {
+			kind, hedgeIdx = budget.KindHedge, c.hedgesInStep+1
+		}
 		rec := observe.AttemptRecord{
 			Attempt: ai, StartTime: now, EndTime: now, IsHedge: isHedge, HedgeIndex: hedgeIdx,
 			Outcome: classify.Outcome{Reason: stop}, Err: err, Backoff: wait,
-			BudgetReason: reason, BudgetKind: kind, RetryIndex: c.step, HedgeReason: c.hedgeReasonFor(isHedge),
-			CircuitReason: c.gReason,
+			BudgetReason: c.budgetReason(isHedge), BudgetKind: kind, RetryIndex: c.step, HedgeReason: c.hedgeReasonFor(isHedge),
+			CircuitReason: c.gCircuit, Gates: c.gDecisions,
 		}
 		c.addRecord(rec)
 		if !c.e.noopObs {
@@ -363,25 +316,19 @@ func (c *engine[T]) hedgeReasonFor(isHedge bool) string {
 	return ""
 }
 
-func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, wait time.Duration, dec budget.Decision, g *gate) {
+func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) {
 	si := c.launched
 	c.launched++
 	ai := c.nrec
 	c.nrec++
 	s := c.slot(si)
-	// Field by field, for the same reason as in run.
-	s.release, s.kind, s.rec, s.hedgeIdx, s.isHedge, s.running = dec.Release, kind, ai, hedgeIdx, isHedge, true
-	s.recorder, s.cancel, s.actx, s.got, s.spawned = nil, nil, nil, false, false
-	if c.breaker != nil {
-		s.probe, s.brk = c.gProbe, c.gBrk
-		c.gBrk = false
-	} else {
-		s.probe, s.brk = false, false
-	}
-	if g.b != nil {
-		if r, ok := g.b.(budget.OutcomeRecorder); ok {
-			s.recorder = r
-		}
+	// Field by field, for the same reason as in run. (The permits the
+	// gates granted are already in the slot.)
+	s.si, s.rec, s.step, s.hedgeIdx, s.isHedge, s.running = si, ai, c.step, hedgeIdx, isHedge, true
+	s.cancel, s.actx, s.got, s.ran = nil, nil, false, false
+	kind := budget.KindRetry
+	if isHedge {
+		kind = budget.KindHedge
 	}
 	p := c.res.p
 	info := observe.AttemptInfo{RetryIndex: c.step, Attempt: ai, IsHedge: isHedge, HedgeIndex: hedgeIdx, PolicyID: p.ID}
@@ -393,7 +340,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	}
 	actx = observe.WithAttempt(actx, info)
 	s.actx = actx
-	if c.recording || c.tracking() {
+	if c.recording || c.tracking() || c.plan(isHedge).timing == timeAlways {
 		if si == 0 && c.recording {
 			// Nothing worth timing happened since the call started: reuse
 			// its reading (clock reads are not free on every machine).
@@ -408,8 +355,8 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	if c.recording {
 		rec := observe.AttemptRecord{
 			Attempt: ai, StartTime: s.start, IsHedge: isHedge, HedgeIndex: hedgeIdx, Backoff: wait,
-			BudgetAllowed: true, BudgetReason: dec.Reason, BudgetKind: kind, RetryIndex: c.step,
-			HedgeReason: c.hedgeReasonFor(isHedge), CircuitReason: c.gReason,
+			BudgetAllowed: true, BudgetReason: c.budgetReason(isHedge), BudgetKind: kind, RetryIndex: c.step,
+			HedgeReason: c.hedgeReasonFor(isHedge), CircuitReason: c.gCircuit, Gates: c.gDecisions,
 		}
 		c.addRecord(rec)
 		if isHedge && !c.e.noopObs {
@@ -418,12 +365,12 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 		}
 	}
 	c.inflight++
+	s.ran = true
 	if c.hub == nil {
 		c.pending = c.invokeInline(si, ai, actx)
 		return
 	}
-	s.spawned = true
-	go c.hub.run(c.op, actx, si, ai, dec.Release)
+	go c.hub.run(c.op, actx, si, ai, c.lateGates(s))
 }
 
 func (c *engine[T]) invokeInline(si, ai int, ctx context.Context) (r result[T]) {
@@ -496,16 +443,11 @@ func (c *engine[T]) handle(r result[T]) verdict {
 	if r.pe == nil {
 		c.keepValue(r.val, s.rec)
 	}
-	if rel := s.release; rel != nil {
-		s.release = nil
-		c.hook(SourceBudget, s.rec)
-		rel()
-	}
 	if c.recording || c.tracking() {
 		c.lastEnd = c.now()
 	}
 	if r.pe != nil {
-		c.releaseSlotBreaker(s)
+		c.releasePermits(s, c.gateResult(s, gate.Cancelled, classify.OutcomeUnknown))
 		c.panicErr = r.pe
 		c.stop = StopPanic
 		c.finishRecord(s, classify.Outcome{Kind: classify.OutcomeAbort, Reason: StopPanic}, r.pe)
@@ -524,24 +466,8 @@ func (c *engine[T]) handle(r result[T]) verdict {
 			}
 		}
 	}
-	answered := out.Kind == classify.OutcomeSuccess || out.Kind == classify.OutcomeNonRetryable
-	if s.recorder != nil {
-		c.hook(SourceBudget, s.rec)
-		s.recorder.RecordOutcome(c.key, s.kind, answered)
-	}
-	if s.brk {
-		s.brk = false
-		if out.Kind == classify.OutcomeAbort || (!answered && c.callCtx.Err() != nil) {
-			// No verdict on the dependency: the call was aborted, or the
-			// caller gave up (or its deadline passed) mid-attempt.
-			c.breaker.Release(s.probe)
-		} else {
-			var now time.Time // only a failure needs the time
-			if !answered {
-				now = c.now()
-			}
-			c.breaker.Done(now, c.res.p.Circuit, s.probe, answered)
-		}
+	if s.perm.n > 0 {
+		c.releasePermits(s, c.gateResult(s, verdictOf(out.Kind, c.callCtx.Err() != nil), out.Kind))
 	}
 	if c.tracking() && out.Kind == classify.OutcomeSuccess {
 		// The step's latency, from the launch of its primary: a winning
@@ -625,13 +551,18 @@ func (c *engine[T]) addRecord(rec observe.AttemptRecord) {
 	c.tl.Attempts = append(c.tl.Attempts, rec)
 }
 
-// releaseSlotBreaker gives back the breaker grant of an attempt that ends
-// without an outcome to report.
-func (c *engine[T]) releaseSlotBreaker(s *slot) {
-	if s.brk {
-		s.brk = false
-		c.breaker.Release(s.probe)
+// verdictOf is what an attempt classified out tells the gates: the
+// dependency answered (a success or a non-retryable outcome), failed in a
+// way worth retrying, or nothing, when the attempt was aborted or the
+// caller gave up (or the call's deadline passed) mid-attempt.
+func verdictOf(out classify.OutcomeKind, callDone bool) gate.Verdict {
+	switch {
+	case out == classify.OutcomeSuccess || out == classify.OutcomeNonRetryable:
+		return gate.Answered
+	case out == classify.OutcomeAbort || callDone:
+		return gate.Cancelled
 	}
+	return gate.Failed
 }
 
 // slot returns the bookkeeping of attempt i.
@@ -678,7 +609,6 @@ func (c *engine[T]) cancelRunning(reason string) {
 			continue
 		}
 		s.running = false
-		c.releaseSlotBreaker(s)
 		if s.cancel != nil {
 			s.cancel()
 			s.cancel = nil

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/clock"
+	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/hedge"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
@@ -29,9 +29,28 @@ type hub[T any] struct {
 	hs hedgeState
 }
 
+// lateGates is what an attempt goroutine needs to complete its permits
+// itself when its result arrives after the call returned: its own copy of
+// them (the coordinator completes the slot's copy if the result arrives in
+// time; the hub's closed flag says which), the Attempt they admitted, and
+// the clock it needs.
+type lateGates struct {
+	perm   permits
+	a      gate.Attempt
+	start  time.Time
+	timing int
+}
+
+func (c *engine[T]) lateGates(s *slot) lateGates {
+	if s.perm.n == 0 {
+		return lateGates{}
+	}
+	return lateGates{perm: s.perm, a: c.slotAttempt(s), start: s.start, timing: c.plan(s.isHedge).timing}
+}
+
 // hedgeState is what the coordinator keeps while hedging.
 type hedgeState struct {
-	hedgeGate    gate
+	hplan        gatePlan // the gates of hedges
 	trigger      hedge.Trigger
 	tracker      *hedge.Tracker
 	stepStart    time.Time // launch of the step's primary
@@ -49,7 +68,7 @@ func newHub[T any](e *Executor, key policy.PolicyKey, maxAttempts int, discard f
 }
 
 // run is the body of an attempt goroutine.
-func (h *hub[T]) run(op invoker[T], ctx context.Context, si, ai int, release func()) {
+func (h *hub[T]) run(op invoker[T], ctx context.Context, si, ai int, lg lateGates) {
 	r := result[T]{slot: si, ai: ai}
 	done := false
 	defer func() {
@@ -60,13 +79,13 @@ func (h *hub[T]) run(op invoker[T], ctx context.Context, si, ai int, release fun
 				r.err = errGoexit
 			}
 		}
-		h.deliver(r, release)
+		h.deliver(r, &lg)
 	}()
 	r.val, r.err = op.invoke(ctx)
 	done = true
 }
 
-func (h *hub[T]) deliver(r result[T], release func()) {
+func (h *hub[T]) deliver(r result[T], lg *lateGates) {
 	h.mu.Lock()
 	if !h.closed {
 		h.results <- r
@@ -80,8 +99,16 @@ func (h *hub[T]) deliver(r result[T], release func()) {
 	if r.pe != nil {
 		h.e.latePanic(h.key, r.pe)
 	}
-	if release != nil {
-		h.safely(SourceBudget, r.ai, release)
+	for lg.perm.n > 0 {
+		hp := lg.perm.pop()
+		res := gate.Result{Verdict: gate.Cancelled, Attempt: lg.a}
+		if lg.timing == timeAlways {
+			res.End = h.e.clk.Now()
+			if !lg.start.IsZero() {
+				res.Latency = res.End.Sub(lg.start)
+			}
+		}
+		h.safely(hp.src, r.ai, func() { hp.p.Done(res) })
 	}
 	if r.pe == nil && h.discard != nil {
 		h.safely(SourceDiscard, r.ai, func() { h.discard(r.val) })
@@ -123,7 +150,10 @@ func (c *engine[T]) startHedging() {
 	p := c.res.p
 	c.hub = newHub[T](c.e, c.key, p.Retry.MaxAttempts, c.discard)
 	c.hedgeState = &c.hub.hs
-	c.e.gateFor(p.Hedge.Budget, &c.hedgeGate)
+	c.e.planGates(c.key, p, gate.KindHedge, &c.hplan)
+	if c.hplan.n > 0 {
+		c.crit = gate.CriticalityFrom(c.ctx)
+	}
 	c.many = make([]slot, p.Retry.MaxAttempts)
 	c.tracker = c.e.latencies.For(c.key)
 	if t, ok := c.e.triggers.Get(p.Hedge.Trigger); ok {
@@ -166,12 +196,11 @@ func (c *engine[T]) armHedge() {
 }
 
 func (c *engine[T]) fireHedge() {
-	dec, ok := c.gate(true, 0)
-	if !ok {
-		c.hedgeStopped = true // a denied hedge ends hedging for the step
+	if !c.admit(true, 0) {
+		c.hedgeStopped = true // a refused hedge ends hedging for the step
 		return
 	}
-	c.launch(true, c.hedgesInStep+1, budget.KindHedge, 0, dec, &c.hedgeGate)
+	c.launch(true, c.hedgesInStep+1, 0)
 	c.hedgesInStep++
 	c.armHedge()
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 )
@@ -98,24 +100,14 @@ func (c *engine[T]) discardSafely(v T, ai int) {
 	}
 }
 
-func (c *engine[T]) releaseSafely(s *slot) {
-	if rel := s.release; rel != nil {
-		s.release = nil
-		c.safely(SourceBudget, s.rec, rel)
-	}
-}
-
-// cleanup cancels what is still running, releases what the attempts hold
-// and hands back the results that arrived but were not used. After a
-// panic it first waits, up to PanicDrainTimeout, for the cancelled
-// attempts to return.
+// cleanup cancels what is still running, completes the gates' permits
+// the attempts hold and hands back the results that arrived but were not
+// used. After a panic it first waits, up to PanicDrainTimeout, for the
+// cancelled attempts to return.
 func (c *engine[T]) cleanup() {
 	c.stopHedgeTimer()
-	c.releaseBreaker()
 	for i := 0; i < c.launched; i++ {
-		s := c.slot(i)
-		c.releaseSlotBreaker(s)
-		if s.cancel != nil {
+		if s := c.slot(i); s.cancel != nil {
 			s.cancel()
 			s.cancel = nil
 		}
@@ -128,13 +120,25 @@ func (c *engine[T]) cleanup() {
 			c.settle(r)
 		}
 	}
-	for i := 0; i < c.launched; i++ {
-		// A decision a panicking hook kept from being released (in handle,
-		// or in launch before the attempt started); the decisions of
-		// attempts still running are their goroutines' to release.
-		if s := c.slot(i); s.got || !s.spawned {
-			c.releaseSafely(s)
+	// Permits a panicking hook kept from being completed (in handle, in
+	// launch before the attempt started, between admission and launch);
+	// those of attempts still running are their goroutines' to complete.
+	n := c.launched + 1 // and the attempt admitted but not launched
+	if c.many == nil {
+		n = 1
+	} else if n > len(c.many) {
+		n = len(c.many)
+	}
+	for i := 0; i < n; i++ {
+		s := c.slot(i)
+		if s.perm.n == 0 || (c.hub != nil && s.ran && !s.got) {
+			continue
 		}
+		v := gate.NotRun
+		if s.ran {
+			v = gate.Cancelled
+		}
+		c.releasePermitsSafely(s, c.gateResult(s, v, classify.OutcomeUnknown))
 	}
 	if c.cancelCall != nil {
 		c.cancelCall()
@@ -160,12 +164,13 @@ func (c *engine[T]) drain() {
 	}
 }
 
-// settle disposes of a result the call will not use: its decision is
-// released, its value discarded, its panic reported as a late one.
+// settle disposes of a result the call will not use: its permits are
+// completed (the attempt was cancelled), its value discarded, its panic
+// reported as a late one.
 func (c *engine[T]) settle(r result[T]) {
 	s := c.slot(r.slot)
 	s.running, s.got = false, true
-	c.releaseSafely(s)
+	c.releasePermitsSafely(s, c.gateResult(s, gate.Cancelled, classify.OutcomeUnknown))
 	if r.pe != nil {
 		c.e.latePanic(c.key, r.pe)
 		return

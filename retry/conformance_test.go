@@ -28,6 +28,10 @@ type scenario struct {
 	name   string
 	policy policy.EffectivePolicy
 	opts   func(*retry.ExecutorOptions)
+	// setup, when set, configures the executor with state of its own for
+	// each run (gates that count what happens to them), on the run's
+	// clock; the function it returns checks that state after the call.
+	setup func(o *retry.ExecutorOptions, clk *regotest.Clock) func(t *testing.T)
 	ctx    func() (context.Context, context.CancelFunc)
 	// op gets the attempt index (from AttemptFromContext) and the run's
 	// environment.
@@ -400,6 +404,10 @@ func runScenario(t *testing.T, sc scenario, concurrent bool) string {
 	if sc.opts != nil {
 		sc.opts(&opts)
 	}
+	after := func(*testing.T) {}
+	if sc.setup != nil {
+		after = sc.setup(&opts, clk)
+	}
 	exec := retry.NewExecutor(opts)
 	retry.SetConcurrent(exec, concurrent)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -465,9 +473,14 @@ func runScenario(t *testing.T, sc scenario, concurrent bool) string {
 	if sc.check != nil {
 		sc.check(t, tl, err)
 	}
-	digest := fmt.Sprintf("v=%d err=%v calls=%d stop=%s", v, err, calls.Load(), tl.Attributes[observe.AttrStopReason])
+	after(t)
+	errText := fmt.Sprint(err)
+	if pe := (*retry.PanicError)(nil); errors.As(err, &pe) {
+		errText = fmt.Sprintf("panic in %s: %v", pe.Source, pe.Value) // the stack differs between modes
+	}
+	digest := fmt.Sprintf("v=%d err=%s calls=%d stop=%s", v, errText, calls.Load(), tl.Attributes[observe.AttrStopReason])
 	for _, r := range tl.Attempts {
-		digest += fmt.Sprintf(" [%d %v %v %v %v]", r.Attempt, r.Outcome.Kind, r.Err, r.Backoff, r.BudgetAllowed)
+		digest += fmt.Sprintf(" [%d %v %v %v %v %q %q %+v]", r.Attempt, r.Outcome.Kind, r.Err, r.Backoff, r.BudgetAllowed, r.BudgetReason, r.CircuitReason, r.Gates)
 	}
 	return digest
 }

@@ -341,9 +341,10 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) {
 	actx = observe.WithAttempt(actx, info)
 	s.actx = actx
 	if c.recording || c.tracking() || c.plan(isHedge).timing == timeAlways {
-		if si == 0 && c.recording {
-			// Nothing worth timing happened since the call started: reuse
-			// its reading (clock reads are not free on every machine).
+		if si == 0 && c.recording && c.rplan.timing < timeAlways {
+			// Nothing worth timing happened since the call started (no
+			// gate that may wait was asked): reuse its reading (clock
+			// reads are not free on every machine).
 			s.start = c.tl.Start
 		} else {
 			s.start = c.now()

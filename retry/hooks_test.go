@@ -14,6 +14,7 @@ import (
 
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/hedge"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
@@ -37,6 +38,8 @@ type hookKit struct {
 	nextID   int
 	allowed  atomic.Int64
 	released atomic.Int64
+	granted  atomic.Int64 // gate permits
+	done     atomic.Int64
 	running  sync.WaitGroup
 	started  [2]chan struct{} // closed by the hedge of step i
 	late     atomic.Int64     // EventLatePanic events seen
@@ -148,6 +151,19 @@ func (o hookObserver) OnEvent(_ context.Context, ev observe.Event) {
 	}
 }
 
+type hookGate struct{ k *hookKit }
+
+func (g hookGate) Admit(context.Context, gate.Attempt, time.Time) (gate.Permit, error) {
+	g.k.maybePanic("gate.admit")
+	g.k.granted.Add(1)
+	return gate.Permit{Reason: "admitted", Completer: g}, nil
+}
+
+func (g hookGate) Complete(gate.Permit, gate.Result) {
+	g.k.done.Add(1)
+	g.k.maybePanic("gate.complete")
+}
+
 type hookTrigger struct{ k *hookKit }
 
 func (tr hookTrigger) Delay(in hedge.TriggerInput) (time.Duration, string, bool) {
@@ -170,7 +186,7 @@ func (k *hookKit) executor(recoverPanics bool) *retry.Executor {
 	p := policy.EffectivePolicy{Retry: policy.RetryPolicy{
 		MaxAttempts: 4, Jitter: policy.JitterNone, InitialBackoff: 10 * time.Millisecond,
 		ClassifierName: "cls", Budget: policy.BudgetRef{Name: "b"},
-	}}
+	}, Gates: []policy.GateRef{{Name: "g"}}}
 	if k.hedging {
 		p.Hedge = policy.HedgePolicy{Enabled: true, MaxHedges: 1, Delay: 10 * time.Millisecond, Trigger: "trig", Budget: policy.BudgetRef{Name: "b"}}
 	}
@@ -181,6 +197,8 @@ func (k *hookKit) executor(recoverPanics bool) *retry.Executor {
 		k.maybePanic("classifier")
 		return classify.ClassifyError(err)
 	}))
+	gates := gate.NewRegistry()
+	gates.Register("g", hookGate{k})
 	triggers := hedge.NewRegistry()
 	triggers.Register("trig", hookTrigger{k})
 	return retry.NewExecutor(retry.ExecutorOptions{
@@ -189,6 +207,7 @@ func (k *hookKit) executor(recoverPanics bool) *retry.Executor {
 		Budgets:       budgets,
 		Classifiers:   classifiers,
 		HedgeTriggers: triggers,
+		Gates:         gates,
 		Clock:         regotest.NewAutoClock(time.Time{}),
 		Rand:          regotest.NewRand(1),
 		RecoverPanics: recoverPanics,
@@ -212,14 +231,15 @@ func (k *hookKit) settled(returned int) bool {
 	if returned != 0 {
 		n++
 	}
-	return n == len(k.produced) && k.allowed.Load() == k.released.Load()
+	return n == len(k.produced) && k.allowed.Load() == k.released.Load() && k.granted.Load() == k.done.Load()
 }
 
 // TestPanicInEveryHook makes each kind of user hook panic, in both engine
 // modes, with and without RecoverPanics, and checks that the caller gets a
 // *PanicError naming the hook, with the stack of the panic; that every
 // value an attempt produced went to the caller or to Discard exactly once;
-// that every budget decision was released; and that no goroutine is left.
+// that every budget decision was released and every gate permit
+// completed, once; and that no goroutine is left.
 func TestPanicInEveryHook(t *testing.T) {
 	hooks := []struct {
 		hook, source string
@@ -241,6 +261,8 @@ func TestPanicInEveryHook(t *testing.T) {
 		{hook: "trigger", source: retry.SourceTrigger, nth: 1, hedgeOnly: true},
 		{hook: "discard", source: retry.SourceDiscard, nth: 1},
 		{hook: "provider", source: retry.SourceProvider, nth: 1},
+		{hook: "gate.admit", source: retry.SourceGate, nth: 2},
+		{hook: "gate.complete", source: retry.SourceGate, nth: 1},
 	}
 	for _, h := range hooks {
 		for _, hedging := range []bool{false, true} {
@@ -295,6 +317,9 @@ func TestPanicInEveryHook(t *testing.T) {
 					k.mu.Unlock()
 					if a, r := k.allowed.Load(), k.released.Load(); a != r {
 						t.Errorf("budget decisions: %d allowed, %d released", a, r)
+					}
+					if g, d := k.granted.Load(), k.done.Load(); g != d {
+						t.Errorf("gate permits: %d granted, %d completed", g, d)
 					}
 					goleak.VerifyNone(t)
 				})

@@ -32,7 +32,7 @@ type scenario struct {
 	// each run (gates that count what happens to them), on the run's
 	// clock; the function it returns checks that state after the call.
 	setup func(o *retry.ExecutorOptions, clk *regotest.Clock) func(t *testing.T)
-	ctx    func() (context.Context, context.CancelFunc)
+	ctx   func() (context.Context, context.CancelFunc)
 	// op gets the attempt index (from AttemptFromContext) and the run's
 	// environment.
 	op func(ctx context.Context, attempt int, env *env) (int, error)

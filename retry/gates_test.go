@@ -262,7 +262,7 @@ var gateScenarios = []scenario{
 		op:        failN(0, 1),
 		wantVal:   1,
 		wantNoErr: true, wantCalls: 1, wantAllowed: []bool{true},
-		check:     wantDecisions("circuit=open!(shadow)"),
+		check: wantDecisions("circuit=open!(shadow)"),
 	},
 	{
 		name:   "a budget in shadow mode: its denial is recorded, the retry runs",
@@ -287,7 +287,7 @@ var gateScenarios = []scenario{
 		op:        failN(0, 1),
 		wantVal:   1,
 		wantNoErr: true, wantCalls: 1, wantAllowed: []bool{true},
-		check:     wantDecisions("bulkhead=gate_not_configured,ghost=gate_not_found"),
+		check: wantDecisions("bulkhead=gate_not_configured,ghost=gate_not_found"),
 	},
 	{
 		name: "the breaker's refusal is its own, not a budget denial",

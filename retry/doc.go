@@ -8,12 +8,13 @@
 //
 // The executor resolves the key's policy (falling back as
 // ExecutorOptions.MissingPolicyMode says when the provider fails), then runs
-// retry steps. Each step asks the policy's budget, waits its backoff (none
-// before the first), launches an attempt, classifies the result and
-// decides: success ends the call; a retryable failure leads to the next
-// step while attempts remain; a non-retryable failure, an abort, a denied
-// budget or the end of the caller's context ends it. Every attempt,
-// denied ones included, is an observe.AttemptRecord.
+// retry steps. Each step asks the policy's gates (see Gates), waits its
+// backoff (none before the first), launches an attempt, classifies the
+// result and decides: success ends the call; a retryable failure leads to
+// the next step while attempts remain; a non-retryable failure, an abort, a
+// refusal by a gate or the end of the caller's context ends it. Every
+// attempt, refused ones included, is an observe.AttemptRecord.
+// docs/architecture.md draws the flow.
 //
 //   - If ctx is done before the first attempt, the operation is not called
 //     and ctx.Err() is returned.
@@ -22,7 +23,8 @@
 //   - OverallTimeout bounds the whole call, waits included. A retry whose
 //     wait would end after the deadline is not attempted.
 //   - Backoff waits end early when ctx is done.
-//   - The budget is asked before the wait, so a denied retry costs no time.
+//   - The gates are asked before the wait, so a refused retry costs no
+//     time (and a permit is held during the wait).
 //   - A call returns after the attempts it waits for have returned: the
 //     operation must honour its context, as any function taking one should.
 //
@@ -69,16 +71,57 @@
 // The sequential and the concurrent mode share every decision; the package
 // tests run each scenario in both modes and demand identical results.
 //
+// # Gates
+//
+// Every check before an attempt (first attempts, retries and hedges) is a
+// gate.Gate, asked in gate.Order from one table (gates.go): the circuit
+// breaker (policy.CircuitPolicy), load shedding, the rate limiter, the
+// budget (the retry budget, or the hedge budget for hedges, through
+// budget.Registry.Gate), the bulkhead, the adaptive concurrency limit; then
+// the user gates the policy names (policy.EffectivePolicy.Gates, looked up
+// in ExecutorOptions.Gates), in the list's order. Load shedding, the rate
+// limiter, the bulkhead and the concurrency limit come with their own
+// packages; until this executor is given them, a policy enabling one is
+// admitted and recorded as gate_not_configured. A name missing from a
+// registry fails open, recorded as budget_not_found or gate_not_found.
+// Gates run only when the policy enables them: a call without gates pays
+// nothing for the seam.
+//
+// A gate admits with a gate.Permit or refuses with an error. On a refusal
+// the permits already granted are completed with gate.NotRun, the attempt
+// does not run, and a refused retry ends the call: with the last
+// operation's error as a *StopError matching the refusal (stop reasons
+// circuit_open, budget_denied, gate_refused), or with the refusal itself
+// when nothing ran (a *circuit.OpenError, a *budget.DeniedError, a
+// *gate.RefusedError). A refused hedge is recorded and ends hedging for the
+// step. A gate may wait (Admit blocks), bounded by the call's context and
+// its own maximum; a wait the call's end cuts short stops the call with
+// stop reason context_done. Each permit is completed exactly once, in the
+// reverse of the order the permits were granted, with the attempt's
+// gate.Result: when the attempt's result is judged; as cancelled for a
+// losing hedge or an attempt running when the call ended (when it
+// returns, from its goroutine if the call has returned by then); as not
+// run when the backoff wait is cut short or a later gate refuses; on a
+// panic too.
+//
+// A gate in shadow mode (CircuitPolicy.Shadow, BudgetRef.Shadow,
+// GateRef.Shadow, and the Shadow flag of the other sections) is asked and
+// recorded (GateDecision.Shadow; Admitted false means it would have
+// refused) and not enforced. Each attempt record lists every decision in
+// order (AttemptRecord.Gates); BudgetReason and CircuitReason keep the
+// budget's and the breaker's. Gates see the call's criticality
+// (gate.WithCriticality on the caller's context) in gate.Attempt.
+//
 // # Circuit breakers
 //
 // With policy.CircuitPolicy.Enabled the key's breaker (package circuit) is
-// asked before the budget for every attempt, hedges included. An open
-// breaker refuses the attempt (a record with BudgetAllowed false and
-// CircuitReason "open"); a refused retry ends the call with the last
-// operation's error, or a *circuit.OpenError when nothing ran. Each
-// attempt's outcome is reported to the breaker; an attempt cut short by
-// the caller's context, aborted or panicked reports nothing and gives back
-// a half-open probe slot.
+// the first gate of every attempt, hedges included. An open breaker refuses
+// the attempt (a record with BudgetAllowed false, CircuitReason "open" and
+// RefusedBy "circuit"; the budget is not asked); a refused retry ends the
+// call with a *StopError matching circuit.ErrOpen, or a *circuit.OpenError
+// when nothing ran. Each attempt's outcome is reported to the breaker; an
+// attempt cut short by the caller's context, aborted or panicked reports
+// nothing and gives back a half-open probe slot.
 //
 // # Panics
 //

@@ -128,10 +128,9 @@ type engine[T any] struct {
 	// caught by finish says where it came from.
 	src        string
 	srcAttempt int
-	out        *observe.Timeline // where the timeline goes, if anywhere
-	winner     int               // the winning attempt's index
-	ended      bool              // succeed or fail has returned
-	succeeded  bool              // and it was succeed
+	winner     int  // the winning attempt's index
+	ended      bool // succeed or fail has returned
+	succeeded  bool // and it was succeed
 
 	hub *hub[T]
 	// hedgeState is the coordinator's hedging state, inside the hub's
@@ -146,10 +145,12 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	// Field by field: a composite literal of this size is built in a
 	// temporary and copied, which costs more than the rest of the call.
 	var c engine[T]
-	c.e, c.key, c.op, c.discard, c.ctx, c.out = e, key, op, discard, ctx, tl
+	c.e, c.key, c.op, c.discard, c.ctx = e, key, op, discard, ctx
 	// finish contains every panic raised in this goroutine by code the
-	// user supplied, and cleans up on every path.
-	defer c.finish(&v, &err)
+	// user supplied, and cleans up on every path. (tl is passed, not kept
+	// in c: a pointer stored in c would move the caller's timeline to the
+	// heap.)
+	defer c.finish(&v, &err, tl)
 	c.recording = tl != nil || !e.noopObs
 	if c.recording {
 		c.tl.Key = key

@@ -368,3 +368,28 @@ func TestGateSeesCriticality(t *testing.T) {
 		t.Fatalf("err %v criticality %v", err, got)
 	}
 }
+
+// A gate's uncontended admission, through the executor, costs no
+// allocation: a call through one user gate (and through a breaker and a
+// budget) allocates what a call without gates does.
+func TestGatesAddNoAllocation(t *testing.T) {
+	ctx := context.Background()
+	allocs := func(exec *retry.Executor) float64 {
+		return testing.AllocsPerRun(200, func() {
+			if err := exec.Do(ctx, benchKey, succeed); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	reg := budget.NewRegistry()
+	reg.Register("retries", budget.NewTokenBucketBudget(100, 10))
+	plain := allocs(withPolicy(policy.EffectivePolicy{}, retry.ExecutorOptions{}))
+	user := allocs(userGateExec())
+	builtin := allocs(withPolicy(policy.EffectivePolicy{
+		Retry:   policy.RetryPolicy{Budget: policy.BudgetRef{Name: "retries"}},
+		Circuit: policy.CircuitPolicy{Enabled: true},
+	}, retry.ExecutorOptions{Budgets: reg}))
+	if user != plain || builtin != plain {
+		t.Fatalf("allocations per call: %v without gates, %v with a user gate, %v with a breaker and a budget", plain, user, builtin)
+	}
+}

@@ -26,7 +26,7 @@ func (c *engine[T]) hook(src string, attempt int) { c.src, c.srcAttempt = src, a
 // caller's goroutine by user code, cleans up (every call into user code
 // there is contained one by one), hands undelivered values to Discard and,
 // when the call panicked, re-raises the first panic or returns it.
-func (c *engine[T]) finish(v *T, err *error) {
+func (c *engine[T]) finish(v *T, err *error, tl *observe.Timeline) {
 	if r := recover(); r != nil {
 		c.caught(&PanicError{Value: r, Stack: stack(), Attempt: c.srcAttempt, Source: c.src})
 	}
@@ -35,7 +35,7 @@ func (c *engine[T]) finish(v *T, err *error) {
 		return
 	}
 	if !c.ended {
-		c.endOnPanic()
+		c.endOnPanic(tl)
 	}
 	if c.hasVal {
 		c.hasVal = false
@@ -65,7 +65,7 @@ func (c *engine[T]) caught(pe *PanicError) {
 }
 
 // endOnPanic records the end of a call that a hook's panic interrupted.
-func (c *engine[T]) endOnPanic() {
+func (c *engine[T]) endOnPanic(tl *observe.Timeline) {
 	c.ended = true
 	c.stop = StopPanic
 	if c.recording {
@@ -78,8 +78,8 @@ func (c *engine[T]) endOnPanic() {
 			c.safely(SourceObserver, -1, func() { c.e.obs.OnFailure(c.ctx, c.key, c.tl) })
 		}
 	}
-	if c.out != nil {
-		*c.out = c.tl
+	if tl != nil {
+		*tl = c.tl
 	}
 }
 

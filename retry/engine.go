@@ -203,7 +203,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		c.callCtx, c.cancelCall = withTimeout(ctx, e.clk, e.realClock, d)
 	}
 	c.deadline, c.hasDL = c.callCtx.Deadline()
-	e.planGates(key, p, gate.KindRetry, &c.rplan)
+	e.planGates(key, p, !c.res.owned, gate.KindRetry, &c.rplan)
 	if c.rplan.n > 0 {
 		c.crit = gate.CriticalityFrom(ctx)
 	}

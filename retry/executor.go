@@ -122,6 +122,7 @@ type Executor struct {
 	events                                 observe.EventObserver  // obs, when it wants lifecycle events
 	versioned                              controlplane.Versioned // provider, when it serves versions
 	latePanics                             atomic.Uint64
+	noGates                                atomic.Pointer[policy.EffectivePolicy] // the last policy seen to enable no gate
 
 	// forceConcurrent runs every call's attempts on goroutines even
 	// without hedging; the conformance tests use it to run the same

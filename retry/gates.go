@@ -30,7 +30,7 @@ const (
 // a failure (the breaker); timeAlways (every other gate: the contract of
 // gate.Gate).
 const (
-	timeNone = iota
+	timeNone int8 = iota
 	timeTripped
 	timeAlways
 )
@@ -40,7 +40,7 @@ type builtin struct {
 	name string // gate.NameX: its GateDecision.Gate
 	stop string // the stop reason when it refuses a retry
 	src  string // PanicError.Source of a panic inside it
-	time int
+	time int8
 	// gate returns the call's gate for attempts of kind k, nil when the
 	// policy does not enable it, and whether it is in shadow mode.
 	gate func(e *Executor, key policy.PolicyKey, p *policy.EffectivePolicy, k gate.Kind) (gate.Gate, bool)
@@ -75,9 +75,6 @@ var builtins = [...]builtin{
 	}},
 }
 
-// userGate marks a plan entry as a user gate (not in builtins).
-const userGate = -1
-
 // configured returns g when enabled, a fail-open gate when enabled but
 // missing, and nil when not enabled.
 func configured(g gate.Gate, enabled bool) gate.Gate {
@@ -96,7 +93,7 @@ func circuitGate(e *Executor, key policy.PolicyKey, p *policy.EffectivePolicy, _
 	}
 	b := e.breakers.For(key)
 	if b == nil {
-		return nil, false // the registry is full: the key's calls pass, and it counts them
+		return absent, false // the registry is full: the key's calls pass, and it counts them
 	}
 	return (*breakerGate)(b), p.Circuit.Shadow
 }
@@ -124,6 +121,10 @@ func (g *openGate) Admit(context.Context, gate.Attempt, time.Time) (gate.Permit,
 }
 
 var (
+	// absent is a gate the policy enables that this key does not get (a
+	// full breaker registry): it is not asked, and the plan depends on
+	// the key.
+	absent         gate.Gate = &openGate{}
 	budgetNotFound gate.Gate = &openGate{reason: "budget_not_found"}
 	gateNotFound   gate.Gate = &openGate{reason: ReasonGateNotFound}
 	notConfigured  gate.Gate = &openGate{reason: ReasonGateNotConfigured}
@@ -168,7 +169,7 @@ func (g *breakerGate) Complete(p gate.Permit, r gate.Result) {
 
 // needsNow reports whether admitting through g needs a clock reading.
 func (en *planEntry) needsNow() bool {
-	if en.bi == userGate {
+	if en.bi < 0 {
 		return true
 	}
 	switch builtins[en.bi].time {
@@ -184,21 +185,30 @@ func (en *planEntry) needsNow() bool {
 
 // planEntry is one gate a call asks.
 type planEntry struct {
-	g      gate.Gate
-	name   string
-	bi     int // index in builtins, or userGate
+	g gate.Gate
+	// bi is the gate's index in builtins, or, for user gate j of the
+	// policy's Gates, -1-j.
+	bi     int32
 	shadow bool
 }
 
+// name is the gate's name, as recorded, under policy p.
+func (en *planEntry) name(p *policy.EffectivePolicy) string {
+	if en.bi < 0 {
+		return p.Gates[-1-int(en.bi)].Name
+	}
+	return builtins[en.bi].name
+}
+
 func (en *planEntry) src() string {
-	if en.bi == userGate {
+	if en.bi < 0 {
 		return SourceGate
 	}
 	return builtins[en.bi].src
 }
 
 func (en *planEntry) stop() string {
-	if en.bi == userGate {
+	if en.bi < 0 {
 		return StopGateRefused
 	}
 	return builtins[en.bi].stop
@@ -209,12 +219,12 @@ func (en *planEntry) stop() string {
 // without an allocation.
 type gatePlan struct {
 	n    int
-	a    [3]planEntry
+	a    [2]planEntry
 	more []planEntry
 	// timing is the most clock any entry needs (timeNone...timeAlways).
-	timing int
-	// budget is the index of the budget's entry, -1 when none.
-	budget int
+	timing int8
+	// budget reports that a budget is among the gates.
+	budget bool
 }
 
 func (pl *gatePlan) at(i int) *planEntry {
@@ -224,7 +234,7 @@ func (pl *gatePlan) at(i int) *planEntry {
 	return &pl.more[i-len(pl.a)]
 }
 
-func (pl *gatePlan) add(en planEntry, timing int) {
+func (pl *gatePlan) add(en planEntry, timing int8) {
 	if pl.n < len(pl.a) {
 		pl.a[pl.n] = en
 	} else {
@@ -237,25 +247,38 @@ func (pl *gatePlan) add(en planEntry, timing int) {
 }
 
 // planGates resolves the gates of the call's policy for attempts of kind
-// k: the built-in ones in gate.Order, then the policy's user gates.
-func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, k gate.Kind, pl *gatePlan) {
-	pl.budget = -1
+// k: the built-in ones in gate.Order, then the policy's user gates. A
+// policy known to enable no gate (shared is the policy in force, not a
+// copy of the call's own) is remembered, so that the calls of a key
+// without gates skip the table.
+func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, shared bool, k gate.Kind, pl *gatePlan) {
+	if k == gate.KindRetry && p == e.noGates.Load() {
+		return
+	}
+	keyed := false
 	for i := range builtins {
 		g, shadow := builtins[i].gate(e, key, p, k)
 		if g == nil {
 			continue
 		}
-		if i == budgetIndex {
-			pl.budget = pl.n
+		if g == absent {
+			keyed = true
+			continue
 		}
-		pl.add(planEntry{g: g, name: builtins[i].name, bi: i, shadow: shadow}, builtins[i].time)
+		pl.budget = pl.budget || i == budgetIndex
+		pl.add(planEntry{g: g, bi: int32(i), shadow: shadow}, builtins[i].time)
 	}
-	for _, ref := range p.Gates {
+	for j, ref := range p.Gates {
 		g, ok := e.gates.Get(ref.Name)
 		if !ok {
 			g = gateNotFound
 		}
-		pl.add(planEntry{g: g, name: ref.Name, bi: userGate, shadow: ref.Shadow}, timeAlways)
+		pl.add(planEntry{g: g, bi: int32(-1 - j), shadow: ref.Shadow}, timeAlways)
+	}
+	if pl.n == 0 && shared && !keyed && k == gate.KindRetry {
+		// Immutable (policies in force are never modified) and kept alive
+		// by the reference, so the pointer always means this policy.
+		e.noGates.Store(p)
 	}
 }
 
@@ -358,9 +381,9 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 		c.hook(en.src(), a.Index)
 		p, err := en.g.Admit(c.callCtx, a, now)
 		if decs != nil {
-			decs = append(decs, observe.GateDecision{Gate: en.name, Reason: p.Reason, Admitted: err == nil, Shadow: en.shadow, Waited: p.Waited})
+			decs = append(decs, observe.GateDecision{Gate: en.name(c.res.p), Reason: p.Reason, Admitted: err == nil, Shadow: en.shadow, Waited: p.Waited})
 		}
-		switch en.bi {
+		switch int(en.bi) {
 		case budgetIndex:
 			c.gBudget = p.Reason
 		case circuitIndex:
@@ -394,7 +417,7 @@ func (c *engine[T]) budgetReason(isHedge bool) string {
 	if c.gBudget != budgetReasonNone {
 		return c.gBudget
 	}
-	if c.plan(isHedge).budget < 0 {
+	if !c.plan(isHedge).budget {
 		return budget.ReasonNoBudget
 	}
 	return ""

@@ -38,7 +38,7 @@ type lateGates struct {
 	perm   permits
 	a      gate.Attempt
 	start  time.Time
-	timing int
+	timing int8
 }
 
 func (c *engine[T]) lateGates(s *slot) lateGates {
@@ -150,7 +150,7 @@ func (c *engine[T]) startHedging() {
 	p := c.res.p
 	c.hub = newHub[T](c.e, c.key, p.Retry.MaxAttempts, c.discard)
 	c.hedgeState = &c.hub.hs
-	c.e.planGates(c.key, p, gate.KindHedge, &c.hplan)
+	c.e.planGates(c.key, p, !c.res.owned, gate.KindHedge, &c.hplan)
 	if c.hplan.n > 0 {
 		c.crit = gate.CriticalityFrom(c.ctx)
 	}

@@ -364,6 +364,7 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 		return true
 	}
 	s := c.slot(c.launched)
+	s.ran, s.got = false, false // (the inline slot's previous attempt is over)
 	a := c.gateAttempt(isHedge)
 	var now time.Time
 	for i := 0; i < pl.n; i++ {

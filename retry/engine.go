@@ -440,8 +440,8 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		s.cancel = nil
 	}
 	// The value is kept first, so that it reaches the caller or Discard
-	// whatever hook panics next; a release a hook's panic skips is done by
-	// cleanup (the slot is marked got).
+	// whatever hook panics next; permits a hook's panic leaves uncompleted
+	// are completed by cleanup (the slot is marked got).
 	if r.pe == nil {
 		c.keepValue(r.val, s.rec)
 	}

@@ -43,6 +43,9 @@ type testGate struct {
 	log    *gateLog
 	clk    *regotest.Clock
 	wait   time.Duration // made to wait this long (on clk) before admitting
+	// retriesOnly makes only retries wait, and past the call's end: the
+	// gate admits them anyway.
+	retriesOnly bool
 	refuse func(a gate.Attempt) bool
 	panics bool
 }
@@ -52,7 +55,11 @@ func (g *testGate) Admit(ctx context.Context, a gate.Attempt, now time.Time) (ga
 	if g.panics {
 		panic("gate " + g.name + " panicked")
 	}
-	if g.wait > 0 {
+	if g.retriesOnly {
+		if a.Launched > 0 {
+			g.clk.Advance(g.wait)
+		}
+	} else if g.wait > 0 {
 		t := g.clk.NewTimer(g.wait)
 		select {
 		case <-t.C():
@@ -180,6 +187,19 @@ var gateScenarios = []scenario{
 		op:     failN(0, 1), wantErrIs: []error{context.DeadlineExceeded}, wantCalls: 0,
 		wantAllowed: []bool{false}, wantStop: retry.StopContextDone,
 		check: wantDecisions("queue=gave_up!"),
+	},
+	{
+		name: "a backoff wait cut short completes the retry's permits, not run",
+		policy: policy.EffectivePolicy{
+			Retry: policy.RetryPolicy{OverallTimeout: 100 * time.Millisecond, Jitter: policy.JitterNone, InitialBackoff: 10 * time.Millisecond},
+			Gates: gateRefs("slow"),
+		},
+		setup: withGates([]string{"slow"}, func(g *testGate) { g.wait, g.retriesOnly = time.Second, true },
+			"admit:slow:0 done:slow:0:failed admit:slow:1 done:slow:1:not_run"),
+		op:        failN(5, 0),
+		wantErrIs: []error{errA, context.DeadlineExceeded},
+		wantCalls: 1,
+		wantStop:  retry.StopContextDone,
 	},
 	{
 		name:   "a gate refusing after an earlier one admitted: the earlier permit is completed, not run",

@@ -39,15 +39,15 @@ func (l *gateLog) String() string {
 // testGate is a user gate for the conformance scenarios: it logs every
 // admission and completion, and may wait, refuse or panic.
 type testGate struct {
-	name   string
-	log    *gateLog
-	clk    *regotest.Clock
-	wait   time.Duration // made to wait this long (on clk) before admitting
+	name string
+	log  *gateLog
+	clk  *regotest.Clock
+	wait time.Duration // made to wait this long (on clk) before admitting
 	// retriesOnly makes only retries wait, and past the call's end: the
 	// gate admits them anyway.
 	retriesOnly bool
-	refuse func(a gate.Attempt) bool
-	panics bool
+	refuse      func(a gate.Attempt) bool
+	panics      bool
 }
 
 func (g *testGate) Admit(ctx context.Context, a gate.Attempt, now time.Time) (gate.Permit, error) {

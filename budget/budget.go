@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/internal/cow"
 	"github.com/aponysus/rego/policy"
 )
@@ -82,7 +83,7 @@ func (e *DeniedError) Unwrap() error { return ErrDenied }
 // Registry maps budget names to budgets. Lookups are lock-free. The zero
 // value is empty and ready to use; a Registry is safe for concurrent use.
 type Registry struct {
-	m cow.Map[string, Budget]
+	m cow.Map[string, *budgetGate]
 }
 
 // NewRegistry returns an empty registry.
@@ -97,7 +98,7 @@ func (r *Registry) Register(name string, b Budget) {
 	if b == nil {
 		panic("budget: Register of a nil budget for " + name)
 	}
-	r.m.Store(name, b)
+	r.m.Store(name, newBudgetGate(name, b))
 }
 
 // Get returns the budget registered under name.
@@ -105,7 +106,33 @@ func (r *Registry) Get(name string) (Budget, bool) {
 	if r == nil {
 		return nil, false
 	}
-	return r.m.Load(name)
+	g, ok := r.m.Load(name)
+	if !ok {
+		return nil, false
+	}
+	return g.b, true
+}
+
+// Gate returns the budget registered under name as a gate.Gate: the
+// executor asks budgets through the admission seam like every other check.
+// The gate reads its BudgetRef from the attempt's policy (the retry budget
+// for first attempts and retries, the hedge budget for hedges) and turns a
+// denial into a *DeniedError. Its permits complete the budget's Decision:
+// Release is called, and a budget that implements OutcomeRecorder is told
+// the outcome of every attempt that ran to a classified end (accepted when
+// the dependency answered). The gate is built once, at Register: asking it
+// costs no allocation beyond the budget's own, except for a budget whose
+// decisions carry a Release and that also records outcomes (one small
+// allocation per admitted attempt).
+func (r *Registry) Gate(name string) (gate.Gate, bool) {
+	if r == nil {
+		return nil, false
+	}
+	g, ok := r.m.Load(name)
+	if !ok {
+		return nil, false
+	}
+	return g, true
 }
 
 // UnlimitedBudget allows every attempt.

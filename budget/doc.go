@@ -5,8 +5,13 @@
 // HedgePolicy.Budget for hedges) before every attempt, first attempts
 // included, so that budgets can count traffic. A denied attempt is not run;
 // it appears in the timeline with BudgetAllowed false and the budget's
-// reason, and the call ends with the last operation error, or a
-// *DeniedError when nothing ran.
+// reason, and the call ends with the last operation error (a
+// *retry.StopError that also matches ErrDenied), or a *DeniedError when
+// nothing ran. The executor asks a budget through its admission seam
+// (package gate): Registry.Gate returns a registered budget as a
+// gate.Gate, whose permits release the Decision and report outcomes to an
+// OutcomeRecorder. BudgetRef.Shadow records a budget's decisions without
+// enforcing them.
 //
 // Three budgets are provided:
 //

@@ -12,7 +12,10 @@
 // the refusal lands in the attempt record. When every gate admits, the
 // attempt runs, and each permit's Done is called exactly once with the
 // attempt's Result: on every path, success, failure, cancellation, panic,
-// a losing hedge, the call ending.
+// a losing hedge, the call ending. The executor completes an attempt's
+// permits in the reverse of the order it was granted them, and asks the
+// gates before the backoff wait that precedes a retry (a wait cut short
+// completes them with NotRun).
 //
 // A gate may wait before it answers (a bulkhead's queue, a limiter's next
 // token), bounded by ctx (the call's context, which carries the caller's

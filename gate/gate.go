@@ -131,6 +131,11 @@ type Result struct {
 	// End is the executor's clock reading when the attempt ended; zero when
 	// it did not run. Gates that need the time of a failure read it here.
 	End time.Time
+	// Attempt is the attempt the permit admitted, as Admit saw it. A gate
+	// finds its per-key state (Attempt.Key) and its policy section
+	// (Attempt.Policy) here, so that a Permit need not carry them: that
+	// keeps Permit small and admission free of allocations.
+	Attempt Attempt
 }
 
 // Gate admits or refuses attempts.

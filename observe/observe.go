@@ -20,8 +20,11 @@ const (
 	AttrClassifierMissing   = "classifier_missing"
 	AttrStopReason          = "stop_reason"
 	AttrHedgeTriggerError   = "hedge_trigger_error"
-	AttrHedgeSkipped        = "hedge_skipped"
-	AttrSingleAttempt       = "single_attempt"
+	// AttrHedgeSkipped says why a hedging call launched no further hedge
+	// although its policy allowed one. Its one value is "deadline": the
+	// overall deadline left less time than the trigger's delay.
+	AttrHedgeSkipped  = "hedge_skipped"
+	AttrSingleAttempt = "single_attempt"
 )
 
 // Timeline is the structured account of one call.
@@ -36,27 +39,42 @@ type Timeline struct {
 
 // AttemptRecord describes one attempt. Attempt counts from 0 in launch
 // order; Backoff is the wait computed before the attempt (after jitter), not
-// a measured sleep. A record with BudgetAllowed false is an attempt a budget
-// denied: it did not run.
+// a measured sleep. A record with BudgetAllowed false is an attempt a gate
+// (a budget, the circuit breaker, or another gate) refused: it did not run,
+// its Err is the refusal, and RefusedBy names the gate.
 type AttemptRecord struct {
-	Attempt       int
-	StartTime     time.Time
-	EndTime       time.Time
-	IsHedge       bool
-	HedgeIndex    int
-	Outcome       classify.Outcome
-	Err           error
-	Backoff       time.Duration
+	Attempt    int
+	StartTime  time.Time
+	EndTime    time.Time
+	IsHedge    bool
+	HedgeIndex int
+	Outcome    classify.Outcome
+	Err        error
+	Backoff    time.Duration
+	// BudgetAllowed reports that the attempt was admitted and ran: false
+	// when a gate refused it (a gate in shadow mode never refuses).
 	BudgetAllowed bool
-	BudgetReason  string
+	// BudgetReason is the budget's reason for its decision ("first_attempt",
+	// "tokens_available", "tokens_exhausted", "throttled", ...; for a
+	// budget in shadow mode, what it decided), or why no budget was asked:
+	// "no_budget" (the policy names none), "budget_not_found" (the
+	// registry lacks it). It is empty when an earlier gate (the circuit
+	// breaker, load shedding, the rate limiter) refused the attempt before
+	// the budget was asked: a breaker's refusal is the breaker's, not a
+	// budget denial.
+	BudgetReason string
 	// BudgetKind is the kind of attempt the budget was asked about.
 	BudgetKind budget.AttemptKind
 	// RetryIndex is the retry step the attempt belongs to; hedges share
 	// their step's index.
 	RetryIndex int
-	// HedgeReason says why a hedge was launched ("trigger_fixed_50ms") or,
-	// for an attempt cancelled by the executor, why it was cancelled
-	// ("lost_to_attempt_2").
+	// HedgeReason says why a hedge was launched: "trigger_" followed by
+	// its trigger's reason ("trigger_fixed", "trigger_p95",
+	// "trigger_warmup_fixed"); or, for an attempt the executor cancelled,
+	// why: "lost" (another attempt succeeded) or "call_ended" (the call
+	// ended while it ran). The values are few on purpose: integrations use
+	// them as metric labels. The hedge's delay is the time between its
+	// StartTime and its step's primary's.
 	HedgeReason string
 	// Cancelled reports that the executor cancelled the attempt (a losing
 	// hedge, or the call ending) before it returned on its own.
@@ -64,13 +82,35 @@ type AttemptRecord struct {
 	// CircuitReason is the circuit breaker's decision for the attempt
 	// ("closed", "half_open_probe", "open", "half_open_busy"); empty when
 	// the policy enables no breaker. An attempt the breaker refused has
-	// BudgetAllowed false and BudgetReason "circuit_<reason>": it did not
-	// run.
+	// BudgetAllowed false, an empty BudgetReason and RefusedBy "circuit":
+	// it did not run.
 	CircuitReason string
 	// Gates holds every gate's decision about the attempt, in the order the
-	// gates were asked (package gate); nil when the policy enables no gate
-	// and names no budget. A refused attempt's last entry is the refusal.
+	// gates were asked (gate.Order, then the policy's user gates); nil when
+	// the policy enables no gate and names no budget. A refused attempt's
+	// last entry is the refusal. A gate the policy names but the executor
+	// lacks admits the attempt with reason "budget_not_found",
+	// "gate_not_found" or "gate_not_configured".
 	Gates []GateDecision
+}
+
+// Refusal returns the decision of the gate that refused the attempt, which
+// therefore did not run (BudgetAllowed is false); false when every gate
+// admitted it or only gates in shadow mode refused.
+func (r AttemptRecord) Refusal() (GateDecision, bool) {
+	for i := len(r.Gates) - 1; i >= 0; i-- {
+		if d := r.Gates[i]; !d.Admitted && !d.Shadow {
+			return d, true
+		}
+	}
+	return GateDecision{}, false
+}
+
+// RefusedBy returns the name of the gate that refused the attempt ("circuit",
+// "budget", a user gate's name), or "" when it ran.
+func (r AttemptRecord) RefusedBy() string {
+	d, _ := r.Refusal()
+	return d.Gate
 }
 
 // GateDecision is one gate's decision about an attempt.
@@ -82,8 +122,9 @@ type GateDecision struct {
 	Reason string
 	// Admitted reports that the gate let the attempt through.
 	Admitted bool
-	// Shadow reports that the gate is in shadow mode: a refusal (Admitted
-	// false) was recorded but not enforced, and the attempt ran.
+	// Shadow reports that the gate is in shadow mode (its policy section's
+	// Shadow flag): its decision is recorded and not enforced, so an entry
+	// with Admitted false says it would have refused, and the attempt ran.
 	Shadow bool
 	// Waited is how long the gate made the attempt wait.
 	Waited time.Duration

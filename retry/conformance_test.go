@@ -28,7 +28,11 @@ type scenario struct {
 	name   string
 	policy policy.EffectivePolicy
 	opts   func(*retry.ExecutorOptions)
-	ctx    func() (context.Context, context.CancelFunc)
+	// setup, when set, configures the executor with state of its own for
+	// each run (gates that count what happens to them), on the run's
+	// clock; the function it returns checks that state after the call.
+	setup func(o *retry.ExecutorOptions, clk *regotest.Clock) func(t *testing.T)
+	ctx   func() (context.Context, context.CancelFunc)
 	// op gets the attempt index (from AttemptFromContext) and the run's
 	// environment.
 	op func(ctx context.Context, attempt int, env *env) (int, error)
@@ -86,10 +90,11 @@ var scenarios = []scenario{
 		policy:       policy.EffectivePolicy{Retry: policy.RetryPolicy{MaxAttempts: 4}},
 		op:           failN(100, 0),
 		wantVal:      3,
-		wantErrIs:    []error{errA},
+		wantErrIs:    []error{errA, retry.ErrAttemptsExhausted},
 		wantCalls:    4,
 		wantOutcomes: []classify.OutcomeKind{classify.OutcomeRetryable, classify.OutcomeRetryable, classify.OutcomeRetryable, classify.OutcomeRetryable},
 		wantStop:     retry.StopAttemptsExhausted,
+		check:        wantStopError(retry.StopAttemptsExhausted, 4),
 	},
 	{
 		name: "permanent error is not retried",
@@ -100,6 +105,7 @@ var scenarios = []scenario{
 		wantCalls:    1,
 		wantOutcomes: []classify.OutcomeKind{classify.OutcomeNonRetryable},
 		wantStop:     retry.StopNonRetryable,
+		check:        wantStopError("", 0),
 	},
 	{
 		name:   "named classifier judges values",
@@ -177,12 +183,13 @@ var scenarios = []scenario{
 			o.Budgets.Register("empty", budget.NewTokenBucketBudget(0, 0))
 		},
 		op:           failN(5, 0),
-		wantErrIs:    []error{errA},
+		wantErrIs:    []error{errA, budget.ErrDenied},
 		wantCalls:    1,
 		wantOutcomes: []classify.OutcomeKind{classify.OutcomeRetryable, classify.OutcomeUnknown},
 		wantAllowed:  []bool{true, false},
 		wantStop:     retry.StopBudgetDenied,
-		check: func(t *testing.T, tl observe.Timeline, _ error) {
+		check: func(t *testing.T, tl observe.Timeline, err error) {
+			wantStopError(retry.StopBudgetDenied, 1)(t, tl, err)
 			if r := tl.Attempts[1]; r.BudgetReason != "tokens_exhausted" || !errors.Is(r.Err, budget.ErrDenied) || r.Backoff <= 0 {
 				t.Fatalf("denied record = %+v", r)
 			}
@@ -224,8 +231,9 @@ var scenarios = []scenario{
 	{
 		name:   "a closed breaker counts every attempt's outcome",
 		policy: policy.EffectivePolicy{Circuit: policy.CircuitPolicy{Enabled: true, FailureThreshold: 2, Cooldown: time.Minute}},
-		op:     failN(5, 0), wantVal: 1, wantErrIs: []error{errA}, wantCalls: 2,
+		op:     failN(5, 0), wantVal: 1, wantErrIs: []error{errA, circuit.ErrOpen}, wantCalls: 2,
 		wantAllowed: []bool{true, true, false}, wantStop: retry.StopCircuitOpen,
+		check: wantStopError(retry.StopCircuitOpen, 2),
 	},
 	{
 		name:        "unknown budget fails open and says why",
@@ -357,8 +365,27 @@ var scenarios = []scenario{
 	{
 		name:   "a wait past the overall deadline stops the call early",
 		policy: policy.EffectivePolicy{Retry: policy.RetryPolicy{OverallTimeout: 150 * time.Millisecond, Jitter: policy.JitterNone, InitialBackoff: time.Second}},
-		op:     failN(10, 0), wantErrIs: []error{errA}, wantCalls: 1, wantStop: retry.StopDeadline,
+		op:     failN(10, 0), wantErrIs: []error{errA, retry.ErrDeadline}, wantCalls: 1, wantStop: retry.StopDeadline,
+		check: wantStopError(retry.StopDeadline, 1),
 	},
+}
+
+// wantStopError checks that err is a *retry.StopError with the given
+// reason and attempt count; an empty reason wants no StopError.
+func wantStopError(reason string, attempts int) func(*testing.T, observe.Timeline, error) {
+	return func(t *testing.T, _ observe.Timeline, err error) {
+		t.Helper()
+		var se *retry.StopError
+		if !errors.As(err, &se) {
+			if reason != "" {
+				t.Fatalf("err = %v, want a *retry.StopError", err)
+			}
+			return
+		}
+		if reason == "" || se.Reason != reason || se.Attempts != attempts || se.Error() != se.Err.Error() {
+			t.Fatalf("StopError %+v, want reason %q after %d attempts", se, reason, attempts)
+		}
+	}
 }
 
 // runScenario runs sc on a fresh executor in the given mode and checks
@@ -376,6 +403,10 @@ func runScenario(t *testing.T, sc scenario, concurrent bool) string {
 	}
 	if sc.opts != nil {
 		sc.opts(&opts)
+	}
+	after := func(*testing.T) {}
+	if sc.setup != nil {
+		after = sc.setup(&opts, clk)
 	}
 	exec := retry.NewExecutor(opts)
 	retry.SetConcurrent(exec, concurrent)
@@ -442,9 +473,14 @@ func runScenario(t *testing.T, sc scenario, concurrent bool) string {
 	if sc.check != nil {
 		sc.check(t, tl, err)
 	}
-	digest := fmt.Sprintf("v=%d err=%v calls=%d stop=%s", v, err, calls.Load(), tl.Attributes[observe.AttrStopReason])
+	after(t)
+	errText := fmt.Sprint(err)
+	if pe := (*retry.PanicError)(nil); errors.As(err, &pe) {
+		errText = fmt.Sprintf("panic in %s: %v", pe.Source, pe.Value) // the stack differs between modes
+	}
+	digest := fmt.Sprintf("v=%d err=%s calls=%d stop=%s", v, errText, calls.Load(), tl.Attributes[observe.AttrStopReason])
 	for _, r := range tl.Attempts {
-		digest += fmt.Sprintf(" [%d %v %v %v %v]", r.Attempt, r.Outcome.Kind, r.Err, r.Backoff, r.BudgetAllowed)
+		digest += fmt.Sprintf(" [%d %v %v %v %v %q %q %+v]", r.Attempt, r.Outcome.Kind, r.Err, r.Backoff, r.BudgetAllowed, r.BudgetReason, r.CircuitReason, r.Gates)
 	}
 	return digest
 }

@@ -8,12 +8,13 @@
 //
 // The executor resolves the key's policy (falling back as
 // ExecutorOptions.MissingPolicyMode says when the provider fails), then runs
-// retry steps. Each step asks the policy's budget, waits its backoff (none
-// before the first), launches an attempt, classifies the result and
-// decides: success ends the call; a retryable failure leads to the next
-// step while attempts remain; a non-retryable failure, an abort, a denied
-// budget or the end of the caller's context ends it. Every attempt,
-// denied ones included, is an observe.AttemptRecord.
+// retry steps. Each step asks the policy's gates (see Gates), waits its
+// backoff (none before the first), launches an attempt, classifies the
+// result and decides: success ends the call; a retryable failure leads to
+// the next step while attempts remain; a non-retryable failure, an abort, a
+// refusal by a gate or the end of the caller's context ends it. Every
+// attempt, refused ones included, is an observe.AttemptRecord.
+// docs/architecture.md draws the flow.
 //
 //   - If ctx is done before the first attempt, the operation is not called
 //     and ctx.Err() is returned.
@@ -22,16 +23,29 @@
 //   - OverallTimeout bounds the whole call, waits included. A retry whose
 //     wait would end after the deadline is not attempted.
 //   - Backoff waits end early when ctx is done.
-//   - The budget is asked before the wait, so a denied retry costs no time.
+//   - The gates are asked before the wait, so a refused retry costs no
+//     time (and a permit is held during the wait).
 //   - A call returns after the attempts it waits for have returned: the
 //     operation must honour its context, as any function taking one should.
 //
 // On failure the caller gets the last operation's error (a *OutcomeError
-// when the classifier judged a value a failure without an error), or, when
-// the caller's context ended the call, an error matching both ctx.Err() and
-// the last operation's error with errors.Is. rego's own conditions are
-// ErrNoPolicy/*NoPolicyError, budget.ErrDenied/*budget.DeniedError,
-// circuit.ErrOpen/*circuit.OpenError and *PanicError.
+// when the classifier judged a value a failure without an error), as
+// errors.Is and errors.As see it:
+//
+//   - a non-retryable outcome or an abort: that error itself;
+//   - a retryable failure after which the call stopped (the attempts ran
+//     out, a budget or the breaker refused the retry, the deadline left
+//     no room for the next wait): a *StopError, whose message is the last
+//     error's and which unwraps both to it and to the cause, so that
+//     errors.Is(err, ErrAttemptsExhausted), errors.Is(err,
+//     budget.ErrDenied), errors.Is(err, circuit.ErrOpen) or errors.Is(err,
+//     ErrDeadline) says why;
+//   - the caller's context ending the call: an error matching both
+//     ctx.Err() and the last operation's error.
+//
+// When nothing ran, the error is rego's own: ErrNoPolicy/*NoPolicyError,
+// budget.ErrDenied/*budget.DeniedError, circuit.ErrOpen/*circuit.OpenError,
+// or ctx.Err(). A panic is a *PanicError (see Panics).
 //
 // # Hedging
 //
@@ -42,10 +56,11 @@
 // budget (kind budget.KindHedge) allows; hedges spread out, one per trigger
 // firing, up to MaxHedges per step. Every launched attempt counts toward
 // Retry.MaxAttempts. No hedge launches when the overall deadline leaves less
-// time than the trigger's delay. The first success wins: the other attempts'
-// contexts are cancelled at once, OnHedgeCancel fires for each, and their
-// results, whenever they arrive, go to CallOptions.Discard. A retryable
-// failure waits for the rest of its step; when every attempt of the step
+// time than the trigger's delay (the timeline's hedge_skipped attribute is
+// then "deadline"). The first success wins: the other attempts' contexts
+// are cancelled at once, OnHedgeCancel fires for each (reason CancelLost,
+// "lost"), and their results, whenever they arrive, go to
+// CallOptions.Discard. A retryable failure waits for the rest of its step; when every attempt of the step
 // has failed, the executor backs off and starts the next step. A
 // non-retryable outcome ends the call at once when CancelOnNonRetryable is
 // set, else the attempts in flight may still succeed and no new step
@@ -56,24 +71,84 @@
 // The sequential and the concurrent mode share every decision; the package
 // tests run each scenario in both modes and demand identical results.
 //
+// # Gates
+//
+// Every check before an attempt (first attempts, retries and hedges) is a
+// gate.Gate, asked in gate.Order from one table (gates.go): the circuit
+// breaker (policy.CircuitPolicy), load shedding, the rate limiter, the
+// budget (the retry budget, or the hedge budget for hedges, through
+// budget.Registry.Gate), the bulkhead, the adaptive concurrency limit; then
+// the user gates the policy names (policy.EffectivePolicy.Gates, looked up
+// in ExecutorOptions.Gates), in the list's order. Load shedding, the rate
+// limiter, the bulkhead and the concurrency limit come with their own
+// packages; until this executor is given them, a policy enabling one is
+// admitted and recorded as gate_not_configured. A name missing from a
+// registry fails open, recorded as budget_not_found or gate_not_found.
+// Gates run only when the policy enables them: a call without gates pays
+// nothing for the seam.
+//
+// A gate admits with a gate.Permit or refuses with an error. On a refusal
+// the permits already granted are completed with gate.NotRun, the attempt
+// does not run, and a refused retry ends the call: with the last
+// operation's error as a *StopError matching the refusal (stop reasons
+// circuit_open, budget_denied, gate_refused), or with the refusal itself
+// when nothing ran (a *circuit.OpenError, a *budget.DeniedError, a
+// *gate.RefusedError). A refused hedge is recorded and ends hedging for the
+// step. A gate may wait (Admit blocks), bounded by the call's context and
+// its own maximum; a wait the call's end cuts short stops the call with
+// stop reason context_done. Each permit is completed exactly once, in the
+// reverse of the order the permits were granted, with the attempt's
+// gate.Result: when the attempt's result is judged; as cancelled for a
+// losing hedge or an attempt running when the call ended (when it
+// returns, from its goroutine if the call has returned by then); as not
+// run when the backoff wait is cut short or a later gate refuses; on a
+// panic too.
+//
+// A gate in shadow mode (CircuitPolicy.Shadow, BudgetRef.Shadow,
+// GateRef.Shadow, and the Shadow flag of the other sections) is asked and
+// recorded (GateDecision.Shadow; Admitted false means it would have
+// refused) and not enforced. Each attempt record lists every decision in
+// order (AttemptRecord.Gates); BudgetReason and CircuitReason keep the
+// budget's and the breaker's. Gates see the call's criticality
+// (gate.WithCriticality on the caller's context) in gate.Attempt.
+//
 // # Circuit breakers
 //
 // With policy.CircuitPolicy.Enabled the key's breaker (package circuit) is
-// asked before the budget for every attempt, hedges included. An open
-// breaker refuses the attempt (a record with BudgetAllowed false and
-// CircuitReason "open"); a refused retry ends the call with the last
-// operation's error, or a *circuit.OpenError when nothing ran. Each
-// attempt's outcome is reported to the breaker; an attempt cut short by
-// the caller's context, aborted or panicked reports nothing and gives back
-// a half-open probe slot.
+// the first gate of every attempt, hedges included. An open breaker refuses
+// the attempt (a record with BudgetAllowed false, CircuitReason "open" and
+// RefusedBy "circuit"; the budget is not asked); a refused retry ends the
+// call with a *StopError matching circuit.ErrOpen, or a *circuit.OpenError
+// when nothing ran. Each attempt's outcome is reported to the breaker; an
+// attempt cut short by the caller's context, aborted or panicked reports
+// nothing and gives back a half-open probe slot.
 //
 // # Panics
 //
-// A panic in the operation (in any attempt, hedges included) is carried to
-// the caller's goroutine and re-raised there as a *PanicError holding the
-// value and the stack, after every budget decision has been released; with
-// ExecutorOptions.RecoverPanics it is returned as the call's error instead.
-// A library goroutine never panics.
+// A panic in code the user supplied, in either mode, is contained the same
+// way: the operation (any attempt, hedges included), a classifier, a
+// budget (AllowAttempt, Release, RecordOutcome), an observer callback, a
+// hedge trigger, the Discard hook, a gate, the policy provider. It is
+// carried to the caller's goroutine and re-raised there as a *PanicError
+// holding the value, the stack where it was raised and its Source
+// ("operation", "classifier", ...); with ExecutorOptions.RecoverPanics it
+// is returned as the call's error instead, with the zero value.
+//
+// Before it re-raises (or returns) the panic, the call cancels the attempts
+// still running and waits for them to return, up to PanicDrainTimeout (100
+// ms of real time), so that every budget decision and gate permit of an
+// attempt that honours its context has been released when the caller sees
+// the panic; an attempt that ignores its context longer releases its own
+// when it returns. Every value an attempt produced reaches the caller or
+// CallOptions.Discard exactly once, panics included: a call ending in a
+// panic hands its last value to Discard.
+//
+// A panic that can no longer reach the caller (an attempt that panics
+// after its call returned, or after another attempt had won; a second
+// panic during the same call) is never dropped silently: it is counted
+// (Executor.LatePanics) and delivered as an observe.EventLatePanic to an
+// observer that implements observe.EventObserver. A library goroutine
+// never panics.
 //
 // # Observers
 //

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/aponysus/rego/budget"
-	"github.com/aponysus/rego/circuit"
 	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 )
@@ -23,6 +23,7 @@ const (
 	StopPanic             = "panic"
 	StopNoPolicy          = "no_policy"
 	StopCircuitOpen       = "circuit_open"
+	StopGateRefused       = "gate_refused" // a gate other than the budget and the breaker refused
 )
 
 // OutcomeError is the error of an attempt that its classifier judged a
@@ -48,24 +49,26 @@ const (
 	vStop
 )
 
-// slot is the coordinator's bookkeeping for one launched attempt.
+// slot is the coordinator's bookkeeping for one attempt, from its
+// admission by the gates to its end.
 type slot struct {
-	release  func()
-	recorder budget.OutcomeRecorder
-	kind     budget.AttemptKind
+	perm     permits // the gates' permits it holds
 	cancel   context.CancelFunc
 	actx     context.Context
 	start    time.Time
+	si       int // its launch index (gate.Attempt.Launched)
 	rec      int // the attempt's index (its record's Attempt)
+	step     int
 	hedgeIdx int
 	isHedge  bool
 	running  bool
-	probe    bool // the breaker's half-open probe
-	brk      bool // holds a breaker grant to report or release
+	ran      bool // the operation was called (or its goroutine started)
+	got      bool // the coordinator has its result
 }
 
 type result[T any] struct {
 	slot int
+	ai   int // the attempt's index
 	val  T
 	err  error
 	pe   *PanicError
@@ -84,7 +87,6 @@ type engine[T any] struct {
 	res        resolution
 	cls        classify.Classifier
 	clsDefault bool
-	retryGate  gate
 	ctx        context.Context // the caller's
 	callCtx    context.Context // with the overall timeout
 	cancelCall context.CancelFunc
@@ -113,10 +115,22 @@ type engine[T any] struct {
 	prevWait time.Duration
 	stop     string
 
-	breaker *circuit.Breaker // the key's, when its policy enables one
-	gProbe  bool             // what the breaker granted the attempt being gated
-	gBrk    bool
-	gReason string
+	// The gates of retries and first attempts (hedges' are in
+	// hedgeState), and what they said about the attempt being admitted.
+	rplan      gatePlan
+	crit       gate.Criticality
+	gCircuit   string
+	gBudget    string
+	gDecisions []observe.GateDecision
+	gBuf       []observe.GateDecision // room for the records' decisions
+
+	// src and srcAttempt name the user hook being called, so that a panic
+	// caught by finish says where it came from.
+	src        string
+	srcAttempt int
+	winner     int  // the winning attempt's index
+	ended      bool // succeed or fail has returned
+	succeeded  bool // and it was succeed
 
 	hub *hub[T]
 	// hedgeState is the coordinator's hedging state, inside the hub's
@@ -126,17 +140,23 @@ type engine[T any] struct {
 	base    time.Time // the call's first clock reading, on the wall clock
 }
 
-func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T], tl *observe.Timeline) (T, error) {
+func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T], tl *observe.Timeline) (v T, err error) {
 	discard := opts.Discard
 	// Field by field: a composite literal of this size is built in a
 	// temporary and copied, which costs more than the rest of the call.
 	var c engine[T]
 	c.e, c.key, c.op, c.discard, c.ctx = e, key, op, discard, ctx
+	// finish contains every panic raised in this goroutine by code the
+	// user supplied, and cleans up on every path. (tl is passed, not kept
+	// in c: a pointer stored in c would move the caller's timeline to the
+	// heap.)
+	defer c.finish(&v, &err, tl)
 	c.recording = tl != nil || !e.noopObs
 	if c.recording {
 		c.tl.Key = key
 		c.tl.Start = c.now()
 	}
+	c.hook(SourceProvider, -1)
 	e.resolve(ctx, key, &c.res)
 	p := c.res.p
 	if opts.SingleAttempt || (opts.NoHedge && p.Hedge.Enabled) {
@@ -154,11 +174,16 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	if c.recording {
 		c.tl.PolicyID = p.ID
 		c.tl.Attributes = timelineAttrs(p, c.res.polErr, c.res.mode, clsMissing)
+		if p.Meta.Version == "" && e.versioned != nil {
+			c.hook(SourceProvider, -1)
+			if v := e.versioned.Version(); v != "" {
+				c.tl.Attributes[observe.AttrPolicyVersion] = v
+			}
+		}
 		if opts.SingleAttempt {
 			c.tl.Attributes[observe.AttrSingleAttempt] = "true"
 		}
 	}
-	defer c.cleanup()
 	if c.res.denyErr != nil {
 		c.stop = StopNoPolicy
 		return c.fail(c.res.denyErr, tl)
@@ -166,6 +191,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	if !e.noopObs {
 		pol := *p
 		pol.Key = key // a shared default policy carries its own key
+		c.hook(SourceObserver, -1)
 		e.obs.OnStart(ctx, key, pol)
 	}
 	if err := ctx.Err(); err != nil {
@@ -177,14 +203,14 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		c.callCtx, c.cancelCall = withTimeout(ctx, e.clk, e.realClock, d)
 	}
 	c.deadline, c.hasDL = c.callCtx.Deadline()
-	e.gateFor(p.Retry.Budget, &c.retryGate)
-	if p.Circuit.Enabled {
-		c.breaker = e.breakers.For(key)
+	e.planGates(key, p, !c.res.owned, gate.KindRetry, &c.rplan)
+	if c.rplan.n > 0 {
+		c.crit = gate.CriticalityFrom(ctx)
 	}
 	if p.Hedge.Enabled {
 		c.startHedging()
 	} else if e.forceConcurrent {
-		c.hub = newHub[T](p.Retry.MaxAttempts, discard)
+		c.hub = newHub[T](e, key, p.Retry.MaxAttempts, discard)
 		c.many = make([]slot, p.Retry.MaxAttempts)
 	}
 
@@ -201,20 +227,17 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 				break
 			}
 		}
-		// The budget is asked before the wait, so that a denied retry
+		// The gates are asked before the wait, so that a refused retry
 		// costs the caller no waiting.
-		dec, ok := c.gate(false, wait)
-		if !ok {
+		if !c.admit(false, wait) {
 			break
 		}
 		if c.step > 0 && !c.sleep(wait) {
-			if dec.Release != nil {
-				dec.Release()
-			}
-			c.releaseBreaker()
+			s := c.slot(c.launched)
+			c.releasePermits(s, gate.Result{Verdict: gate.NotRun, Attempt: c.gateAttempt(false)})
 			break
 		}
-		c.launch(false, 0, budget.KindRetry, wait, dec, &c.retryGate)
+		c.launch(false, 0, wait)
 		v := c.awaitStep()
 		if v == vSuccess {
 			return c.succeed(tl)
@@ -254,72 +277,30 @@ func (c *engine[T]) sleep(d time.Duration) bool {
 	return true
 }
 
-// gate asks the budget about the next attempt: the primary of the current
-// step, or a hedge. A denial is recorded and returns false.
-func (c *engine[T]) gate(isHedge bool, wait time.Duration) (budget.Decision, bool) {
-	g, kind := &c.retryGate, budget.KindRetry
-	if isHedge {
-		g, kind = &c.hedgeGate, budget.KindHedge
-	}
-	hedgeIdx := 0
-	if isHedge {
-		hedgeIdx = c.hedgesInStep + 1
-	}
-	// The breaker first: an open breaker spares the budget too.
-	if c.breaker != nil {
-		// (Without a breaker these stay false and empty: nothing to reset.)
-		c.gProbe, c.gBrk = false, false
-		ok, probe, reason, after := true, false, circuit.ReasonClosed, time.Duration(0)
-		if !c.breaker.Closed() { // a closed breaker needs no clock reading
-			ok, probe, reason, after = c.breaker.Allow(c.now(), c.res.p.Circuit)
-		}
-		c.gReason = reason
-		if !ok {
-			oerr := &circuit.OpenError{Key: c.key, Reason: reason, RetryAfter: after}
-			c.deny(isHedge, hedgeIdx, kind, wait, "circuit_"+reason, StopCircuitOpen, oerr)
-			return budget.Decision{}, false
-		}
-		c.gProbe, c.gBrk = probe, true
-	}
-	dec := budget.Decision{Allowed: true, Reason: g.reason}
-	if g.b != nil {
-		dec = g.b.AllowAttempt(c.ctx, c.key, c.launched, kind, g.ref)
-	}
-	if !dec.Allowed {
-		if dec.Release != nil {
-			dec.Release()
-		}
-		c.releaseBreaker()
-		derr := &budget.DeniedError{Budget: g.ref.Name, Kind: kind, Reason: dec.Reason}
-		c.deny(isHedge, hedgeIdx, kind, wait, dec.Reason, StopBudgetDenied, derr)
-		return dec, false
-	}
-	return dec, true
-}
-
-// releaseBreaker gives back what the breaker granted to the attempt being
-// gated, when it will not run after all.
-func (c *engine[T]) releaseBreaker() {
-	if c.gBrk {
-		c.breaker.Release(c.gProbe)
-		c.gBrk = false
-	}
-}
-
-// deny records an attempt a gate refused; a refused retry ends the call.
-func (c *engine[T]) deny(isHedge bool, hedgeIdx int, kind budget.AttemptKind, wait time.Duration, reason, stop string, err error) {
+// deny records an attempt a gate refused (the plan entry en, with err); a
+// refused retry ends the call.
+func (c *engine[T]) deny(isHedge bool, wait time.Duration, en *planEntry, err error) {
 	ai := c.nrec
 	c.nrec++
+	stop := en.stop()
+	if c.callCtx.Err() != nil {
+		stop = StopContextDone // a waiting gate cut short by the call's end
+	}
 	if c.recording {
 		now := c.now()
+		kind, hedgeIdx := budget.KindRetry, 0
+		if isHedge {
+			kind, hedgeIdx = budget.KindHedge, c.hedgesInStep+1
+		}
 		rec := observe.AttemptRecord{
 			Attempt: ai, StartTime: now, EndTime: now, IsHedge: isHedge, HedgeIndex: hedgeIdx,
 			Outcome: classify.Outcome{Reason: stop}, Err: err, Backoff: wait,
-			BudgetReason: reason, BudgetKind: kind, RetryIndex: c.step, HedgeReason: c.hedgeReasonFor(isHedge),
-			CircuitReason: c.gReason,
+			BudgetReason: c.budgetReason(isHedge), BudgetKind: kind, RetryIndex: c.step, HedgeReason: c.hedgeReasonFor(isHedge),
+			CircuitReason: c.gCircuit, Gates: c.gDecisions,
 		}
 		c.addRecord(rec)
 		if !c.e.noopObs {
+			c.hook(SourceObserver, ai)
 			c.e.obs.OnAttempt(c.ctx, c.key, rec)
 		}
 	}
@@ -336,25 +317,19 @@ func (c *engine[T]) hedgeReasonFor(isHedge bool) string {
 	return ""
 }
 
-func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, wait time.Duration, dec budget.Decision, g *gate) {
+func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) {
 	si := c.launched
 	c.launched++
 	ai := c.nrec
 	c.nrec++
 	s := c.slot(si)
-	// Field by field, for the same reason as in run.
-	s.release, s.kind, s.rec, s.hedgeIdx, s.isHedge, s.running = dec.Release, kind, ai, hedgeIdx, isHedge, true
-	s.recorder, s.cancel, s.actx = nil, nil, nil
-	if c.breaker != nil {
-		s.probe, s.brk = c.gProbe, c.gBrk
-		c.gBrk = false
-	} else {
-		s.probe, s.brk = false, false
-	}
-	if g.b != nil {
-		if r, ok := g.b.(budget.OutcomeRecorder); ok {
-			s.recorder = r
-		}
+	// Field by field, for the same reason as in run. (The permits the
+	// gates granted are already in the slot.)
+	s.si, s.rec, s.step, s.hedgeIdx, s.isHedge, s.running = si, ai, c.step, hedgeIdx, isHedge, true
+	s.cancel, s.actx, s.got, s.ran = nil, nil, false, false
+	kind := budget.KindRetry
+	if isHedge {
+		kind = budget.KindHedge
 	}
 	p := c.res.p
 	info := observe.AttemptInfo{RetryIndex: c.step, Attempt: ai, IsHedge: isHedge, HedgeIndex: hedgeIdx, PolicyID: p.ID}
@@ -366,10 +341,11 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	}
 	actx = observe.WithAttempt(actx, info)
 	s.actx = actx
-	if c.recording || c.tracking() {
-		if si == 0 && c.recording {
-			// Nothing worth timing happened since the call started: reuse
-			// its reading (clock reads are not free on every machine).
+	if c.recording || c.tracking() || c.plan(isHedge).timing == timeAlways {
+		if si == 0 && c.recording && c.rplan.timing < timeAlways {
+			// Nothing worth timing happened since the call started (no
+			// gate that may wait was asked): reuse its reading (clock
+			// reads are not free on every machine).
 			s.start = c.tl.Start
 		} else {
 			s.start = c.now()
@@ -381,29 +357,31 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, kind budget.AttemptKind, 
 	if c.recording {
 		rec := observe.AttemptRecord{
 			Attempt: ai, StartTime: s.start, IsHedge: isHedge, HedgeIndex: hedgeIdx, Backoff: wait,
-			BudgetAllowed: true, BudgetReason: dec.Reason, BudgetKind: kind, RetryIndex: c.step,
-			HedgeReason: c.hedgeReasonFor(isHedge), CircuitReason: c.gReason,
+			BudgetAllowed: true, BudgetReason: c.budgetReason(isHedge), BudgetKind: kind, RetryIndex: c.step,
+			HedgeReason: c.hedgeReasonFor(isHedge), CircuitReason: c.gCircuit, Gates: c.gDecisions,
 		}
 		c.addRecord(rec)
 		if isHedge && !c.e.noopObs {
+			c.hook(SourceObserver, ai)
 			c.e.obs.OnHedgeSpawn(actx, c.key, rec)
 		}
 	}
 	c.inflight++
+	s.ran = true
 	if c.hub == nil {
 		c.pending = c.invokeInline(si, ai, actx)
 		return
 	}
-	go c.hub.run(c.op, actx, si, ai, dec.Release)
+	go c.hub.run(c.op, actx, si, ai, c.lateGates(s))
 }
 
 func (c *engine[T]) invokeInline(si, ai int, ctx context.Context) (r result[T]) {
-	r.slot = si
+	r.slot, r.ai = si, ai
 	done := false
 	defer func() {
 		if !done {
 			if v := recover(); v != nil {
-				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai}
+				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: SourceOperation}
 			}
 		}
 	}()
@@ -455,21 +433,23 @@ func (c *engine[T]) awaitStep() verdict {
 // handle processes the result of one attempt.
 func (c *engine[T]) handle(r result[T]) verdict {
 	s := c.slot(r.slot)
-	s.running = false
+	s.running, s.got = false, true
 	c.inflight--
 	if s.cancel != nil {
 		s.cancel()
 		s.cancel = nil
 	}
-	if rel := s.release; rel != nil {
-		s.release = nil
-		rel()
+	// The value is kept first, so that it reaches the caller or Discard
+	// whatever hook panics next; permits a hook's panic leaves uncompleted
+	// are completed by cleanup (the slot is marked got).
+	if r.pe == nil {
+		c.keepValue(r.val, s.rec)
 	}
 	if c.recording || c.tracking() {
 		c.lastEnd = c.now()
 	}
 	if r.pe != nil {
-		c.releaseSlotBreaker(s)
+		c.releasePermits(s, c.gateResult(s, gate.Cancelled, classify.OutcomeUnknown))
 		c.panicErr = r.pe
 		c.stop = StopPanic
 		c.finishRecord(s, classify.Outcome{Kind: classify.OutcomeAbort, Reason: StopPanic}, r.pe)
@@ -479,6 +459,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 	if r.err == nil && c.clsDefault {
 		out.Kind = classify.OutcomeSuccess
 	} else {
+		c.hook(SourceClassifier, s.rec)
 		out = c.cls.Classify(r.val, r.err)
 		if out.Kind == classify.OutcomeUnknown {
 			out.Kind = classify.OutcomeRetryable
@@ -487,23 +468,8 @@ func (c *engine[T]) handle(r result[T]) verdict {
 			}
 		}
 	}
-	answered := out.Kind == classify.OutcomeSuccess || out.Kind == classify.OutcomeNonRetryable
-	if s.recorder != nil {
-		s.recorder.RecordOutcome(c.key, s.kind, answered)
-	}
-	if s.brk {
-		s.brk = false
-		if out.Kind == classify.OutcomeAbort || (!answered && c.callCtx.Err() != nil) {
-			// No verdict on the dependency: the call was aborted, or the
-			// caller gave up (or its deadline passed) mid-attempt.
-			c.breaker.Release(s.probe)
-		} else {
-			var now time.Time // only a failure needs the time
-			if !answered {
-				now = c.now()
-			}
-			c.breaker.Done(now, c.res.p.Circuit, s.probe, answered)
-		}
+	if s.perm.n > 0 {
+		c.releasePermits(s, c.gateResult(s, verdictOf(out.Kind, c.callCtx.Err() != nil), out.Kind))
 	}
 	if c.tracking() && out.Kind == classify.OutcomeSuccess {
 		// The step's latency, from the launch of its primary: a winning
@@ -516,8 +482,8 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		err = &OutcomeError{Outcome: out}
 	}
 	c.finishRecord(s, out, err)
-	c.keepValue(r.val)
 	if out.Kind == classify.OutcomeSuccess {
+		c.winner = s.rec
 		c.lastErr = nil
 		return vSuccess
 	}
@@ -587,13 +553,18 @@ func (c *engine[T]) addRecord(rec observe.AttemptRecord) {
 	c.tl.Attempts = append(c.tl.Attempts, rec)
 }
 
-// releaseSlotBreaker gives back the breaker grant of an attempt that ends
-// without an outcome to report.
-func (c *engine[T]) releaseSlotBreaker(s *slot) {
-	if s.brk {
-		s.brk = false
-		c.breaker.Release(s.probe)
+// verdictOf is what an attempt classified out tells the gates: the
+// dependency answered (a success or a non-retryable outcome), failed in a
+// way worth retrying, or nothing, when the attempt was aborted or the
+// caller gave up (or the call's deadline passed) mid-attempt.
+func verdictOf(out classify.OutcomeKind, callDone bool) gate.Verdict {
+	switch {
+	case out == classify.OutcomeSuccess || out == classify.OutcomeNonRetryable:
+		return gate.Answered
+	case out == classify.OutcomeAbort || callDone:
+		return gate.Cancelled
 	}
+	return gate.Failed
 }
 
 // slot returns the bookkeeping of attempt i.
@@ -604,13 +575,17 @@ func (c *engine[T]) slot(i int) *slot {
 	return &c.many[i]
 }
 
-// keepValue makes v the value returned on failure and discards the one it
-// replaces.
-func (c *engine[T]) keepValue(v T) {
-	if c.hasVal && c.discard != nil {
-		c.discard(c.lastVal)
-	}
+// keepValue makes v, the value of attempt ai, the value returned on
+// failure and discards the one it replaces. The new value is kept before
+// the old one is discarded: if Discard panics, each has still gone exactly
+// once where it belongs.
+func (c *engine[T]) keepValue(v T, ai int) {
+	old, had := c.lastVal, c.hasVal
 	c.lastVal, c.hasVal = v, true
+	if had && c.discard != nil {
+		c.hook(SourceDiscard, ai)
+		c.discard(old)
+	}
 }
 
 func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
@@ -622,11 +597,13 @@ func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
 	rec.Outcome = out
 	rec.Err = err
 	if !c.e.noopObs {
+		c.hook(SourceObserver, s.rec)
 		c.e.obs.OnAttempt(s.actx, c.key, *rec)
 	}
 }
 
-// cancelRunning cancels every attempt still in flight and records why.
+// cancelRunning cancels every attempt still in flight and records why
+// (CancelLost or CancelCallEnded).
 func (c *engine[T]) cancelRunning(reason string) {
 	for i := 0; i < c.launched; i++ {
 		s := c.slot(i)
@@ -634,7 +611,6 @@ func (c *engine[T]) cancelRunning(reason string) {
 			continue
 		}
 		s.running = false
-		c.releaseSlotBreaker(s)
 		if s.cancel != nil {
 			s.cancel()
 			s.cancel = nil
@@ -647,55 +623,53 @@ func (c *engine[T]) cancelRunning(reason string) {
 			rec.Outcome = classify.Outcome{Kind: classify.OutcomeAbort, Reason: "cancelled"}
 			rec.HedgeReason = reason
 			if !c.e.noopObs {
+				c.hook(SourceObserver, s.rec)
 				c.e.obs.OnHedgeCancel(s.actx, c.key, *rec, reason)
 			}
 		}
 	}
 }
 
+// Reasons recorded in AttemptRecord.HedgeReason of an attempt the executor
+// cancelled, and passed to Observer.OnHedgeCancel. They are metric labels:
+// keep them few.
+const (
+	CancelLost      = "lost"       // another attempt of the call succeeded
+	CancelCallEnded = "call_ended" // the call ended (a failure, a panic, the caller's context)
+)
+
 // succeed ends the call with the winning value; the timeline goes to
 // *tl when tl is not nil.
 func (c *engine[T]) succeed(tl *observe.Timeline) (T, error) {
 	if c.inflight > 0 {
-		c.cancelRunning("lost")
+		c.cancelRunning(CancelLost)
 	}
-	v := c.lastVal
-	c.hasVal = false // returned, not discarded
 	if c.recording {
 		c.tl.End = c.lastEnd // the winning attempt's end
 		if !c.e.noopObs {
+			c.hook(SourceObserver, -1)
 			c.e.obs.OnSuccess(c.ctx, c.key, c.tl)
 		}
 	}
 	if tl != nil {
 		*tl = c.tl
 	}
-	return v, nil
+	// Only now is the value the caller's: until here, a panic hands it to
+	// Discard.
+	c.hasVal = false
+	c.ended, c.succeeded = true, true
+	return c.lastVal, nil
 }
 
 // fail ends the call with err, or with the error its stop reason implies.
+// A call ending in a panic returns the zero value: finish hands the last
+// value to Discard and raises (or returns) the panic.
 func (c *engine[T]) fail(err error, tl *observe.Timeline) (T, error) {
 	if c.inflight > 0 {
-		c.cancelRunning("call_ended")
+		c.cancelRunning(CancelCallEnded)
 	}
 	if err == nil {
-		switch {
-		case c.panicErr != nil:
-			err = c.panicErr
-		case c.stop == StopContextDone:
-			err = ctxStopError(c.callCtx.Err(), c.lastErr)
-		case c.lastErr != nil:
-			err = c.lastErr
-		case c.denied != nil:
-			err = c.denied
-		default:
-			err = errors.New("retry: call ended without an attempt")
-		}
-	}
-	var v T
-	if c.hasVal {
-		v = c.lastVal
-		c.hasVal = false
+		err = c.stopErr()
 	}
 	if c.recording {
 		c.tl.End = c.now()
@@ -704,51 +678,48 @@ func (c *engine[T]) fail(err error, tl *observe.Timeline) (T, error) {
 			c.tl.Attributes[observe.AttrStopReason] = c.stop
 		}
 		if !c.e.noopObs {
+			c.hook(SourceObserver, -1)
 			c.e.obs.OnFailure(c.ctx, c.key, c.tl)
 		}
 	}
 	if tl != nil {
 		*tl = c.tl
 	}
-	if c.panicErr != nil && !c.e.recoverPanics {
-		panic(c.panicErr)
+	c.ended = true
+	var v T
+	if c.hasVal && c.panicErr == nil {
+		v = c.lastVal
+		c.hasVal = false
 	}
 	return v, err
 }
 
-// cleanup runs on every path out of run, panics included: it cancels what
-// is still running, hands arrived results back, and releases contexts.
-func (c *engine[T]) cleanup() {
-	c.stopHedgeTimer()
-	c.releaseBreaker()
-	for i := 0; i < c.launched; i++ {
-		s := c.slot(i)
-		c.releaseSlotBreaker(s)
-		if s.cancel != nil {
-			s.cancel()
-			s.cancel = nil
-		}
+// stopErr is the error of a call that stops for c.stop.
+func (c *engine[T]) stopErr() error {
+	if c.panicErr != nil {
+		return c.panicErr
 	}
-	if c.hub != nil {
-		for _, r := range c.hub.close() {
-			s := c.slot(r.slot)
-			if rel := s.release; rel != nil {
-				s.release = nil
-				rel()
-			}
-			if r.pe == nil && c.discard != nil {
-				c.discard(r.val)
-			}
+	if c.lastErr == nil {
+		if c.denied != nil {
+			return c.denied
 		}
-	} else if c.inflight > 0 {
-		// An inline attempt that never returned (its operation panicked
-		// through a path that skipped handle): release its budget.
-		if rel := c.one.release; rel != nil {
-			c.one.release = nil
-			rel()
+		if c.stop == StopContextDone {
+			return c.callCtx.Err()
 		}
+		return errors.New("retry: call ended without an attempt")
 	}
-	if c.cancelCall != nil {
-		c.cancelCall()
+	var cause error
+	switch c.stop {
+	case StopContextDone:
+		return ctxStopError(c.callCtx.Err(), c.lastErr)
+	case StopAttemptsExhausted:
+		cause = ErrAttemptsExhausted
+	case StopDeadline:
+		cause = ErrDeadline
+	case StopBudgetDenied, StopCircuitOpen, StopGateRefused:
+		cause = c.denied
+	default:
+		return c.lastErr
 	}
+	return &StopError{Reason: c.stop, Attempts: c.launched, Err: c.lastErr, Cause: cause}
 }

@@ -55,11 +55,13 @@ func ExampleExecutorOptions_budgets() {
 		return errors.New("503")
 	})
 	fmt.Println("err:", err, "| stop:", tl.Attributes["stop_reason"])
+	fmt.Println("denied:", errors.Is(err, budget.ErrDenied), "| reason:", stopReason(err))
 	for _, a := range tl.Attempts {
 		fmt.Printf("attempt %d: allowed=%v (%s)\n", a.Attempt, a.BudgetAllowed, a.BudgetReason)
 	}
 	// Output:
 	// err: 503 | stop: budget_denied
+	// denied: true | reason: budget_denied
 	// attempt 0: allowed=true (first_attempt)
 	// attempt 1: allowed=true (tokens_available)
 	// attempt 2: allowed=false (tokens_exhausted)
@@ -81,4 +83,13 @@ func ExampleDoValueWith() {
 	// Output:
 	// closing handle-1
 	// handle-2 <nil>
+}
+
+// stopReason returns the reason of a *retry.StopError in err.
+func stopReason(err error) string {
+	var se *retry.StopError
+	if errors.As(err, &se) {
+		return se.Reason
+	}
+	return "none"
 }

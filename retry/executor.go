@@ -3,12 +3,14 @@ package retry
 import (
 	"context"
 	"math/rand/v2"
+	"sync/atomic"
 
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/circuit"
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/controlplane"
+	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/hedge"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
@@ -81,6 +83,11 @@ type ExecutorOptions struct {
 	// Breakers holds the circuit breakers of the keys whose policy
 	// enables one. If nil, the executor keeps its own.
 	Breakers *circuit.Registry
+	// Gates holds the user gates that policies name in their Gates list
+	// (policy.GateRef); they are asked after the built-in gates, in the
+	// list's order. If nil, every named gate is missing: the attempt is
+	// admitted (fail-open) and the decision recorded as gate_not_found.
+	Gates *gate.Registry
 	// Latencies keeps per-key latencies for the latency-aware hedge
 	// triggers. If nil, the executor keeps its own, on Clock. A Latencies
 	// given here must run on the same clock as the executor: observations
@@ -108,6 +115,14 @@ type Executor struct {
 	triggers      *hedge.Registry
 	latencies     *hedge.Latencies
 	breakers      *circuit.Registry
+	gates         *gate.Registry
+	// The built-in gates that arrive with their packages (see builtins);
+	// nil until an option supplies them.
+	shed, rateLimit, bulkhead, concurrency gate.Gate
+	events                                 observe.EventObserver  // obs, when it wants lifecycle events
+	versioned                              controlplane.Versioned // provider, when it serves versions
+	latePanics                             atomic.Uint64
+	noGates                                atomic.Pointer[policy.EffectivePolicy] // the last policy seen to enable no gate
 
 	// forceConcurrent runs every call's attempts on goroutines even
 	// without hedging; the conformance tests use it to run the same
@@ -130,6 +145,7 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 		triggers:      opts.HedgeTriggers,
 		latencies:     opts.Latencies,
 		breakers:      opts.Breakers,
+		gates:         opts.Gates,
 	}
 	if e.provider == nil {
 		e.provider = &controlplane.StaticProvider{}
@@ -139,6 +155,8 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 		e.obs = observe.NoopObserver{}
 	}
 	e.noopObs = observe.IsNoop(e.obs)
+	e.events, _ = e.obs.(observe.EventObserver)
+	e.versioned, _ = e.provider.(controlplane.Versioned)
 	if e.defClassifier == nil {
 		e.defClassifier = classify.Default
 	}

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/clock"
+	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/hedge"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
@@ -20,6 +20,8 @@ import (
 type hub[T any] struct {
 	results chan result[T]
 	discard func(T)
+	e       *Executor
+	key     policy.PolicyKey
 	mu      sync.Mutex
 	closed  bool
 	// hs is the coordinator's hedging state, allocated with the hub; the
@@ -27,9 +29,28 @@ type hub[T any] struct {
 	hs hedgeState
 }
 
+// lateGates is what an attempt goroutine needs to complete its permits
+// itself when its result arrives after the call returned: its own copy of
+// them (the coordinator completes the slot's copy if the result arrives in
+// time; the hub's closed flag says which), the Attempt they admitted, and
+// the clock it needs.
+type lateGates struct {
+	perm   permits
+	a      gate.Attempt
+	start  time.Time
+	timing int8
+}
+
+func (c *engine[T]) lateGates(s *slot) lateGates {
+	if s.perm.n == 0 {
+		return lateGates{}
+	}
+	return lateGates{perm: s.perm, a: c.slotAttempt(s), start: s.start, timing: c.plan(s.isHedge).timing}
+}
+
 // hedgeState is what the coordinator keeps while hedging.
 type hedgeState struct {
-	hedgeGate    gate
+	hplan        gatePlan // the gates of hedges
 	trigger      hedge.Trigger
 	tracker      *hedge.Tracker
 	stepStart    time.Time // launch of the step's primary
@@ -42,29 +63,29 @@ type hedgeState struct {
 // tracking reports whether the call feeds a latency tracker.
 func (c *engine[T]) tracking() bool { return c.hedgeState != nil && c.tracker != nil }
 
-func newHub[T any](maxAttempts int, discard func(T)) *hub[T] {
-	return &hub[T]{results: make(chan result[T], maxAttempts), discard: discard}
+func newHub[T any](e *Executor, key policy.PolicyKey, maxAttempts int, discard func(T)) *hub[T] {
+	return &hub[T]{results: make(chan result[T], maxAttempts), discard: discard, e: e, key: key}
 }
 
 // run is the body of an attempt goroutine.
-func (h *hub[T]) run(op invoker[T], ctx context.Context, si, ai int, release func()) {
-	r := result[T]{slot: si}
+func (h *hub[T]) run(op invoker[T], ctx context.Context, si, ai int, lg lateGates) {
+	r := result[T]{slot: si, ai: ai}
 	done := false
 	defer func() {
 		if !done {
 			if v := recover(); v != nil {
-				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai}
+				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: SourceOperation}
 			} else {
 				r.err = errGoexit
 			}
 		}
-		h.deliver(r, release)
+		h.deliver(r, &lg)
 	}()
 	r.val, r.err = op.invoke(ctx)
 	done = true
 }
 
-func (h *hub[T]) deliver(r result[T], release func()) {
+func (h *hub[T]) deliver(r result[T], lg *lateGates) {
 	h.mu.Lock()
 	if !h.closed {
 		h.results <- r
@@ -73,14 +94,36 @@ func (h *hub[T]) deliver(r result[T], release func()) {
 	}
 	h.mu.Unlock()
 	// The call has returned: this late result is ours to clean up. Nothing
-	// here may panic out of a library goroutine.
-	defer func() { _ = recover() }()
-	if release != nil {
-		release()
+	// here may panic out of a library goroutine, and no panic is dropped
+	// without a trace.
+	if r.pe != nil {
+		h.e.latePanic(h.key, r.pe)
+	}
+	for lg.perm.n > 0 {
+		hp := lg.perm.pop()
+		res := gate.Result{Verdict: gate.Cancelled, Attempt: lg.a}
+		if lg.timing == timeAlways {
+			res.End = h.e.clk.Now()
+			if !lg.start.IsZero() {
+				res.Latency = res.End.Sub(lg.start)
+			}
+		}
+		h.safely(hp.src, r.ai, func() { hp.p.Done(res) })
 	}
 	if r.pe == nil && h.discard != nil {
-		h.discard(r.val)
+		h.safely(SourceDiscard, r.ai, func() { h.discard(r.val) })
 	}
+}
+
+// safely calls a hook from an attempt goroutine after its call returned;
+// a panic is reported as a late one.
+func (h *hub[T]) safely(src string, ai int, f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.e.latePanic(h.key, &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: src})
+		}
+	}()
+	f()
 }
 
 // close marks the call as returned and hands back the results that had
@@ -105,9 +148,12 @@ func stack() []byte { return debug.Stack() }
 // startHedging prepares the concurrent mode of the engine.
 func (c *engine[T]) startHedging() {
 	p := c.res.p
-	c.hub = newHub[T](p.Retry.MaxAttempts, c.discard)
+	c.hub = newHub[T](c.e, c.key, p.Retry.MaxAttempts, c.discard)
 	c.hedgeState = &c.hub.hs
-	c.e.gateFor(p.Hedge.Budget, &c.hedgeGate)
+	c.e.planGates(c.key, p, !c.res.owned, gate.KindHedge, &c.hplan)
+	if c.hplan.n > 0 {
+		c.crit = gate.CriticalityFrom(c.ctx)
+	}
 	c.many = make([]slot, p.Retry.MaxAttempts)
 	c.tracker = c.e.latencies.For(c.key)
 	if t, ok := c.e.triggers.Get(p.Hedge.Trigger); ok {
@@ -127,6 +173,7 @@ func (c *engine[T]) armHedge() {
 	if !p.Hedge.Enabled || c.hedgeStopped || c.nonRetry || c.hedgesInStep >= p.Hedge.MaxHedges || c.launched >= p.Retry.MaxAttempts {
 		return
 	}
+	c.hook(SourceTrigger, c.nrec)
 	d, reason, ok := c.trigger.Delay(hedgeInput(c.key, p, c.hedgesInStep+1, c.tracker))
 	if !ok {
 		c.hedgeStopped = true
@@ -142,17 +189,18 @@ func (c *engine[T]) armHedge() {
 		}
 		return
 	}
-	c.hedgeReason = "trigger_" + reason
+	if c.recording {
+		c.hedgeReason = HedgeTriggerPrefix + reason
+	}
 	c.hedgeTimer = c.e.clk.NewTimer(d)
 }
 
 func (c *engine[T]) fireHedge() {
-	dec, ok := c.gate(true, 0)
-	if !ok {
-		c.hedgeStopped = true // a denied hedge ends hedging for the step
+	if !c.admit(true, 0) {
+		c.hedgeStopped = true // a refused hedge ends hedging for the step
 		return
 	}
-	c.launch(true, c.hedgesInStep+1, budget.KindHedge, 0, dec, &c.hedgeGate)
+	c.launch(true, c.hedgesInStep+1, 0)
 	c.hedgesInStep++
 	c.armHedge()
 }
@@ -167,3 +215,9 @@ func (c *engine[T]) stopHedgeTimer() {
 func hedgeInput(key policy.PolicyKey, p *policy.EffectivePolicy, idx int, tr *hedge.Tracker) hedge.TriggerInput {
 	return hedge.TriggerInput{Key: key, Policy: p.Hedge, HedgeIndex: idx, Latency: tr}
 }
+
+// HedgeTriggerPrefix starts the HedgeReason of a hedge: it is followed by
+// its trigger's reason ("trigger_fixed", "trigger_p95"). The delay is not
+// part of it (a quantile trigger's delay changes all the time, and the
+// reason is a metric label); it is the time between the launches.
+const HedgeTriggerPrefix = "trigger_"

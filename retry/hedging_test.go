@@ -500,3 +500,28 @@ func TestLatencyTriggerUsesTheKeysRecentLatency(t *testing.T) {
 		t.Fatalf("hedge reason %q launched after %v, want p50 ~10ms", h.HedgeReason, gap)
 	}
 }
+
+// The documented HedgeReason of an attempt cancelled because the call
+// ended: "call_ended" (and "lost" for a loser, "trigger_fixed" for a
+// hedge: TestHedgeWinsAndLoserIsCancelled).
+func TestCancelledByCallEndRecordsCallEnded(t *testing.T) {
+	p := hedged(3, 1, 10*time.Millisecond)
+	p.Hedge.CancelOnNonRetryable = true
+	exec := hedgeExec(regotest.NewAutoClock(time.Time{}), p, nil)
+	res := <-goCall(exec, context.Background(), func(ctx context.Context) (string, error) {
+		if info, _ := observe.AttemptFromContext(ctx); info.IsHedge {
+			return "", classify.Permanent(errA)
+		}
+		<-ctx.Done()
+		return "", ctx.Err()
+	}, nil)
+	if !errors.Is(res.err, errA) || len(res.tl.Attempts) != 2 {
+		t.Fatalf("err %v records %+v", res.err, res.tl.Attempts)
+	}
+	if pr := res.tl.Attempts[0]; !pr.Cancelled || pr.HedgeReason != "call_ended" || retry.CancelCallEnded != "call_ended" || retry.CancelLost != "lost" {
+		t.Fatalf("primary record %+v", pr)
+	}
+	if h := res.tl.Attempts[1]; h.HedgeReason != "trigger_fixed" {
+		t.Fatalf("hedge record %+v", h)
+	}
+}

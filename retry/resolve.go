@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
@@ -100,25 +99,6 @@ func (e *Executor) classifierFor(p *policy.EffectivePolicy) (c classify.Classifi
 		return c, false, ""
 	}
 	return e.defClassifier, e.defIsDefault, name
-}
-
-// gate is a budget resolved once per call.
-type gate struct {
-	b      budget.Budget
-	ref    policy.BudgetRef
-	reason string // why attempts are allowed without asking, when b is nil
-}
-
-func (e *Executor) gateFor(ref policy.BudgetRef, g *gate) {
-	if ref.Name == "" {
-		g.reason = budget.ReasonNoBudget
-		return
-	}
-	if b, ok := e.budgets.Get(ref.Name); ok {
-		g.b, g.ref = b, ref
-		return
-	}
-	g.reason = budget.ReasonBudgetMissing
 }
 
 // timelineAttrs builds the call-level attributes of a timeline. (It takes

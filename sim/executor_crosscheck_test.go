@@ -227,14 +227,16 @@ func xcExecResult(err error, tl observe.Timeline) string {
 		return "ok"
 	case tl.Attributes[observe.AttrStopReason] == retry.StopContextDone && errors.Is(err, context.DeadlineExceeded):
 		return "deadline"
-	case errors.As(err, &de):
-		return "denied"
 	case errors.Is(err, sim.ErrRetryable):
 		return "failed"
 	case errors.Is(err, sim.ErrNonRetryable):
 		return "non_retryable"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
+	case errors.As(err, &de):
+		// Only now: after a failure the error matches the denial too (a
+		// *retry.StopError), but the call failed as its last attempt did.
+		return "denied"
 	}
 	return "unexpected: " + err.Error()
 }

@@ -6,6 +6,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/aponysus/rego/retry"
 )
 
 // callError turns the error that ended a call into what a gRPC caller
@@ -19,6 +21,9 @@ import (
 func callError(err error) error {
 	if err == nil {
 		return nil
+	}
+	if se := (*retry.StopError)(nil); errors.As(err, &se) {
+		err = se.Err // the last attempt's status, as gRPC produced it
 	}
 	err = unmark(err)
 	if _, ok := err.(interface{ GRPCStatus() *status.Status }); ok {

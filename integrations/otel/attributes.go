@@ -1,8 +1,6 @@
 package regootel
 
 import (
-	"strings"
-
 	"github.com/aponysus/rego/observe"
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -59,7 +57,7 @@ func admission(rec observe.AttemptRecord) string {
 	switch {
 	case rec.BudgetAllowed:
 		return AdmissionAllowed
-	case strings.HasPrefix(rec.BudgetReason, "circuit_"):
+	case rec.RefusedBy() == "circuit":
 		return AdmissionCircuitDenied
 	default:
 		return AdmissionBudgetDenied

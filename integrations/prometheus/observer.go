@@ -3,7 +3,6 @@ package regoprom
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aponysus/rego/observe"
@@ -187,8 +186,8 @@ func (o *Observer) OnAttempt(_ context.Context, key policy.PolicyKey, rec observ
 	k := o.key(key)
 	if !rec.BudgetAllowed {
 		gate, reason := gateBudget, rec.BudgetReason
-		if strings.HasPrefix(reason, circuitPrefix) {
-			gate, reason = gateCircuit, reason[len(circuitPrefix):]
+		if d, ok := rec.Refusal(); ok {
+			gate, reason = d.Gate, d.Reason
 		}
 		o.denied.WithLabelValues(k, gate, reason).Inc()
 		return

@@ -202,6 +202,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		discardResponse(resp)
 	}
+	if se := (*retry.StopError)(nil); errors.As(err, &se) {
+		err = se.Err // the last attempt's error, as before retry.StopError
+	}
 	if ae, ok := err.(*attemptError); ok && ae.ctxErr == nil {
 		err = ae.err // the base transport's error, as callers expect it
 	}

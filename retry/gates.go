@@ -1,0 +1,488 @@
+package retry
+
+import (
+	"context"
+	"time"
+
+	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/circuit"
+	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/gate"
+	"github.com/aponysus/rego/observe"
+	"github.com/aponysus/rego/policy"
+)
+
+// Reasons recorded for a gate the policy names but the executor lacks: the
+// attempt is admitted (fail-open) and the decision says why.
+const (
+	// ReasonGateNotFound: the policy's gates list names a gate missing
+	// from ExecutorOptions.Gates.
+	ReasonGateNotFound = "gate_not_found"
+	// ReasonGateNotConfigured: the policy enables a built-in gate (load
+	// shedding, rate limit, bulkhead, concurrency limit) that this
+	// executor was not given.
+	ReasonGateNotConfigured = "gate_not_configured"
+)
+
+// How much of the clock a gate needs, so that a call whose gates need none
+// reads none: timeNone, at admission nor completion (budgets); timeTripped,
+// at admission only when it says so (needsNow) and at completion only for
+// a failure (the breaker); timeAlways (every other gate: the contract of
+// gate.Gate).
+const (
+	timeNone int8 = iota
+	timeTripped
+	timeAlways
+)
+
+// builtin is one built-in gate.
+type builtin struct {
+	name string // gate.NameX: its GateDecision.Gate
+	stop string // the stop reason when it refuses a retry
+	src  string // PanicError.Source of a panic inside it
+	time int8
+	// gate returns the call's gate for attempts of kind k, nil when the
+	// policy does not enable it, and whether it is in shadow mode.
+	gate func(e *Executor, key policy.PolicyKey, p *policy.EffectivePolicy, k gate.Kind) (gate.Gate, bool)
+}
+
+// builtins is every check the executor makes before an attempt, in
+// gate.Order; user gates (the policy's Gates) follow. This table is the one
+// place where the engine learns about a gate: adding one is an entry here
+// (and, for a gate with state, the ExecutorOptions field that supplies it).
+var builtins = [...]builtin{
+	{name: gate.NameCircuit, stop: StopCircuitOpen, src: SourceGate, time: timeTripped, gate: circuitGate},
+	// Load shedding by criticality: package shed's Registry, a gate.Gate
+	// reading Policy.Shed. Until an ExecutorOptions field supplies it,
+	// a policy enabling it is admitted as gate_not_configured.
+	{name: gate.NameShed, stop: StopGateRefused, src: SourceGate, time: timeAlways, gate: func(e *Executor, _ policy.PolicyKey, p *policy.EffectivePolicy, _ gate.Kind) (gate.Gate, bool) {
+		return configured(e.shed, p.Shed.Enabled), p.Shed.Shadow
+	}},
+	// The rate limiter of first attempts: package ratelimit's Registry
+	// (Policy.RateLimit); it admits retries and hedges itself.
+	{name: gate.NameRateLimit, stop: StopGateRefused, src: SourceGate, time: timeAlways, gate: func(e *Executor, _ policy.PolicyKey, p *policy.EffectivePolicy, _ gate.Kind) (gate.Gate, bool) {
+		return configured(e.rateLimit, p.RateLimit.Enabled), p.RateLimit.Shadow
+	}},
+	{name: gate.NameBudget, stop: StopBudgetDenied, src: SourceBudget, time: timeNone, gate: budgetGate},
+	// The bulkhead: package bulkhead's Registry (Policy.Bulkhead).
+	{name: gate.NameBulkhead, stop: StopGateRefused, src: SourceGate, time: timeAlways, gate: func(e *Executor, _ policy.PolicyKey, p *policy.EffectivePolicy, _ gate.Kind) (gate.Gate, bool) {
+		return configured(e.bulkhead, p.Bulkhead.Enabled), p.Bulkhead.Shadow
+	}},
+	// The adaptive concurrency limit: package adaptive's Registry
+	// (Policy.Concurrency).
+	{name: gate.NameConcurrency, stop: StopGateRefused, src: SourceGate, time: timeAlways, gate: func(e *Executor, _ policy.PolicyKey, p *policy.EffectivePolicy, _ gate.Kind) (gate.Gate, bool) {
+		return configured(e.concurrency, p.Concurrency.Enabled), p.Concurrency.Shadow
+	}},
+}
+
+// configured returns g when enabled, a fail-open gate when enabled but
+// missing, and nil when not enabled.
+func configured(g gate.Gate, enabled bool) gate.Gate {
+	switch {
+	case !enabled:
+		return nil
+	case g == nil:
+		return notConfigured
+	}
+	return g
+}
+
+func circuitGate(e *Executor, key policy.PolicyKey, p *policy.EffectivePolicy, _ gate.Kind) (gate.Gate, bool) {
+	if !p.Circuit.Enabled {
+		return nil, false
+	}
+	b := e.breakers.For(key)
+	if b == nil {
+		return absent, false // the registry is full: the key's calls pass, and it counts them
+	}
+	return (*breakerGate)(b), p.Circuit.Shadow
+}
+
+func budgetGate(e *Executor, _ policy.PolicyKey, p *policy.EffectivePolicy, k gate.Kind) (gate.Gate, bool) {
+	ref := p.Retry.Budget
+	if k == gate.KindHedge {
+		ref = p.Hedge.Budget
+	}
+	if ref.Name == "" {
+		return nil, false
+	}
+	if g, ok := e.budgets.Gate(ref.Name); ok {
+		return g, ref.Shadow
+	}
+	return budgetNotFound, ref.Shadow
+}
+
+// openGate admits every attempt with a fixed reason: it stands for a gate
+// the policy names and the executor lacks (fail-open, recorded).
+type openGate struct{ reason string }
+
+func (g *openGate) Admit(context.Context, gate.Attempt, time.Time) (gate.Permit, error) {
+	return gate.Permit{Reason: g.reason}, nil
+}
+
+var (
+	// absent is a gate the policy enables that this key does not get (a
+	// full breaker registry): it is not asked, and the plan depends on
+	// the key.
+	absent         gate.Gate = &openGate{}
+	budgetNotFound gate.Gate = &openGate{reason: "budget_not_found"}
+	gateNotFound   gate.Gate = &openGate{reason: ReasonGateNotFound}
+	notConfigured  gate.Gate = &openGate{reason: ReasonGateNotConfigured}
+)
+
+// breakerGate is a circuit breaker seen as a gate.Gate: a *circuit.Breaker
+// converted, so that it costs no allocation. Its permits' Token is 1 for
+// the half-open probe.
+type breakerGate circuit.Breaker
+
+func (g *breakerGate) Admit(_ context.Context, a gate.Attempt, now time.Time) (gate.Permit, error) {
+	b := (*circuit.Breaker)(g)
+	if b.Closed() { // a closed breaker needs no lock and no clock reading
+		return gate.Permit{Reason: circuit.ReasonClosed, Completer: g}, nil
+	}
+	ok, probe, reason, after := b.Allow(now, a.Policy.Circuit)
+	if !ok {
+		return gate.Permit{Reason: reason}, &circuit.OpenError{Key: a.Key, Reason: reason, RetryAfter: after}
+	}
+	p := gate.Permit{Reason: reason, Completer: g}
+	if probe {
+		p.Token = 1
+	}
+	return p, nil
+}
+
+// Complete reports the attempt to the breaker: a verdict on the dependency
+// counts; an attempt that did not run, or was cut short, gives back what
+// it was granted (a half-open probe slot).
+func (g *breakerGate) Complete(p gate.Permit, r gate.Result) {
+	b := (*circuit.Breaker)(g)
+	probe := p.Token == 1
+	switch r.Verdict {
+	case gate.Answered:
+		b.Done(time.Time{}, r.Attempt.Policy.Circuit, probe, true)
+	case gate.Failed:
+		b.Done(r.End, r.Attempt.Policy.Circuit, probe, false)
+	default:
+		b.Release(probe)
+	}
+}
+
+// needsNow reports whether admitting through g needs a clock reading.
+func (en *planEntry) needsNow() bool {
+	if en.bi < 0 {
+		return true
+	}
+	switch builtins[en.bi].time {
+	case timeNone:
+		return false
+	case timeTripped:
+		if bg, ok := en.g.(*breakerGate); ok {
+			return !(*circuit.Breaker)(bg).Closed()
+		}
+	}
+	return true
+}
+
+// planEntry is one gate a call asks.
+type planEntry struct {
+	g gate.Gate
+	// bi is the gate's index in builtins, or, for user gate j of the
+	// policy's Gates, -1-j.
+	bi     int32
+	shadow bool
+}
+
+// name is the gate's name, as recorded, under policy p.
+func (en *planEntry) name(p *policy.EffectivePolicy) string {
+	if en.bi < 0 {
+		return p.Gates[-1-int(en.bi)].Name
+	}
+	return builtins[en.bi].name
+}
+
+func (en *planEntry) src() string {
+	if en.bi < 0 {
+		return SourceGate
+	}
+	return builtins[en.bi].src
+}
+
+func (en *planEntry) stop() string {
+	if en.bi < 0 {
+		return StopGateRefused
+	}
+	return builtins[en.bi].stop
+}
+
+// gatePlan is the gates a call asks about attempts of one kind, in order,
+// resolved once per call. The common plans (a breaker, a budget) fit
+// without an allocation.
+type gatePlan struct {
+	n    int
+	a    [2]planEntry
+	more []planEntry
+	// timing is the most clock any entry needs (timeNone...timeAlways).
+	timing int8
+	// budget reports that a budget is among the gates.
+	budget bool
+}
+
+func (pl *gatePlan) at(i int) *planEntry {
+	if i < len(pl.a) {
+		return &pl.a[i]
+	}
+	return &pl.more[i-len(pl.a)]
+}
+
+func (pl *gatePlan) add(en planEntry, timing int8) {
+	if pl.n < len(pl.a) {
+		pl.a[pl.n] = en
+	} else {
+		pl.more = append(pl.more, en)
+	}
+	pl.n++
+	if timing > pl.timing {
+		pl.timing = timing
+	}
+}
+
+// planGates resolves the gates of the call's policy for attempts of kind
+// k: the built-in ones in gate.Order, then the policy's user gates. A
+// policy known to enable no gate (shared is the policy in force, not a
+// copy of the call's own) is remembered, so that the calls of a key
+// without gates skip the table.
+func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, shared bool, k gate.Kind, pl *gatePlan) {
+	if k == gate.KindRetry && p == e.noGates.Load() {
+		return
+	}
+	keyed := false
+	for i := range builtins {
+		g, shadow := builtins[i].gate(e, key, p, k)
+		if g == nil {
+			continue
+		}
+		if g == absent {
+			keyed = true
+			continue
+		}
+		pl.budget = pl.budget || i == budgetIndex
+		pl.add(planEntry{g: g, bi: int32(i), shadow: shadow}, builtins[i].time)
+	}
+	for j, ref := range p.Gates {
+		g, ok := e.gates.Get(ref.Name)
+		if !ok {
+			g = gateNotFound
+		}
+		pl.add(planEntry{g: g, bi: int32(-1 - j), shadow: ref.Shadow}, timeAlways)
+	}
+	if pl.n == 0 && shared && !keyed && k == gate.KindRetry {
+		// Immutable (policies in force are never modified) and kept alive
+		// by the reference, so the pointer always means this policy.
+		e.noGates.Store(p)
+	}
+}
+
+// The places of the gates whose decisions have fields of their own in the
+// attempt record (BudgetReason, CircuitReason).
+var (
+	budgetIndex  = builtinIndex(gate.NameBudget)
+	circuitIndex = builtinIndex(gate.NameCircuit)
+)
+
+func builtinIndex(name string) int {
+	for i := range builtins {
+		if builtins[i].name == name {
+			return i
+		}
+	}
+	panic("retry: no built-in gate " + name)
+}
+
+// heldPermit is a permit an attempt holds until it ends.
+type heldPermit struct {
+	p   gate.Permit
+	src string // PanicError.Source of a panic in its completion
+}
+
+// permits are the permits one attempt holds. Only permits with a
+// Completer are kept: the others need no completion.
+type permits struct {
+	n    int
+	a    [2]heldPermit
+	more []heldPermit
+}
+
+func (ps *permits) add(h heldPermit) {
+	if ps.n < len(ps.a) {
+		ps.a[ps.n] = h
+	} else {
+		ps.more = append(ps.more, h)
+	}
+	ps.n++
+}
+
+// pop removes and returns the last permit.
+func (ps *permits) pop() heldPermit {
+	ps.n--
+	if ps.n < len(ps.a) {
+		h := ps.a[ps.n]
+		ps.a[ps.n] = heldPermit{}
+		return h
+	}
+	h := ps.more[ps.n-len(ps.a)]
+	ps.more = ps.more[:ps.n-len(ps.a)]
+	return h
+}
+
+// gateAttempt describes the attempt about to be admitted.
+func (c *engine[T]) gateAttempt(isHedge bool) gate.Attempt {
+	a := gate.Attempt{Key: c.key, Policy: c.res.p, Index: c.nrec, Launched: c.launched, RetryIndex: c.step, Criticality: c.crit}
+	if isHedge {
+		a.Kind = gate.KindHedge
+	}
+	return a
+}
+
+// plan returns the gates of attempts of the given kind.
+func (c *engine[T]) plan(isHedge bool) *gatePlan {
+	if isHedge {
+		return &c.hplan
+	}
+	return &c.rplan
+}
+
+// admit asks every gate of the call about its next attempt (the primary of
+// the current step, or a hedge), in order, holding the permits in the
+// attempt's slot. A refusal completes the permits already granted with
+// NotRun, records the refused attempt, and returns false; a refusal by a
+// gate in shadow mode is recorded and ignored.
+func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
+	pl := c.plan(isHedge)
+	c.gCircuit, c.gDecisions = "", nil
+	c.gBudget = budgetReasonNone
+	if pl.n == 0 {
+		return true
+	}
+	s := c.slot(c.launched)
+	s.ran, s.got = false, false // (the inline slot's previous attempt is over)
+	a := c.gateAttempt(isHedge)
+	var now time.Time
+	for i := 0; i < pl.n; i++ {
+		if pl.at(i).needsNow() {
+			now = c.now()
+			break
+		}
+	}
+	var decs []observe.GateDecision
+	if c.recording {
+		decs = c.decisionRoom(pl.n)
+	}
+	for i := 0; i < pl.n; i++ {
+		en := pl.at(i)
+		c.hook(en.src(), a.Index)
+		p, err := en.g.Admit(c.callCtx, a, now)
+		if decs != nil {
+			decs = append(decs, observe.GateDecision{Gate: en.name(c.res.p), Reason: p.Reason, Admitted: err == nil, Shadow: en.shadow, Waited: p.Waited})
+		}
+		switch int(en.bi) {
+		case budgetIndex:
+			c.gBudget = p.Reason
+		case circuitIndex:
+			c.gCircuit = p.Reason
+		}
+		if err != nil {
+			if en.shadow {
+				continue // would have refused; the attempt runs
+			}
+			c.gDecisions = decs
+			c.releasePermits(s, gate.Result{Verdict: gate.NotRun, Attempt: a})
+			c.deny(isHedge, wait, en, err)
+			return false
+		}
+		if p.Completer != nil {
+			s.perm.add(heldPermit{p: p, src: en.src()})
+		}
+	}
+	c.gDecisions = decs
+	return true
+}
+
+// budgetReasonNone marks an attempt whose budget was not asked.
+const budgetReasonNone = "\x00"
+
+// budgetReason is the BudgetReason of the attempt just admitted or
+// refused: the budget's own reason (budget_not_found for a budget the
+// registry lacks), no_budget when the policy names none, or empty when an
+// earlier gate refused the attempt before the budget was asked.
+func (c *engine[T]) budgetReason(isHedge bool) string {
+	if c.gBudget != budgetReasonNone {
+		return c.gBudget
+	}
+	if !c.plan(isHedge).budget {
+		return budget.ReasonNoBudget
+	}
+	return ""
+}
+
+// decisionRoom returns an empty slice with room for n decisions, carved
+// from one array per call so that recording costs one allocation per call,
+// not one per attempt.
+func (c *engine[T]) decisionRoom(n int) []observe.GateDecision {
+	if cap(c.gBuf)-len(c.gBuf) < n {
+		m := n * (c.res.p.Retry.MaxAttempts + 1)
+		if m < 2*n {
+			m = 2 * n
+		}
+		c.gBuf = make([]observe.GateDecision, 0, m)
+	}
+	start := len(c.gBuf)
+	c.gBuf = c.gBuf[:start+n]
+	return c.gBuf[start : start : start+n]
+}
+
+// releasePermits completes every permit s holds with r. A permit is
+// removed before it is completed, so that none is completed twice
+// whatever a completer does.
+func (c *engine[T]) releasePermits(s *slot, r gate.Result) {
+	for s.perm.n > 0 {
+		h := s.perm.pop()
+		c.hook(h.src, s.rec)
+		h.p.Done(r)
+	}
+}
+
+// releasePermitsSafely is releasePermits for cleanup: every permit is
+// completed whatever one completer does.
+func (c *engine[T]) releasePermitsSafely(s *slot, r gate.Result) {
+	for s.perm.n > 0 {
+		h := s.perm.pop()
+		c.safely(h.src, s.rec, func() { h.p.Done(r) })
+	}
+}
+
+// gateResult is the gate.Result of slot s's attempt, ended with verdict v
+// and outcome out. The clock is read only if a gate needs it: End and
+// Latency stay zero for the breaker's success and for budgets.
+func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind) gate.Result {
+	r := gate.Result{Verdict: v, Outcome: out, Attempt: c.slotAttempt(s)}
+	timing := c.plan(s.isHedge).timing
+	if v != gate.NotRun && (timing == timeAlways || (timing == timeTripped && v == gate.Failed)) {
+		if !(c.recording || c.tracking()) || c.lastEnd.IsZero() {
+			c.lastEnd = c.now() // handle read it when recording
+		}
+		r.End = c.lastEnd
+		if !s.start.IsZero() {
+			r.Latency = r.End.Sub(s.start)
+		}
+	}
+	return r
+}
+
+// slotAttempt is the gate.Attempt that admitted slot s's attempt.
+func (c *engine[T]) slotAttempt(s *slot) gate.Attempt {
+	a := gate.Attempt{Key: c.key, Policy: c.res.p, Index: s.rec, Launched: s.si, RetryIndex: s.step, Criticality: c.crit}
+	if s.isHedge {
+		a.Kind = gate.KindHedge
+	}
+	return a
+}

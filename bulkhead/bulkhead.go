@@ -1,0 +1,146 @@
+package bulkhead
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aponysus/rego/clock"
+	"github.com/aponysus/rego/gate"
+	"github.com/aponysus/rego/internal/sema"
+	"github.com/aponysus/rego/policy"
+)
+
+// Reasons recorded in gate decisions.
+const (
+	// ReasonAdmitted: the attempt got a slot at once.
+	ReasonAdmitted = "admitted"
+	// ReasonQueued: the attempt got a slot after waiting (Permit.Waited).
+	ReasonQueued = "queued"
+	// ReasonDisabled: the policy has no bulkhead; the attempt passes.
+	ReasonDisabled = "disabled"
+	// ReasonOverflow: the registry had no room for the key; it passes.
+	ReasonOverflow = "overflow"
+	// ReasonFull: no free slot and the policy allows no wait.
+	ReasonFull = "full"
+	// ReasonQueueFull: MaxQueue attempts already wait.
+	ReasonQueueFull = "queue_full"
+	// ReasonWaitTimeout: no slot came free within MaxWait.
+	ReasonWaitTimeout = "wait_timeout"
+	// ReasonCancelled: the caller's context ended during the wait.
+	ReasonCancelled = "cancelled"
+)
+
+// ErrFull is matched (errors.Is) by every refusal of a bulkhead.
+var ErrFull = errors.New("bulkhead: full")
+
+// The refusals that carry nothing of their own are shared, so that a
+// refusal costs no allocation.
+var (
+	errFull        = &gate.RefusedError{Gate: gate.NameBulkhead, Reason: ReasonFull, Err: ErrFull}
+	errQueueFull   = &gate.RefusedError{Gate: gate.NameBulkhead, Reason: ReasonQueueFull, Err: ErrFull}
+	errWaitTimeout = &gate.RefusedError{Gate: gate.NameBulkhead, Reason: ReasonWaitTimeout, Err: ErrFull}
+)
+
+// Defaults of the policy's zero fields.
+const (
+	DefaultMaxConcurrent = 10
+)
+
+// config is a policy section with its zero fields replaced by defaults.
+func config(p policy.BulkheadPolicy) policy.BulkheadPolicy {
+	if p.MaxConcurrent <= 0 {
+		p.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if p.MaxQueue <= 0 {
+		p.MaxQueue = p.MaxConcurrent
+	}
+	if p.MaxWait < 0 {
+		p.MaxWait = 0
+	}
+	return p
+}
+
+// Bulkhead is one key's bulkhead. The zero value is ready to use; it takes
+// its limits from the policy section passed to Admit. A Bulkhead is safe
+// for concurrent use.
+type Bulkhead struct {
+	s sema.Sema
+	// raw is the policy section the semaphore was set up for; a different
+	// one reconfigures it.
+	raw policy.BulkheadPolicy
+	cfg policy.BulkheadPolicy
+	set bool
+}
+
+// configureLocked applies p if it differs from the section in force.
+func (b *Bulkhead) configureLocked(p policy.BulkheadPolicy) {
+	if b.set && p == b.raw {
+		return
+	}
+	b.raw, b.cfg, b.set = p, config(p), true
+	b.s.SetLimitLocked(b.cfg.MaxConcurrent)
+}
+
+// Admit takes a slot for an attempt under p, waiting on clk as p allows.
+// A nil error means the caller holds a slot until it completes the
+// returned permit (Permit.Done). A nil clk means clock.Real.
+func (b *Bulkhead) Admit(ctx context.Context, clk clock.Clock, p policy.BulkheadPolicy) (gate.Permit, error) {
+	b.s.Mu.Lock()
+	b.configureLocked(p)
+	if b.s.TryLocked() {
+		b.s.Mu.Unlock()
+		return gate.Permit{Reason: ReasonAdmitted, Completer: b}, nil
+	}
+	if b.cfg.MaxWait <= 0 {
+		b.s.Mu.Unlock()
+		return gate.Permit{Reason: ReasonFull}, errFull
+	}
+	if b.s.QueuedLocked() >= b.cfg.MaxQueue {
+		b.s.Mu.Unlock()
+		return gate.Permit{Reason: ReasonQueueFull}, errQueueFull
+	}
+	wait := b.cfg.MaxWait
+	w := b.s.EnqueueLocked()
+	b.s.Mu.Unlock()
+
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	start := clk.Now()
+	err := b.s.Wait(ctx, clk, wait, w)
+	waited := clk.Now().Sub(start)
+	switch {
+	case err == nil:
+		return gate.Permit{Reason: ReasonQueued, Completer: b, Waited: waited}, nil
+	case errors.Is(err, sema.ErrTimeout):
+		return gate.Permit{Reason: ReasonWaitTimeout, Waited: waited}, errWaitTimeout
+	}
+	return gate.Permit{Reason: ReasonCancelled, Waited: waited}, &gate.RefusedError{
+		Gate: gate.NameBulkhead, Reason: ReasonCancelled, Err: fmt.Errorf("%w: %w", ErrFull, err),
+	}
+}
+
+// Complete gives the permit's slot back (gate.Completer). The executor
+// calls it through Permit.Done.
+func (b *Bulkhead) Complete(gate.Permit, gate.Result) { b.s.Release() }
+
+// InFlight returns how many attempts hold a slot.
+func (b *Bulkhead) InFlight() int {
+	b.s.Mu.Lock()
+	defer b.s.Mu.Unlock()
+	return b.s.InflightLocked()
+}
+
+// Queued returns how many attempts wait for a slot.
+func (b *Bulkhead) Queued() int {
+	b.s.Mu.Lock()
+	defer b.s.Mu.Unlock()
+	return b.s.QueuedLocked()
+}
+
+// Ensure the types meet the seam's interfaces.
+var (
+	_ gate.Completer = (*Bulkhead)(nil)
+	_ gate.Gate      = (*Registry)(nil)
+)

@@ -88,32 +88,17 @@ func (b *Bulkhead) configureLocked(p policy.BulkheadPolicy) {
 func (b *Bulkhead) Admit(ctx context.Context, clk clock.Clock, p policy.BulkheadPolicy) (gate.Permit, error) {
 	b.s.Mu.Lock()
 	b.configureLocked(p)
-	if b.s.TryLocked() {
-		b.s.Mu.Unlock()
+	o, waited, err := b.s.AcquireLocked(ctx, clk, b.cfg.MaxWait, b.cfg.MaxQueue)
+	switch o {
+	case sema.Admitted:
 		return gate.Permit{Reason: ReasonAdmitted, Completer: b}, nil
-	}
-	if b.cfg.MaxWait <= 0 {
-		b.s.Mu.Unlock()
-		return gate.Permit{Reason: ReasonFull}, errFull
-	}
-	if b.s.QueuedLocked() >= b.cfg.MaxQueue {
-		b.s.Mu.Unlock()
-		return gate.Permit{Reason: ReasonQueueFull}, errQueueFull
-	}
-	wait := b.cfg.MaxWait
-	w := b.s.EnqueueLocked()
-	b.s.Mu.Unlock()
-
-	if clk == nil {
-		clk = clock.Real{}
-	}
-	start := clk.Now()
-	err := b.s.Wait(ctx, clk, wait, w)
-	waited := clk.Now().Sub(start)
-	switch {
-	case err == nil:
+	case sema.Queued:
 		return gate.Permit{Reason: ReasonQueued, Completer: b, Waited: waited}, nil
-	case errors.Is(err, sema.ErrTimeout):
+	case sema.Full:
+		return gate.Permit{Reason: ReasonFull}, errFull
+	case sema.QueueFull:
+		return gate.Permit{Reason: ReasonQueueFull}, errQueueFull
+	case sema.TimedOut:
 		return gate.Permit{Reason: ReasonWaitTimeout, Waited: waited}, errWaitTimeout
 	}
 	return gate.Permit{Reason: ReasonCancelled, Waited: waited}, &gate.RefusedError{

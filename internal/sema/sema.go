@@ -93,6 +93,53 @@ func (s *Sema) grantLocked() {
 	}
 }
 
+// Outcome is how Acquire ended.
+type Outcome int
+
+// The outcomes.
+const (
+	Admitted  Outcome = iota // a slot at once
+	Queued                   // a slot after waiting
+	Full                     // no slot and no wait allowed
+	QueueFull                // the queue was full
+	TimedOut                 // the wait passed its maximum
+	Cancelled                // the context ended during the wait
+)
+
+// AcquireLocked takes a slot, waiting up to maxWait on clk (nil means
+// clock.Real) behind at most maxQueue other waiters, and never past ctx.
+// The caller holds Mu; AcquireLocked releases it. waited is how long it
+// waited; err is ctx.Err() when the outcome is Cancelled.
+func (s *Sema) AcquireLocked(ctx context.Context, clk clock.Clock, maxWait time.Duration, maxQueue int) (o Outcome, waited time.Duration, err error) {
+	if s.TryLocked() {
+		s.Mu.Unlock()
+		return Admitted, 0, nil
+	}
+	if maxWait <= 0 {
+		s.Mu.Unlock()
+		return Full, 0, nil
+	}
+	if len(s.queue) >= maxQueue {
+		s.Mu.Unlock()
+		return QueueFull, 0, nil
+	}
+	w := s.EnqueueLocked()
+	s.Mu.Unlock()
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	start := clk.Now()
+	err = s.Wait(ctx, clk, maxWait, w)
+	waited = clk.Now().Sub(start)
+	switch {
+	case err == nil:
+		return Queued, waited, nil
+	case err == ErrTimeout:
+		return TimedOut, waited, nil
+	}
+	return Cancelled, waited, err
+}
+
 // Wait waits, without holding Mu, until w gets a slot (nil), d passes on
 // clk (ErrTimeout), or ctx ends (ctx.Err()). A slot granted while the wait
 // ended another way is kept when the wait timed out, and given back when

@@ -1,0 +1,158 @@
+package adaptive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aponysus/rego/clock"
+	"github.com/aponysus/rego/gate"
+	"github.com/aponysus/rego/internal/sema"
+	"github.com/aponysus/rego/policy"
+)
+
+// Reasons recorded in gate decisions.
+const (
+	// ReasonAdmitted: under the limit.
+	ReasonAdmitted = "admitted"
+	// ReasonQueued: admitted after waiting (Permit.Waited).
+	ReasonQueued = "queued"
+	// ReasonDisabled: the policy has no adaptive limit; the attempt passes.
+	ReasonDisabled = "disabled"
+	// ReasonOverflow: the registry had no room for the key; it passes.
+	ReasonOverflow = "overflow"
+	// ReasonLimited: at the limit, and the policy allows no wait.
+	ReasonLimited = "limited"
+	// ReasonQueueFull: as many attempts as the limit already wait.
+	ReasonQueueFull = "queue_full"
+	// ReasonWaitTimeout: no slot came free within MaxWait.
+	ReasonWaitTimeout = "wait_timeout"
+	// ReasonCancelled: the caller's context ended during the wait.
+	ReasonCancelled = "cancelled"
+)
+
+// ErrLimited is matched (errors.Is) by every refusal of an adaptive limit.
+var ErrLimited = errors.New("adaptive: concurrency limit reached")
+
+var (
+	errLimited     = &gate.RefusedError{Gate: gate.NameConcurrency, Reason: ReasonLimited, Err: ErrLimited}
+	errQueueFull   = &gate.RefusedError{Gate: gate.NameConcurrency, Reason: ReasonQueueFull, Err: ErrLimited}
+	errWaitTimeout = &gate.RefusedError{Gate: gate.NameConcurrency, Reason: ReasonWaitTimeout, Err: ErrLimited}
+)
+
+// Defaults of the policy's zero fields.
+const (
+	DefaultInitialLimit = 20
+	DefaultMinLimit     = 1
+	DefaultMaxLimit     = 1000
+)
+
+// config is a policy section with its zero fields replaced by defaults and
+// its limits put in order.
+func config(p policy.ConcurrencyPolicy) policy.ConcurrencyPolicy {
+	switch a := strings.ToLower(strings.TrimSpace(p.Algorithm)); a {
+	case Vegas, AIMD:
+		p.Algorithm = a
+	default:
+		p.Algorithm = Gradient2
+	}
+	if p.MinLimit <= 0 {
+		p.MinLimit = DefaultMinLimit
+	}
+	if p.MaxLimit <= 0 {
+		p.MaxLimit = DefaultMaxLimit
+	}
+	if p.MaxLimit < p.MinLimit {
+		p.MaxLimit = p.MinLimit
+	}
+	if p.InitialLimit <= 0 {
+		p.InitialLimit = DefaultInitialLimit
+	}
+	if p.InitialLimit < p.MinLimit {
+		p.InitialLimit = p.MinLimit
+	}
+	if p.InitialLimit > p.MaxLimit {
+		p.InitialLimit = p.MaxLimit
+	}
+	if p.MaxWait < 0 {
+		p.MaxWait = 0
+	}
+	return p
+}
+
+// Limiter is one key's adaptive limit. The zero value is ready to use; it
+// takes its configuration from the policy section passed to Admit. A
+// Limiter is safe for concurrent use.
+type Limiter struct {
+	s   sema.Sema
+	raw policy.ConcurrencyPolicy
+	cfg policy.ConcurrencyPolicy
+	set bool
+	est estimator
+}
+
+func (l *Limiter) configureLocked(p policy.ConcurrencyPolicy) {
+	if l.set && p == l.raw {
+		return
+	}
+	l.raw, l.cfg, l.set = p, config(p), true
+	l.est.reset(l.cfg.Algorithm, l.cfg.InitialLimit, l.cfg.MinLimit, l.cfg.MaxLimit)
+	l.s.SetLimitLocked(l.cfg.InitialLimit)
+}
+
+// Admit takes a slot under the current limit, waiting on clk (nil means
+// clock.Real) as p allows. A nil error means the caller holds a slot until
+// it completes the returned permit, whose Result feeds the limit.
+func (l *Limiter) Admit(ctx context.Context, clk clock.Clock, p policy.ConcurrencyPolicy) (gate.Permit, error) {
+	l.s.Mu.Lock()
+	l.configureLocked(p)
+	maxQueue := l.s.LimitLocked()
+	o, waited, err := l.s.AcquireLocked(ctx, clk, l.cfg.MaxWait, maxQueue)
+	switch o {
+	case sema.Admitted, sema.Queued:
+		reason := ReasonAdmitted
+		if o == sema.Queued {
+			reason = ReasonQueued
+		}
+		return gate.Permit{Reason: reason, Completer: l, Waited: waited}, nil
+	case sema.Full:
+		return gate.Permit{Reason: ReasonLimited}, errLimited
+	case sema.QueueFull:
+		return gate.Permit{Reason: ReasonQueueFull}, errQueueFull
+	case sema.TimedOut:
+		return gate.Permit{Reason: ReasonWaitTimeout, Waited: waited}, errWaitTimeout
+	}
+	return gate.Permit{Reason: ReasonCancelled, Waited: waited}, &gate.RefusedError{
+		Gate: gate.NameConcurrency, Reason: ReasonCancelled, Err: fmt.Errorf("%w: %w", ErrLimited, err),
+	}
+}
+
+// Complete feeds the attempt's result to the estimate and gives its slot
+// back (gate.Completer). The in-flight count of the sample is the one at
+// completion, the attempt itself included.
+func (l *Limiter) Complete(_ gate.Permit, r gate.Result) {
+	l.s.Mu.Lock()
+	if r.Verdict == gate.Answered || r.Verdict == gate.Failed {
+		l.est.sample(r.Latency, l.s.InflightLocked(), r.Verdict == gate.Failed)
+		l.s.SetLimitLocked(int(l.est.limit))
+	}
+	l.s.ReleaseLocked()
+	l.s.Mu.Unlock()
+}
+
+// Limit returns the current limit (zero before first use).
+func (l *Limiter) Limit() int {
+	l.s.Mu.Lock()
+	defer l.s.Mu.Unlock()
+	return l.s.LimitLocked()
+}
+
+// InFlight returns how many attempts hold a slot.
+func (l *Limiter) InFlight() int {
+	l.s.Mu.Lock()
+	defer l.s.Mu.Unlock()
+	return l.s.InflightLocked()
+}
+
+var _ gate.Completer = (*Limiter)(nil)

@@ -21,6 +21,10 @@ const (
 	g2Smoothing  = 0.2
 	g2LongWindow = 600
 	g2ShortBatch = 10
+	// The first readings set the baseline at full speed either way.
+	g2Warmup       = 10
+	g2RiseSlowdown = 50
+	g2Queue = 4
 )
 
 // estimator is the state of every algorithm; only the configured one's
@@ -82,7 +86,15 @@ func (e *estimator) gradient2(r float64, inflight int, drop bool) {
 	if e.longN < g2LongWindow {
 		e.longN++
 	}
-	e.long += (short - e.long) / float64(e.longN)
+	if short > e.long && e.longN >= g2Warmup {
+		// Rising latency moves the baseline ten times slower than falling
+		// latency: under sustained overload the short-term latency sits
+		// above the baseline, and a baseline that follows it at full speed
+		// drifts up, and the limit with it, without end.
+		e.long += (short - e.long) / float64(e.longN*g2RiseSlowdown)
+	} else {
+		e.long += (short - e.long) / float64(e.longN)
+	}
 	if e.long > 2*short {
 		e.long *= 0.95
 	}
@@ -93,7 +105,7 @@ func (e *estimator) gradient2(r float64, inflight int, drop bool) {
 	if !drop {
 		gradient = math.Max(0.5, math.Min(1, g2Tolerance*e.long/short))
 	}
-	next := e.limit*gradient + math.Sqrt(e.limit)
+	next := e.limit*gradient + g2Queue
 	e.limit = e.limit*(1-g2Smoothing) + next*g2Smoothing
 }
 

@@ -24,6 +24,7 @@ const (
 	// The first readings set the baseline at full speed either way.
 	g2Warmup       = 10
 	g2RiseSlowdown = 50
+	// g2Queue is the queue allowance added to the scaled limit.
 	g2Queue = 4
 )
 
@@ -87,8 +88,8 @@ func (e *estimator) gradient2(r float64, inflight int, drop bool) {
 		e.longN++
 	}
 	if short > e.long && e.longN >= g2Warmup {
-		// Rising latency moves the baseline ten times slower than falling
-		// latency: under sustained overload the short-term latency sits
+		// Rising latency moves the baseline g2RiseSlowdown times slower
+		// than falling latency: under sustained overload the short-term latency sits
 		// above the baseline, and a baseline that follows it at full speed
 		// drifts up, and the limit with it, without end.
 		e.long += (short - e.long) / float64(e.longN*g2RiseSlowdown)

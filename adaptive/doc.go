@@ -15,12 +15,15 @@
 //     Gradient2: it compares a short-term latency (the average of the last
 //     few samples) with a long-term exponential average; the gradient
 //     long*1.5/short, held within [0.5, 1], scales the limit, a queue
-//     allowance of sqrt(limit) is added, and the change is smoothed (20% of
-//     it per update). While fewer than half of the limit are in flight the
-//     limit does not grow (nothing shows it is too low). When the
-//     long-term average drifts above twice the short one it decays, so
-//     that the limit recovers after a long spell of high latency. A drop
-//     counts as the smallest gradient.
+//     allowance of 4 is added, and the change is smoothed (20% of it per
+//     update). While fewer than half of the limit are in flight the limit
+//     does not grow (nothing shows it is too low). When the long-term
+//     average drifts above twice the short one it decays, so that the
+//     limit recovers after a long spell of high latency. Unlike Gradient2,
+//     a rising latency moves the long-term average 50 times slower than a
+//     falling one, so that under sustained overload the average does not
+//     follow the latency the queue itself causes (and the limit with it).
+//     A drop counts as the smallest gradient.
 //   - "vegas", after TCP Vegas: the no-load latency is the smallest seen;
 //     the queue the limit implies is limit*(1-noLoad/latency); a short
 //     queue grows the limit, a long one (more than 6*log10(limit)) or a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/gate"
@@ -83,39 +84,45 @@ func config(p policy.ConcurrencyPolicy) policy.ConcurrencyPolicy {
 
 // Limiter is one key's adaptive limit. The zero value is ready to use; it
 // takes its configuration from the policy section passed to Admit. A
-// Limiter is safe for concurrent use.
+// Limiter is safe for concurrent use. Admitting an attempt under the limit
+// while nobody waits takes no lock; completing one takes the lock that
+// guards the estimate.
 type Limiter struct {
 	s   sema.Sema
-	raw policy.ConcurrencyPolicy
-	cfg policy.ConcurrencyPolicy
-	set bool
-	est estimator
+	cur atomic.Pointer[limiterConfig]
+	est estimator // guarded by s.Mu
 }
 
-func (l *Limiter) configureLocked(p policy.ConcurrencyPolicy) {
-	if l.set && p == l.raw {
-		return
+type limiterConfig struct {
+	raw, cfg policy.ConcurrencyPolicy
+}
+
+func (l *Limiter) configureLocked(p policy.ConcurrencyPolicy) policy.ConcurrencyPolicy {
+	if c := l.cur.Load(); c != nil && c.raw == p {
+		return c.cfg
 	}
-	l.raw, l.cfg, l.set = p, config(p), true
-	l.est.reset(l.cfg.Algorithm, l.cfg.InitialLimit, l.cfg.MinLimit, l.cfg.MaxLimit)
-	l.s.SetLimitLocked(l.cfg.InitialLimit)
+	c := &limiterConfig{raw: p, cfg: config(p)}
+	l.cur.Store(c)
+	l.est.reset(c.cfg.Algorithm, c.cfg.InitialLimit, c.cfg.MinLimit, c.cfg.MaxLimit)
+	l.s.SetLimitLocked(c.cfg.InitialLimit)
+	return c.cfg
 }
 
 // Admit takes a slot under the current limit, waiting on clk (nil means
 // clock.Real) as p allows. A nil error means the caller holds a slot until
 // it completes the returned permit, whose Result feeds the limit.
 func (l *Limiter) Admit(ctx context.Context, clk clock.Clock, p policy.ConcurrencyPolicy) (gate.Permit, error) {
+	if c := l.cur.Load(); c != nil && c.raw == p && l.s.TryAcquire() {
+		return gate.Permit{Reason: ReasonAdmitted, Completer: l}, nil
+	}
 	l.s.Mu.Lock()
-	l.configureLocked(p)
-	maxQueue := l.s.LimitLocked()
-	o, waited, err := l.s.AcquireLocked(ctx, clk, l.cfg.MaxWait, maxQueue)
+	cfg := l.configureLocked(p)
+	o, waited, err := l.s.AcquireLocked(ctx, clk, cfg.MaxWait, l.s.Limit())
 	switch o {
-	case sema.Admitted, sema.Queued:
-		reason := ReasonAdmitted
-		if o == sema.Queued {
-			reason = ReasonQueued
-		}
-		return gate.Permit{Reason: reason, Completer: l, Waited: waited}, nil
+	case sema.Admitted:
+		return gate.Permit{Reason: ReasonAdmitted, Completer: l}, nil
+	case sema.Queued:
+		return gate.Permit{Reason: ReasonQueued, Completer: l, Waited: waited}, nil
 	case sema.Full:
 		return gate.Permit{Reason: ReasonLimited}, errLimited
 	case sema.QueueFull:
@@ -134,7 +141,7 @@ func (l *Limiter) Admit(ctx context.Context, clk clock.Clock, p policy.Concurren
 func (l *Limiter) Complete(_ gate.Permit, r gate.Result) {
 	l.s.Mu.Lock()
 	if r.Verdict == gate.Answered || r.Verdict == gate.Failed {
-		l.est.sample(r.Latency, l.s.InflightLocked(), r.Verdict == gate.Failed)
+		l.est.sample(r.Latency, l.s.Inflight(), r.Verdict == gate.Failed)
 		l.s.SetLimitLocked(int(l.est.limit))
 	}
 	l.s.ReleaseLocked()
@@ -142,17 +149,9 @@ func (l *Limiter) Complete(_ gate.Permit, r gate.Result) {
 }
 
 // Limit returns the current limit (zero before first use).
-func (l *Limiter) Limit() int {
-	l.s.Mu.Lock()
-	defer l.s.Mu.Unlock()
-	return l.s.LimitLocked()
-}
+func (l *Limiter) Limit() int { return l.s.Limit() }
 
 // InFlight returns how many attempts hold a slot.
-func (l *Limiter) InFlight() int {
-	l.s.Mu.Lock()
-	defer l.s.Mu.Unlock()
-	return l.s.InflightLocked()
-}
+func (l *Limiter) InFlight() int { return l.s.Inflight() }
 
 var _ gate.Completer = (*Limiter)(nil)

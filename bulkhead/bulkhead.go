@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/gate"
@@ -63,32 +64,41 @@ func config(p policy.BulkheadPolicy) policy.BulkheadPolicy {
 
 // Bulkhead is one key's bulkhead. The zero value is ready to use; it takes
 // its limits from the policy section passed to Admit. A Bulkhead is safe
-// for concurrent use.
+// for concurrent use. Admitting an attempt while a slot is free and nobody
+// waits takes no lock.
 type Bulkhead struct {
 	s sema.Sema
-	// raw is the policy section the semaphore was set up for; a different
-	// one reconfigures it.
-	raw policy.BulkheadPolicy
-	cfg policy.BulkheadPolicy
-	set bool
+	// cur is the policy section the semaphore was set up for, with its
+	// defaults applied; a different section reconfigures it under the
+	// semaphore's lock.
+	cur atomic.Pointer[bulkheadConfig]
+}
+
+type bulkheadConfig struct {
+	raw, cfg policy.BulkheadPolicy
 }
 
 // configureLocked applies p if it differs from the section in force.
-func (b *Bulkhead) configureLocked(p policy.BulkheadPolicy) {
-	if b.set && p == b.raw {
-		return
+func (b *Bulkhead) configureLocked(p policy.BulkheadPolicy) policy.BulkheadPolicy {
+	if c := b.cur.Load(); c != nil && c.raw == p {
+		return c.cfg
 	}
-	b.raw, b.cfg, b.set = p, config(p), true
-	b.s.SetLimitLocked(b.cfg.MaxConcurrent)
+	c := &bulkheadConfig{raw: p, cfg: config(p)}
+	b.cur.Store(c)
+	b.s.SetLimitLocked(c.cfg.MaxConcurrent)
+	return c.cfg
 }
 
 // Admit takes a slot for an attempt under p, waiting on clk as p allows.
 // A nil error means the caller holds a slot until it completes the
 // returned permit (Permit.Done). A nil clk means clock.Real.
 func (b *Bulkhead) Admit(ctx context.Context, clk clock.Clock, p policy.BulkheadPolicy) (gate.Permit, error) {
+	if c := b.cur.Load(); c != nil && c.raw == p && b.s.TryAcquire() {
+		return gate.Permit{Reason: ReasonAdmitted, Completer: b}, nil
+	}
 	b.s.Mu.Lock()
-	b.configureLocked(p)
-	o, waited, err := b.s.AcquireLocked(ctx, clk, b.cfg.MaxWait, b.cfg.MaxQueue)
+	cfg := b.configureLocked(p)
+	o, waited, err := b.s.AcquireLocked(ctx, clk, cfg.MaxWait, cfg.MaxQueue)
 	switch o {
 	case sema.Admitted:
 		return gate.Permit{Reason: ReasonAdmitted, Completer: b}, nil
@@ -111,11 +121,7 @@ func (b *Bulkhead) Admit(ctx context.Context, clk clock.Clock, p policy.Bulkhead
 func (b *Bulkhead) Complete(gate.Permit, gate.Result) { b.s.Release() }
 
 // InFlight returns how many attempts hold a slot.
-func (b *Bulkhead) InFlight() int {
-	b.s.Mu.Lock()
-	defer b.s.Mu.Unlock()
-	return b.s.InflightLocked()
-}
+func (b *Bulkhead) InFlight() int { return b.s.Inflight() }
 
 // Queued returns how many attempts wait for a slot.
 func (b *Bulkhead) Queued() int {

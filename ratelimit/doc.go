@@ -12,12 +12,12 @@
 //
 // Limiter is a pure state machine: its methods take the time as a
 // parameter, like golang.org/x/time/rate, so it is tested without a clock.
-// A wait that ends early (the context ended) gives its token back.
+// A wait that ends early (the context ended) gives its token back. It
+// takes no lock: an admission is one compare-and-swap.
 //
 // Registry is a gate.Gate: it keeps one Limiter per key, reads the key's
 // policy.RateLimitPolicy from the attempt's policy on every admission (a
-// reloaded policy applies at once; the tokens saved are kept, up to the new
-// Burst), and waits on its Clock. The zero values of the policy's fields
+// reloaded policy applies at once), and waits on its Clock. The zero values of the policy's fields
 // are the documented defaults: Rate 100 a second, Burst max(1, Rate),
 // MaxWait zero (refuse at once).
 package ratelimit

@@ -3,7 +3,7 @@ package ratelimit
 import (
 	"errors"
 	"math"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aponysus/rego/policy"
@@ -49,45 +49,44 @@ func config(p policy.RateLimitPolicy) policy.RateLimitPolicy {
 }
 
 // Limiter is one key's token bucket. The zero value is ready to use: it
-// starts full at its first use. A Limiter is safe for concurrent use.
+// starts full at its first use. A Limiter is safe for concurrent use and
+// takes no lock: its whole state is one number, the time at which the
+// bucket would be full again (the "theoretical arrival time" of the
+// generic cell rate algorithm, which is a token bucket in another form),
+// changed by compare-and-swap.
 type Limiter struct {
-	mu  sync.Mutex
-	raw policy.RateLimitPolicy
-	cfg policy.RateLimitPolicy
-	set bool
-	// tokens at last; negative while waiters hold reservations.
-	tokens float64
-	last   time.Time
+	cur atomic.Pointer[limiterConfig]
+	// tat is the virtual time, in nanoseconds since the Unix epoch, at
+	// which the bucket would hold Burst tokens again; a time in the past
+	// means it is full. Reservations of waiters push it beyond now+burst.
+	tat atomic.Int64
 }
 
-// advanceLocked configures the bucket for p and fills it up to now.
-func (l *Limiter) advanceLocked(now time.Time, p policy.RateLimitPolicy) {
-	if !l.set || p != l.raw {
-		l.raw, l.cfg = p, config(p)
-		if !l.set {
-			l.tokens, l.last = float64(l.cfg.Burst), now
-		}
-		l.set = true
+type limiterConfig struct {
+	raw, cfg policy.RateLimitPolicy
+	// interval is the time one token takes to come back, burst the time
+	// Burst tokens take, both in nanoseconds.
+	interval, burst int64
+}
+
+func (l *Limiter) config(p policy.RateLimitPolicy) *limiterConfig {
+	if c := l.cur.Load(); c != nil && c.raw == p {
+		return c
 	}
-	if now.After(l.last) {
-		l.tokens += now.Sub(l.last).Seconds() * l.cfg.Rate
-		l.last = now
+	cfg := config(p)
+	iv := int64(math.Round(float64(time.Second) / cfg.Rate))
+	if iv < 1 {
+		iv = 1
 	}
-	if b := float64(l.cfg.Burst); l.tokens > b {
-		l.tokens = b
-	}
+	c := &limiterConfig{raw: p, cfg: cfg, interval: iv, burst: iv * int64(cfg.Burst)}
+	l.cur.Store(c)
+	return c
 }
 
 // Allow takes a token at now under p and reports whether there was one.
 func (l *Limiter) Allow(now time.Time, p policy.RateLimitPolicy) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.advanceLocked(now, p)
-	if l.tokens >= 1 {
-		l.tokens--
-		return true
-	}
-	return false
+	_, ok := l.Reserve(now, p, 0)
+	return ok
 }
 
 // Reserve takes a token at now under p if it is there or comes within
@@ -96,37 +95,48 @@ func (l *Limiter) Allow(now time.Time, p policy.RateLimitPolicy) bool {
 // wait until it would come. A caller that stops waiting gives the token
 // back with Cancel.
 func (l *Limiter) Reserve(now time.Time, p policy.RateLimitPolicy, maxWait time.Duration) (wait time.Duration, ok bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.advanceLocked(now, p)
-	if l.tokens >= 1 {
-		l.tokens--
-		return 0, true
+	c := l.config(p)
+	n := now.UnixNano()
+	for {
+		tat := l.tat.Load()
+		start := tat
+		if start < n {
+			start = n
+		}
+		next := start + c.interval
+		// The token is there when the bucket, after taking it, would be
+		// full again within one burst from now.
+		w := next - n - c.burst
+		if w < 0 {
+			w = 0
+		}
+		if time.Duration(w) > maxWait {
+			return time.Duration(w), false
+		}
+		if l.tat.CompareAndSwap(tat, next) {
+			return time.Duration(w), true
+		}
 	}
-	wait = time.Duration(math.Ceil((1 - l.tokens) / l.cfg.Rate * float64(time.Second)))
-	if wait > maxWait {
-		return wait, false
-	}
-	l.tokens--
-	return wait, true
 }
 
 // Cancel gives back a token Reserve took for a wait that did not end in
 // an attempt.
 func (l *Limiter) Cancel() {
-	l.mu.Lock()
-	l.tokens++
-	if b := float64(l.cfg.Burst); l.tokens > b {
-		l.tokens = b
+	c := l.cur.Load()
+	if c == nil {
+		return
 	}
-	l.mu.Unlock()
+	l.tat.Add(-c.interval)
 }
 
 // Tokens returns the tokens available at now under p (negative while
 // waiters hold reservations).
 func (l *Limiter) Tokens(now time.Time, p policy.RateLimitPolicy) float64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.advanceLocked(now, p)
-	return l.tokens
+	c := l.config(p)
+	n := now.UnixNano()
+	tat := l.tat.Load()
+	if tat < n {
+		tat = n
+	}
+	return float64(c.burst-(tat-n)) / float64(c.interval)
 }

@@ -2,12 +2,16 @@
 // adaptive concurrency limit: a limit that may change at any time, a count
 // of holders, and a bounded FIFO queue of waiters whose wait runs on an
 // injected clock and ends with the caller's context.
+//
+// Taking a free slot while nobody waits (TryAcquire) and giving one back
+// while nobody waits (Release) are lock-free; the queue is kept under Mu.
 package sema
 
 import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aponysus/rego/clock"
@@ -22,9 +26,12 @@ var ErrTimeout = errors.New("sema: wait timed out")
 // has a limit of zero.
 type Sema struct {
 	Mu       sync.Mutex
-	limit    int
-	inflight int
-	queue    []*Waiter
+	limit    atomic.Int64
+	inflight atomic.Int64
+	// waiting mirrors len(queue), so that the lock-free paths can tell
+	// whether anyone waits.
+	waiting atomic.Int64
+	queue   []*Waiter
 }
 
 // Waiter is a place in the queue.
@@ -33,64 +40,72 @@ type Waiter struct {
 	granted bool
 }
 
-// TryLocked takes a slot if one is free and nobody waits (first come,
-// first served).
-func (s *Sema) TryLocked() bool {
-	if s.inflight < s.limit && len(s.queue) == 0 {
-		s.inflight++
-		return true
+// take takes a slot if one is free.
+func (s *Sema) take() bool {
+	for {
+		n := s.inflight.Load()
+		if n >= s.limit.Load() {
+			return false
+		}
+		if s.inflight.CompareAndSwap(n, n+1) {
+			return true
+		}
 	}
-	return false
 }
 
-// InflightLocked returns how many slots are held.
-func (s *Sema) InflightLocked() int { return s.inflight }
+// TryAcquire takes a free slot, without a lock, when nobody waits (first
+// come, first served).
+func (s *Sema) TryAcquire() bool {
+	return s.waiting.Load() == 0 && s.take()
+}
+
+// Release gives a slot back; when someone waits, it hands the slot over
+// under Mu.
+func (s *Sema) Release() {
+	s.inflight.Add(-1)
+	// A waiter publishes itself in waiting before it checks for a free
+	// slot, and this checks waiting after freeing one: one of the two sees
+	// the other, so no slot is left unused while someone waits.
+	if s.waiting.Load() > 0 {
+		s.Mu.Lock()
+		s.grantLocked()
+		s.Mu.Unlock()
+	}
+}
+
+// ReleaseLocked is Release for a caller holding Mu.
+func (s *Sema) ReleaseLocked() {
+	s.inflight.Add(-1)
+	s.grantLocked()
+}
+
+// Inflight returns how many slots are held.
+func (s *Sema) Inflight() int { return int(s.inflight.Load()) }
+
+// Limit returns the limit.
+func (s *Sema) Limit() int { return int(s.limit.Load()) }
 
 // QueuedLocked returns how many callers wait.
 func (s *Sema) QueuedLocked() int { return len(s.queue) }
 
-// LimitLocked returns the limit.
-func (s *Sema) LimitLocked() int { return s.limit }
-
 // SetLimitLocked changes the limit and hands freed slots to waiters.
 func (s *Sema) SetLimitLocked(n int) {
-	s.limit = n
+	s.limit.Store(int64(n))
 	s.grantLocked()
-}
-
-// EnqueueLocked adds a waiter at the back of the queue; the caller then
-// unlocks Mu and calls Wait.
-func (s *Sema) EnqueueLocked() *Waiter {
-	w := &Waiter{ch: make(chan struct{})}
-	s.queue = append(s.queue, w)
-	return w
-}
-
-// ReleaseLocked gives a slot back, handing it to the first waiter.
-func (s *Sema) ReleaseLocked() {
-	s.inflight--
-	s.grantLocked()
-}
-
-// Release locks Mu and gives a slot back.
-func (s *Sema) Release() {
-	s.Mu.Lock()
-	s.ReleaseLocked()
-	s.Mu.Unlock()
 }
 
 func (s *Sema) grantLocked() {
-	for len(s.queue) > 0 && s.inflight < s.limit {
+	for len(s.queue) > 0 && s.take() {
 		w := s.queue[0]
 		s.queue[0] = nil
 		s.queue = s.queue[1:]
-		s.inflight++
 		w.granted = true
 		close(w.ch)
 	}
 	if len(s.queue) == 0 {
 		s.queue = s.queue[:0:0]
 	}
+	s.waiting.Store(int64(len(s.queue)))
 }
 
 // Outcome is how Acquire ended.
@@ -111,7 +126,7 @@ const (
 // The caller holds Mu; AcquireLocked releases it. waited is how long it
 // waited; err is ctx.Err() when the outcome is Cancelled.
 func (s *Sema) AcquireLocked(ctx context.Context, clk clock.Clock, maxWait time.Duration, maxQueue int) (o Outcome, waited time.Duration, err error) {
-	if s.TryLocked() {
+	if len(s.queue) == 0 && s.take() {
 		s.Mu.Unlock()
 		return Admitted, 0, nil
 	}
@@ -123,13 +138,20 @@ func (s *Sema) AcquireLocked(ctx context.Context, clk clock.Clock, maxWait time.
 		s.Mu.Unlock()
 		return QueueFull, 0, nil
 	}
-	w := s.EnqueueLocked()
+	w := &Waiter{ch: make(chan struct{})}
+	s.queue = append(s.queue, w)
+	// Published in waiting, then a last look for a slot freed meanwhile.
+	s.grantLocked()
+	if w.granted {
+		s.Mu.Unlock()
+		return Admitted, 0, nil
+	}
 	s.Mu.Unlock()
 	if clk == nil {
 		clk = clock.Real{}
 	}
 	start := clk.Now()
-	err = s.Wait(ctx, clk, maxWait, w)
+	err = s.wait(ctx, clk, maxWait, w)
 	waited = clk.Now().Sub(start)
 	switch {
 	case err == nil:
@@ -140,11 +162,11 @@ func (s *Sema) AcquireLocked(ctx context.Context, clk clock.Clock, maxWait time.
 	return Cancelled, waited, err
 }
 
-// Wait waits, without holding Mu, until w gets a slot (nil), d passes on
+// wait waits, without holding Mu, until w gets a slot (nil), d passes on
 // clk (ErrTimeout), or ctx ends (ctx.Err()). A slot granted while the wait
 // ended another way is kept when the wait timed out, and given back when
 // ctx ended, so no slot is ever lost.
-func (s *Sema) Wait(ctx context.Context, clk clock.Clock, d time.Duration, w *Waiter) error {
+func (s *Sema) wait(ctx context.Context, clk clock.Clock, d time.Duration, w *Waiter) error {
 	t := clk.NewTimer(d)
 	var cause error
 	select {
@@ -174,5 +196,6 @@ func (s *Sema) Wait(ctx context.Context, clk clock.Clock, d time.Duration, w *Wa
 			break
 		}
 	}
+	s.waiting.Store(int64(len(s.queue)))
 	return cause
 }

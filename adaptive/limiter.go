@@ -115,6 +115,12 @@ func (l *Limiter) Admit(ctx context.Context, clk clock.Clock, p policy.Concurren
 	if c := l.cur.Load(); c != nil && c.raw == p && l.s.TryAcquire() {
 		return gate.Permit{Reason: ReasonAdmitted, Completer: l}, nil
 	}
+	return l.admitSlow(ctx, clk, p)
+}
+
+// admitSlow configures, queues and refuses, under the lock; the fast path
+// above stays small enough to inline.
+func (l *Limiter) admitSlow(ctx context.Context, clk clock.Clock, p policy.ConcurrencyPolicy) (gate.Permit, error) {
 	l.s.Mu.Lock()
 	cfg := l.configureLocked(p)
 	o, waited, err := l.s.AcquireLocked(ctx, clk, cfg.MaxWait, l.s.Limit())

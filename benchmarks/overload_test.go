@@ -2,6 +2,8 @@ package benchmarks
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,10 +17,18 @@ import (
 	"github.com/failsafe-go/failsafe-go/ratelimiter"
 )
 
-// overloadRound counts the runs of BenchmarkOverloadGates, so that each run
-// (each -count repeat) starts its libraries in a different order: neither
-// always runs first on a cold cache or last on a hot one.
-var overloadRound int
+// overloadRound rotates the order in which BenchmarkOverloadGates runs its
+// libraries: go test repeats each sub-benchmark -count times in a row, so
+// an interleaved comparison runs the test binary several times with
+// OVERLOAD_ROUND=0, 1, ... (see the command in docs/overload.md), and
+// neither library always runs first on a cold cache.
+func overloadRound() int {
+	n, _ := strconv.Atoi(os.Getenv("OVERLOAD_ROUND"))
+	if n < 0 {
+		n = -n
+	}
+	return n
+}
 
 // runRotated runs the sub-benchmarks in the order rotated by the round.
 func runRotated(b *testing.B, round int, subs []struct {
@@ -41,8 +51,7 @@ func runRotated(b *testing.B, round int, subs []struct {
 // executor would give them (time.Now per admission, and per completion for
 // the latency), as failsafe-go reads the clock itself.
 func BenchmarkOverloadGates(b *testing.B) {
-	round := overloadRound
-	overloadRound++
+	round := overloadRound()
 	ctx := context.Background()
 
 	b.Run("gate=bulkhead", func(b *testing.B) {

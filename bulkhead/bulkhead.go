@@ -96,6 +96,12 @@ func (b *Bulkhead) Admit(ctx context.Context, clk clock.Clock, p policy.Bulkhead
 	if c := b.cur.Load(); c != nil && c.raw == p && b.s.TryAcquire() {
 		return gate.Permit{Reason: ReasonAdmitted, Completer: b}, nil
 	}
+	return b.admitSlow(ctx, clk, p)
+}
+
+// admitSlow configures, queues and refuses, under the lock; the fast path
+// above stays small enough to inline.
+func (b *Bulkhead) admitSlow(ctx context.Context, clk clock.Clock, p policy.BulkheadPolicy) (gate.Permit, error) {
 	b.s.Mu.Lock()
 	cfg := b.configureLocked(p)
 	o, waited, err := b.s.AcquireLocked(ctx, clk, cfg.MaxWait, cfg.MaxQueue)

@@ -51,15 +51,13 @@ func (r *Registry) Admit(ctx context.Context, a gate.Attempt, now time.Time) (ga
 	}
 	p := &a.Policy.RateLimit
 	maxWait := p.MaxWait
-	clk := r.Clock
-	if clk == nil {
-		clk = clock.Real{}
-	}
-	if dl, ok := ctx.Deadline(); ok && maxWait > 0 && clock.IsReal(clk) {
-		// A token that comes after the caller has given up is no use;
-		// the refusal's RetryAfter still says when it comes.
-		if left := time.Until(dl); left < maxWait {
-			maxWait = left
+	if maxWait > 0 {
+		if dl, ok := ctx.Deadline(); ok && clock.IsReal(r.Clock) {
+			// A token that comes after the caller has given up is no
+			// use; the refusal's RetryAfter still says when it comes.
+			if left := time.Until(dl); left < maxWait {
+				maxWait = left
+			}
 		}
 	}
 	wait, ok := l.Reserve(now, *p, maxWait)
@@ -70,6 +68,10 @@ func (r *Registry) Admit(ctx context.Context, a gate.Attempt, now time.Time) (ga
 	}
 	if wait == 0 {
 		return gate.Permit{Reason: ReasonAdmitted}, nil
+	}
+	clk := r.Clock
+	if clk == nil {
+		clk = clock.Real{}
 	}
 	t := clk.NewTimer(wait)
 	select {

@@ -226,6 +226,9 @@ func TestServerEndToEndBackoff(t *testing.T) {
 }
 
 func TestOutgoingCriticality(t *testing.T) {
+	if regogrpc.CriticalityKey != "rego-criticality" {
+		t.Fatal(regogrpc.CriticalityKey)
+	}
 	ctx := regogrpc.WithOutgoingCriticality(gate.WithCriticality(context.Background(), gate.CriticalitySheddable))
 	md, _ := metadata.FromOutgoingContext(ctx)
 	if c, ok := regogrpc.CriticalityFromMetadata(md); !ok || c != gate.CriticalitySheddable {

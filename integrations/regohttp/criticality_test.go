@@ -10,6 +10,20 @@ import (
 	"github.com/aponysus/rego/integrations/regohttp"
 )
 
+// The wire names are a contract with other processes (and docs/overload.md).
+func TestCriticalityWireNames(t *testing.T) {
+	if regohttp.CriticalityHeader != "Rego-Criticality" {
+		t.Fatal(regohttp.CriticalityHeader)
+	}
+	var names []string
+	for _, c := range []gate.Criticality{gate.CriticalityCriticalPlus, gate.CriticalityCritical, gate.CriticalitySheddablePlus, gate.CriticalitySheddable} {
+		names = append(names, c.String())
+	}
+	if got := strings.Join(names, " "); got != "critical_plus critical sheddable_plus sheddable" {
+		t.Fatal(got)
+	}
+}
+
 func TestCriticalityFromHeader(t *testing.T) {
 	for _, tc := range []struct {
 		values []string

@@ -3,7 +3,6 @@ package adaptive
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync/atomic"
 
@@ -16,9 +15,9 @@ import (
 // Reasons recorded in gate decisions.
 const (
 	// ReasonAdmitted: under the limit.
-	ReasonAdmitted = "admitted"
+	ReasonAdmitted = sema.ReasonAdmitted
 	// ReasonQueued: admitted after waiting (Permit.Waited).
-	ReasonQueued = "queued"
+	ReasonQueued = sema.ReasonQueued
 	// ReasonDisabled: the policy has no adaptive limit; the attempt passes.
 	ReasonDisabled = "disabled"
 	// ReasonOverflow: the registry had no room for the key; it passes.
@@ -26,21 +25,18 @@ const (
 	// ReasonLimited: at the limit, and the policy allows no wait.
 	ReasonLimited = "limited"
 	// ReasonQueueFull: as many attempts as the limit already wait.
-	ReasonQueueFull = "queue_full"
+	ReasonQueueFull = sema.ReasonQueueFull
 	// ReasonWaitTimeout: no slot came free within MaxWait.
-	ReasonWaitTimeout = "wait_timeout"
+	ReasonWaitTimeout = sema.ReasonWaitTimeout
 	// ReasonCancelled: the caller's context ended during the wait.
-	ReasonCancelled = "cancelled"
+	ReasonCancelled = sema.ReasonCancelled
 )
 
 // ErrLimited is matched (errors.Is) by every refusal of an adaptive limit.
 var ErrLimited = errors.New("adaptive: concurrency limit reached")
 
-var (
-	errLimited     = &gate.RefusedError{Gate: gate.NameConcurrency, Reason: ReasonLimited, Err: ErrLimited}
-	errQueueFull   = &gate.RefusedError{Gate: gate.NameConcurrency, Reason: ReasonQueueFull, Err: ErrLimited}
-	errWaitTimeout = &gate.RefusedError{Gate: gate.NameConcurrency, Reason: ReasonWaitTimeout, Err: ErrLimited}
-)
+// answers are the gate's permits and refusals.
+var answers = sema.NewAnswers(gate.NameConcurrency, ReasonLimited, ErrLimited)
 
 // Defaults of the policy's zero fields.
 const (
@@ -113,7 +109,7 @@ func (l *Limiter) configureLocked(p policy.ConcurrencyPolicy) policy.Concurrency
 // it completes the returned permit, whose Result feeds the limit.
 func (l *Limiter) Admit(ctx context.Context, clk clock.Clock, p policy.ConcurrencyPolicy) (gate.Permit, error) {
 	if c := l.cur.Load(); c != nil && c.raw == p && l.s.TryAcquire() {
-		return gate.Permit{Reason: ReasonAdmitted, Completer: l}, nil
+		return answers.Admitted(l), nil
 	}
 	return l.admitSlow(ctx, clk, p)
 }
@@ -124,21 +120,7 @@ func (l *Limiter) admitSlow(ctx context.Context, clk clock.Clock, p policy.Concu
 	l.s.Mu.Lock()
 	cfg := l.configureLocked(p)
 	o, waited, err := l.s.AcquireLocked(ctx, clk, cfg.MaxWait, l.s.Limit())
-	switch o {
-	case sema.Admitted:
-		return gate.Permit{Reason: ReasonAdmitted, Completer: l}, nil
-	case sema.Queued:
-		return gate.Permit{Reason: ReasonQueued, Completer: l, Waited: waited}, nil
-	case sema.Full:
-		return gate.Permit{Reason: ReasonLimited}, errLimited
-	case sema.QueueFull:
-		return gate.Permit{Reason: ReasonQueueFull}, errQueueFull
-	case sema.TimedOut:
-		return gate.Permit{Reason: ReasonWaitTimeout, Waited: waited}, errWaitTimeout
-	}
-	return gate.Permit{Reason: ReasonCancelled, Waited: waited}, &gate.RefusedError{
-		Gate: gate.NameConcurrency, Reason: ReasonCancelled, Err: fmt.Errorf("%w: %w", ErrLimited, err),
-	}
+	return answers.Answer(o, waited, err, l)
 }
 
 // Complete feeds the attempt's result to the estimate and gives its slot

@@ -3,7 +3,6 @@ package bulkhead
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync/atomic"
 
 	"github.com/aponysus/rego/clock"
@@ -15,9 +14,9 @@ import (
 // Reasons recorded in gate decisions.
 const (
 	// ReasonAdmitted: the attempt got a slot at once.
-	ReasonAdmitted = "admitted"
+	ReasonAdmitted = sema.ReasonAdmitted
 	// ReasonQueued: the attempt got a slot after waiting (Permit.Waited).
-	ReasonQueued = "queued"
+	ReasonQueued = sema.ReasonQueued
 	// ReasonDisabled: the policy has no bulkhead; the attempt passes.
 	ReasonDisabled = "disabled"
 	// ReasonOverflow: the registry had no room for the key; it passes.
@@ -25,23 +24,18 @@ const (
 	// ReasonFull: no free slot and the policy allows no wait.
 	ReasonFull = "full"
 	// ReasonQueueFull: MaxQueue attempts already wait.
-	ReasonQueueFull = "queue_full"
+	ReasonQueueFull = sema.ReasonQueueFull
 	// ReasonWaitTimeout: no slot came free within MaxWait.
-	ReasonWaitTimeout = "wait_timeout"
+	ReasonWaitTimeout = sema.ReasonWaitTimeout
 	// ReasonCancelled: the caller's context ended during the wait.
-	ReasonCancelled = "cancelled"
+	ReasonCancelled = sema.ReasonCancelled
 )
 
 // ErrFull is matched (errors.Is) by every refusal of a bulkhead.
 var ErrFull = errors.New("bulkhead: full")
 
-// The refusals that carry nothing of their own are shared, so that a
-// refusal costs no allocation.
-var (
-	errFull        = &gate.RefusedError{Gate: gate.NameBulkhead, Reason: ReasonFull, Err: ErrFull}
-	errQueueFull   = &gate.RefusedError{Gate: gate.NameBulkhead, Reason: ReasonQueueFull, Err: ErrFull}
-	errWaitTimeout = &gate.RefusedError{Gate: gate.NameBulkhead, Reason: ReasonWaitTimeout, Err: ErrFull}
-)
+// answers are the gate's permits and refusals.
+var answers = sema.NewAnswers(gate.NameBulkhead, ReasonFull, ErrFull)
 
 // Defaults of the policy's zero fields.
 const (
@@ -94,7 +88,7 @@ func (b *Bulkhead) configureLocked(p policy.BulkheadPolicy) policy.BulkheadPolic
 // returned permit (Permit.Done). A nil clk means clock.Real.
 func (b *Bulkhead) Admit(ctx context.Context, clk clock.Clock, p policy.BulkheadPolicy) (gate.Permit, error) {
 	if c := b.cur.Load(); c != nil && c.raw == p && b.s.TryAcquire() {
-		return gate.Permit{Reason: ReasonAdmitted, Completer: b}, nil
+		return answers.Admitted(b), nil
 	}
 	return b.admitSlow(ctx, clk, p)
 }
@@ -105,21 +99,7 @@ func (b *Bulkhead) admitSlow(ctx context.Context, clk clock.Clock, p policy.Bulk
 	b.s.Mu.Lock()
 	cfg := b.configureLocked(p)
 	o, waited, err := b.s.AcquireLocked(ctx, clk, cfg.MaxWait, cfg.MaxQueue)
-	switch o {
-	case sema.Admitted:
-		return gate.Permit{Reason: ReasonAdmitted, Completer: b}, nil
-	case sema.Queued:
-		return gate.Permit{Reason: ReasonQueued, Completer: b, Waited: waited}, nil
-	case sema.Full:
-		return gate.Permit{Reason: ReasonFull}, errFull
-	case sema.QueueFull:
-		return gate.Permit{Reason: ReasonQueueFull}, errQueueFull
-	case sema.TimedOut:
-		return gate.Permit{Reason: ReasonWaitTimeout, Waited: waited}, errWaitTimeout
-	}
-	return gate.Permit{Reason: ReasonCancelled, Waited: waited}, &gate.RefusedError{
-		Gate: gate.NameBulkhead, Reason: ReasonCancelled, Err: fmt.Errorf("%w: %w", ErrFull, err),
-	}
+	return answers.Answer(o, waited, err, b)
 }
 
 // Complete gives the permit's slot back (gate.Completer). The executor

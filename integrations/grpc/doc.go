@@ -23,6 +23,10 @@
 // After commit the caller talks to that attempt's stream directly and its
 // errors reach the caller unchanged.
 //
+// UnaryServerInterceptor and StreamServerInterceptor apply rego's overload
+// gates on the server side and answer refusals with RESOURCE_EXHAUSTED or
+// UNAVAILABLE and grpc-retry-pushback-ms; see docs/overload.md.
+//
 // The interceptors mark the errors of attempts that must not be retried
 // with classify.Permanent and pushback delays with classify.RetryAfter, so
 // they behave the same on an executor that uses classify.Default. Register

@@ -66,6 +66,11 @@
 // Transport's Classifier says. CaptureTimeline hands the timeline of one
 // request to its caller.
 //
+// Servers. Middleware applies rego's overload gates (shedding by the
+// Rego-Criticality header, rate limiter, bulkhead, adaptive limit) per
+// route key and answers refusals with 429 or 503 and Retry-After; see
+// docs/overload.md.
+//
 // Keys. A Transport uses one policy key (Options.Key, else DefaultKey)
 // or one per request (Options.KeyFunc). Keys must be low-cardinality:
 // never the raw URL.

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"context"
+	"github.com/aponysus/rego/admission"
 	"math/rand/v2"
 	"sync/atomic"
 
@@ -88,6 +89,13 @@ type ExecutorOptions struct {
 	// list's order. If nil, every named gate is missing: the attempt is
 	// admitted (fail-open) and the decision recorded as gate_not_found.
 	Gates *gate.Registry
+	// Overload holds the per-key state of the overload gates that policies
+	// enable in their bulkhead, rate_limit, concurrency and shed sections
+	// (packages bulkhead, ratelimit, adaptive, shed). If nil, the executor
+	// keeps its own, waiting on Clock (admission.NewGates(Clock)). A nil
+	// field of a given Gates leaves that gate unconfigured: a policy
+	// enabling it is admitted and recorded as gate_not_configured.
+	Overload *admission.Gates
 	// Latencies keeps per-key latencies for the latency-aware hedge
 	// triggers. If nil, the executor keeps its own, on Clock. A Latencies
 	// given here must run on the same clock as the executor: observations
@@ -171,10 +179,32 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 	if e.triggers == nil {
 		e.triggers = hedge.NewRegistry()
 	}
+	e.useOverload(opts.Overload)
 	if e.latencies == nil {
 		e.latencies = hedge.NewLatencies(hedge.LatenciesOptions{Tracker: hedge.TrackerOptions{Clock: e.clk}})
 	}
 	return e
+}
+
+// useOverload installs the overload gates of ov (its own when nil),
+// leaving a gate unconfigured when its registry is nil (never a typed nil
+// inside the gate.Gate interface).
+func (e *Executor) useOverload(ov *admission.Gates) {
+	if ov == nil {
+		ov = admission.NewGates(e.clk)
+	}
+	if ov.Shed != nil {
+		e.shed = ov.Shed
+	}
+	if ov.RateLimit != nil {
+		e.rateLimit = ov.RateLimit
+	}
+	if ov.Bulkhead != nil {
+		e.bulkhead = ov.Bulkhead
+	}
+	if ov.Concurrency != nil {
+		e.concurrency = ov.Concurrency
+	}
 }
 
 func (e *Executor) float64() float64 {

@@ -53,8 +53,8 @@ type builtin struct {
 var builtins = [...]builtin{
 	{name: gate.NameCircuit, stop: StopCircuitOpen, src: SourceGate, time: timeTripped, gate: circuitGate},
 	// Load shedding by criticality: package shed's Registry, a gate.Gate
-	// reading Policy.Shed. Until an ExecutorOptions field supplies it,
-	// a policy enabling it is admitted as gate_not_configured.
+	// reading Policy.Shed (ExecutorOptions.Overload supplies it and the
+	// three below).
 	{name: gate.NameShed, stop: StopGateRefused, src: SourceGate, time: timeAlways, gate: func(e *Executor, _ policy.PolicyKey, p *policy.EffectivePolicy, _ gate.Kind) (gate.Gate, bool) {
 		return configured(e.shed, p.Shed.Enabled), p.Shed.Shadow
 	}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aponysus/rego/admission"
 	"strings"
 	"sync"
 	"testing"
@@ -304,6 +305,7 @@ var gateScenarios = []scenario{
 	{
 		name:      "a gate the registry lacks is fail-open and recorded",
 		policy:    policy.EffectivePolicy{Gates: gateRefs("ghost"), Bulkhead: policy.BulkheadPolicy{Enabled: true}},
+		opts:      func(o *retry.ExecutorOptions) { o.Overload = &admission.Gates{} },
 		op:        failN(0, 1),
 		wantVal:   1,
 		wantNoErr: true, wantCalls: 1, wantAllowed: []bool{true},

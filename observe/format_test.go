@@ -1,0 +1,80 @@
+package observe_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aponysus/rego/observe"
+)
+
+func TestGatesText(t *testing.T) {
+	cases := []struct {
+		rec  observe.AttemptRecord
+		want string
+	}{
+		{observe.AttemptRecord{BudgetAllowed: true, BudgetReason: "no_budget"}, "no budget configured"},
+		{observe.AttemptRecord{BudgetAllowed: true, BudgetReason: "budget_not_found"}, "budget not found (allowed)"},
+		{observe.AttemptRecord{BudgetAllowed: true, BudgetReason: "no_budget", CircuitReason: "closed"}, "breaker closed, no budget configured"},
+		{observe.AttemptRecord{BudgetReason: "circuit_open", CircuitReason: "open"}, "refused by breaker: open"},
+		{observe.AttemptRecord{BudgetReason: "tokens_exhausted"}, "refused by budget: tokens_exhausted"},
+		{observe.AttemptRecord{BudgetAllowed: true, Gates: []observe.GateDecision{
+			{Gate: "circuit", Reason: "closed", Admitted: true},
+			{Gate: "budget", Reason: "tokens_exhausted", Shadow: true},
+		}}, "circuit closed, refused by budget: tokens_exhausted (shadow, not enforced)"},
+	}
+	for _, c := range cases {
+		if got := observe.GatesText(c.rec); got != c.want {
+			t.Errorf("GatesText(%+v) = %q, want %q", c.rec, got, c.want)
+		}
+	}
+}
+
+func TestAttemptKindAndOutcomeText(t *testing.T) {
+	if got := observe.AttemptKindText(observe.AttemptRecord{}); got != "first" {
+		t.Errorf("first attempt: %q", got)
+	}
+	if got := observe.AttemptKindText(observe.AttemptRecord{RetryIndex: 2}); got != "retry 2" {
+		t.Errorf("retry: %q", got)
+	}
+	if got := observe.AttemptKindText(observe.AttemptRecord{RetryIndex: 2, IsHedge: true, HedgeIndex: 1}); got != "hedge 1" {
+		t.Errorf("hedge: %q", got)
+	}
+	if got := observe.OutcomeText(observe.AttemptRecord{BudgetAllowed: true, Cancelled: true}); got != "cancelled" {
+		t.Errorf("cancelled: %q", got)
+	}
+	if got := observe.OutcomeText(observe.AttemptRecord{}); got != "denied" {
+		t.Errorf("denied: %q", got)
+	}
+}
+
+func TestZeroTimelineString(t *testing.T) {
+	got := observe.Timeline{}.String()
+	want := "key=- policy=- took=0s ok\nattempt  kind  start  wait  took  outcome  gates  error\n"
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+type failWriter struct{ n int }
+
+var errWrite = errors.New("disk full")
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, errWrite
+	}
+	f.n--
+	return len(p), nil
+}
+
+func TestWriteToReportsWriteErrors(t *testing.T) {
+	tl := observe.Timeline{Attempts: []observe.AttemptRecord{{BudgetAllowed: true}}}
+	n, err := tl.WriteTo(&failWriter{n: 1})
+	if !errors.Is(err, errWrite) {
+		t.Fatalf("err = %v, want %v", err, errWrite)
+	}
+	if want := int64(len(strings.SplitAfter(tl.String(), "\n")[0])); n != want {
+		t.Fatalf("n = %d, want %d (the first line only)", n, want)
+	}
+}

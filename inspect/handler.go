@@ -104,7 +104,7 @@ th{background:#f4f4f4} pre{background:#f8f8f8;padding:.5em;overflow-x:auto;font-
 {{if .Error}}<tr><th>provider error</th><td class="err">{{.Error}}</td></tr>{{end}}
 {{if .ClampedFields}}<tr><th>clamped fields</th><td>{{range .ClampedFields}}{{.}} {{end}}</td></tr>{{end}}
 <tr><th>retry</th><td><code>{{json .Retry}}</code></td></tr>
-<tr><th>hedge</th><td><code>{{json .Hedge}}</code></td></tr>
+<tr><th>hedge</th><td>{{with .Hedge}}<code>{{json .}}</code>{{else}}<span class="muted">off</span>{{end}}</td></tr>
 <tr><th>circuit</th><td><code>{{json .Circuit}}</code></td></tr>
 </table>{{end}}
 <table class="state">

@@ -58,8 +58,9 @@ type PolicyInForce struct {
 	ClampedFields []string           `json:"clamped_fields,omitempty"`
 	Error         string             `json:"error,omitempty"`
 	Retry         policy.RetryPolicy `json:"retry"`
-	Hedge         policy.HedgePolicy `json:"hedge"`
-	Circuit       CircuitSummary     `json:"circuit"`
+	// Hedge is nil when the policy does not hedge.
+	Hedge   *policy.HedgePolicy `json:"hedge,omitempty"`
+	Circuit CircuitSummary      `json:"circuit"`
 }
 
 // CircuitSummary is the part of a circuit policy the page shows.
@@ -302,11 +303,15 @@ func (in *Inspector) keySnapshot(ctx context.Context, now time.Time, key policy.
 func policyInForce(p policy.EffectivePolicy, origin string, err error) *PolicyInForce {
 	pf := &PolicyInForce{
 		ID: p.ID, Source: string(p.Meta.Source), Version: p.Meta.Version, Origin: origin,
-		ClampedFields: p.Meta.ClampedFields, Retry: p.Retry, Hedge: p.Hedge,
+		ClampedFields: p.Meta.ClampedFields, Retry: p.Retry,
 		Circuit: CircuitSummary{Enabled: p.Circuit.Enabled, Shadow: p.Circuit.Shadow},
 	}
 	if pf.Source == "" {
 		pf.Source = string(policy.SourceUnknown)
+	}
+	if p.Hedge.Enabled {
+		h := p.Hedge
+		pf.Hedge = &h
 	}
 	if p.Circuit.Enabled {
 		pf.Circuit.FailureThreshold = p.Circuit.FailureThreshold

@@ -17,6 +17,7 @@ const DefaultMaxKeys = 1000
 // Label values the observer itself chooses (the others come from records).
 const (
 	outcomeCancelled = "cancelled"
+	kindFirst        = "first"
 	kindRetry        = "retry"
 	kindHedge        = "hedge"
 	gateBudget       = "budget"
@@ -68,10 +69,14 @@ type Observer struct {
 	backoff    *prometheus.HistogramVec
 	hedges     *prometheus.CounterVec
 	fallbacks  *prometheus.CounterVec
+	life       *lifecycle
 	collectors []prometheus.Collector
 }
 
-var _ observe.Observer = (*Observer)(nil)
+var (
+	_ observe.Observer      = (*Observer)(nil)
+	_ observe.EventObserver = (*Observer)(nil)
+)
 
 // NewObserver builds the collectors and registers them on
 // opts.Registerer. If any registration fails (a duplicate, typically), the
@@ -143,6 +148,10 @@ func NewObserver(opts Options) (*Observer, error) {
 	names := []string{"attempts_total", "attempts_denied_total", "calls_total",
 		"attempt_duration_seconds", "backoff_seconds", "hedges_total", "policy_fallbacks_total"}
 	cs := []prometheus.Collector{o.attempts, o.denied, o.calls, o.duration, o.backoff, o.hedges, o.fallbacks}
+	life, lifeNames, lifeCs := newLifecycle(ns)
+	o.life = life
+	names = append(names, lifeNames...)
+	cs = append(cs, lifeCs...)
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {
@@ -193,6 +202,9 @@ func (o *Observer) OnAttempt(_ context.Context, key policy.PolicyKey, rec observ
 		o.denied.WithLabelValues(k, gate, reason).Inc()
 		return
 	}
+	if rec.BudgetReason == budgetReasonNotFound {
+		o.life.budgetNotFound.WithLabelValues(k).Inc()
+	}
 	if rec.Cancelled {
 		// Counted by OnHedgeCancel, which the executor calls for every
 		// attempt it cancels.
@@ -219,8 +231,11 @@ func (o *Observer) OnHedgeCancel(_ context.Context, key policy.PolicyKey, rec ob
 // ran records an attempt that ran (to the end or until cancelled).
 func (o *Observer) ran(k string, rec observe.AttemptRecord, outcome string) {
 	kind := kindRetry
-	if rec.IsHedge {
+	switch {
+	case rec.IsHedge:
 		kind = kindHedge
+	case rec.RetryIndex == 0:
+		kind = kindFirst
 	}
 	o.attempts.WithLabelValues(k, outcome, kind).Inc()
 	if !rec.StartTime.IsZero() && !rec.EndTime.IsZero() {
@@ -247,6 +262,7 @@ func (o *Observer) call(k, result string, tl observe.Timeline) {
 		stop = stopNone
 	}
 	o.calls.WithLabelValues(k, result, stop).Inc()
+	o.life.setVersion(tl.Attributes[observe.AttrPolicyVersion])
 	_, polErr := tl.Attributes[observe.AttrPolicyError]
 	_, mode := tl.Attributes[observe.AttrMissingPolicyMode]
 	if polErr || mode {

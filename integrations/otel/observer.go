@@ -23,7 +23,10 @@ type Observer struct {
 	inst   *instruments // nil when metrics are disabled
 }
 
-var _ observe.Observer = (*Observer)(nil)
+var (
+	_ observe.Observer      = (*Observer)(nil)
+	_ observe.EventObserver = (*Observer)(nil)
+)
 
 // New returns an Observer configured by opts. It fails only when the meter
 // provider refuses to create an instrument.

@@ -12,18 +12,20 @@
 //	PROXY/<escaped module path>/@v/VERSION.mod    the module's go.mod
 //	PROXY/<escaped module path>/@v/VERSION.zip    the module's files
 //
-// The zip is made by golang.org/x/mod/zip.CreateFromVCS from the committed
-// tree, as the go command makes it from a tag: uncommitted changes are not
-// in it, nested modules are left out, and the zip is checked against the
-// module zip rules (size limits, file names, case collisions).
+// The zip holds the committed tree (git archive REV), as the go command
+// makes it from a tag: uncommitted changes are not in it. It is made by
+// golang.org/x/mod/zip.CreateFromDir, which leaves nested modules out and
+// checks the module zip rules (size limits, file names, case collisions).
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,22 +52,37 @@ func main() {
 		fs.Usage()
 		os.Exit(2)
 	}
+	if err := run(*dir, *repo, *rev, fs.Args()); err != nil {
+		fmt.Fprintln(os.Stderr, "releasetool:", err)
+		os.Exit(1)
+	}
+}
+
+// run fills the proxy at dir with the modules of specs, as of rev.
+func run(dir, repo, rev string, specs []string) error {
 	var mods []modSpec
-	for _, arg := range fs.Args() {
+	for _, arg := range specs {
 		m, err := parseSpec(arg)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "releasetool:", err)
-			os.Exit(2)
+			return err
 		}
 		mods = append(mods, m)
 	}
+	src, err := os.MkdirTemp("", "releasetool-src-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(src)
+	if err := extract(repo, rev, src); err != nil {
+		return err
+	}
 	for _, m := range mods {
-		if err := writeModule(*dir, *repo, *rev, m); err != nil {
-			fmt.Fprintf(os.Stderr, "releasetool: %s@%s: %v\n", m.path, m.version, err)
-			os.Exit(1)
+		if err := writeModule(dir, repo, rev, src, m); err != nil {
+			return fmt.Errorf("%s@%s: %w", m.path, m.version, err)
 		}
 		fmt.Printf("proxy: %s@%s (from %s)\n", m.path, m.version, displayDir(m.subdir))
 	}
+	return nil
 }
 
 // modSpec is one module to publish: MODPATH=SUBDIR@VERSION.
@@ -100,8 +117,70 @@ func displayDir(subdir string) string {
 	return subdir
 }
 
-// writeModule adds one module version to the proxy at dir.
-func writeModule(dir, repo, rev string, m modSpec) error {
+// extract writes the tree of rev into dst.
+func extract(repo, rev, dst string) error {
+	cmd := exec.Command("git", "-C", repo, "archive", "--format=tar", rev)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	terr := untar(out, dst)
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("git archive %s: %v: %s", rev, err, strings.TrimSpace(stderr.String()))
+	}
+	return terr
+}
+
+func untar(r io.Reader, dst string) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := filepath.FromSlash(h.Name)
+		if !filepath.IsLocal(name) {
+			return fmt.Errorf("git archive: unsafe path %q", h.Name)
+		}
+		path := filepath.Join(dst, name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(path, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode)&0o777|0o200)
+			if err != nil {
+				return err
+			}
+			_, cerr := io.Copy(f, tr)
+			if err := f.Close(); cerr == nil {
+				cerr = err
+			}
+			if cerr != nil {
+				return cerr
+			}
+		case tar.TypeSymlink:
+			// Module zips hold regular files only; the go command leaves
+			// symlinks out too.
+		}
+	}
+}
+
+// writeModule adds one module version, whose tree at rev is extracted
+// under src, to the proxy at dir.
+func writeModule(dir, repo, rev, src string, m modSpec) error {
 	gomodName := "go.mod"
 	if m.subdir != "" {
 		gomodName = m.subdir + "/go.mod"
@@ -140,7 +219,7 @@ func writeModule(dir, repo, rev string, m modSpec) error {
 	if err != nil {
 		return err
 	}
-	zerr := modzip.CreateFromVCS(zf, module.Version{Path: m.path, Version: m.version}, repo, rev, m.subdir)
+	zerr := modzip.CreateFromDir(zf, module.Version{Path: m.path, Version: m.version}, filepath.Join(src, filepath.FromSlash(m.subdir)))
 	if cerr := zf.Close(); zerr == nil {
 		zerr = cerr
 	}

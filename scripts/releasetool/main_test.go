@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-func run(t *testing.T, dir string, args ...string) {
+func runCmd(t *testing.T, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = dir
@@ -50,26 +50,29 @@ func zipNames(t *testing.T, path string) []string {
 // out: each zip holds its own module's committed files only.
 func TestWriteModule(t *testing.T) {
 	repo := t.TempDir()
-	run(t, repo, "git", "init", "-q")
+	runCmd(t, repo, "git", "init", "-q")
 	write(t, filepath.Join(repo, "go.mod"), "module example.com/Root\n\ngo 1.22\n")
 	write(t, filepath.Join(repo, "root.go"), "package root\n")
 	write(t, filepath.Join(repo, "sub", "go.mod"), "module example.com/Root/sub\n\ngo 1.22\n\nrequire example.com/Root v0.1.0\n\nreplace example.com/Root => ../\n")
 	write(t, filepath.Join(repo, "sub", "sub.go"), "package sub\n")
-	run(t, repo, "git", "add", ".")
-	run(t, repo, "git", "commit", "-qm", "init")
+	runCmd(t, repo, "git", "add", ".")
+	runCmd(t, repo, "git", "commit", "-qm", "init")
 	write(t, filepath.Join(repo, "uncommitted.go"), "package root\n")
 
-	proxy := t.TempDir()
+	proxy, src := t.TempDir(), t.TempDir()
+	if err := extract(repo, "HEAD", src); err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range []modSpec{
 		{path: "example.com/Root", version: "v0.1.0"},
 		{path: "example.com/Root/sub", subdir: "sub", version: "v0.1.0"},
 	} {
-		if err := writeModule(proxy, repo, "HEAD", m); err != nil {
+		if err := writeModule(proxy, repo, "HEAD", src, m); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A second run leaves one entry per version in the list.
-	if err := writeModule(proxy, repo, "HEAD", modSpec{path: "example.com/Root", version: "v0.1.0"}); err != nil {
+	if err := writeModule(proxy, repo, "HEAD", src, modSpec{path: "example.com/Root", version: "v0.1.0"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -92,7 +95,7 @@ func TestWriteModule(t *testing.T) {
 		t.Fatalf("sub .mod = %s, %v", subMod, err)
 	}
 
-	if err := writeModule(proxy, repo, "HEAD", modSpec{path: "example.com/Other", subdir: "sub", version: "v0.1.0"}); err == nil {
+	if err := writeModule(proxy, repo, "HEAD", src, modSpec{path: "example.com/Other", subdir: "sub", version: "v0.1.0"}); err == nil {
 		t.Fatal("a module path that does not match go.mod was accepted")
 	}
 }

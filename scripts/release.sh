@@ -263,7 +263,7 @@ cmd_dry_run() {
 			go mod tidy
 			# No replace reached the consumer: every module of this
 			# repository in its build list is a released version.
-			go list -m -f '{{.Path}} {{.Version}} {{if .Replace}}replaced{{end}}' all | awk -v core="$core" -v v="$v" '
+			go list -m -f '{{.Path}} {{.Version}} {{if .Replace}}replaced{{end}}' "$core/..." | awk -v core="$core" -v v="$v" '
 				$1 == core || index($1, core "/") == 1 {
 					if ($2 != v || $3 == "replaced") { print "release: consumer resolved " $0 ", want " v " with no replace" > "/dev/stderr"; bad = 1 }
 				}

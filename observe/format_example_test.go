@@ -53,16 +53,16 @@ func ExampleTimeline_String() {
 		Attempts: []observe.AttemptRecord{
 			{Attempt: 0, StartTime: at(0), EndTime: at(36), Outcome: classify.Outcome{Kind: classify.OutcomeAbort},
 				Err: errors.New("context canceled"), BudgetAllowed: true, BudgetReason: "no_budget",
-				Cancelled: true, HedgeReason: "lost_to_attempt_1"},
+				Cancelled: true, HedgeReason: "lost"},
 			{Attempt: 1, IsHedge: true, HedgeIndex: 1, StartTime: at(30), EndTime: at(35),
 				Outcome: classify.Outcome{Kind: classify.OutcomeSuccess}, BudgetAllowed: true, BudgetReason: "no_budget",
-				HedgeReason: "trigger_fixed_30ms"},
+				HedgeReason: "trigger_fixed"},
 		},
 	}
 	fmt.Print(tl)
 	// Output:
 	// key=search.Query policy=query-hedged took=36ms ok
-	// attempt  kind     start  wait  took  outcome                        gates                 error
-	// 0        first    +0s    -     36ms  cancelled (lost_to_attempt_1)  no budget configured  context canceled
-	// 1        hedge 1  +30ms  -     5ms   success                        no budget configured  -
+	// attempt  kind     start  wait  took  outcome           gates                 error
+	// 0        first    +0s    -     36ms  cancelled (lost)  no budget configured  context canceled
+	// 1        hedge 1  +30ms  -     5ms   success           no budget configured  -
 }

@@ -54,9 +54,10 @@ type AttemptRecord struct {
 	// RetryIndex is the retry step the attempt belongs to; hedges share
 	// their step's index.
 	RetryIndex int
-	// HedgeReason says why a hedge was launched ("trigger_fixed_50ms") or,
-	// for an attempt cancelled by the executor, why it was cancelled
-	// ("lost_to_attempt_2").
+	// HedgeReason says why a hedge was launched ("trigger_fixed",
+	// "trigger_p95") or, for an attempt cancelled by the executor, why it
+	// was cancelled ("lost" when another attempt won, "call_ended" when the
+	// call ended first).
 	HedgeReason string
 	// Cancelled reports that the executor cancelled the attempt (a losing
 	// hedge, or the call ending) before it returned on its own.

@@ -11,9 +11,10 @@ import (
 	"github.com/aponysus/rego/policy"
 )
 
-// A call that failed twice, was refused a second retry by its budget, and
-// ends with the last error.
-func ExampleTimeline_WriteTo() {
+// chargeTimeline is a call that failed twice, was refused a second retry
+// by its budget, and ended with the last error. docs/timeline.md shows its
+// table.
+func chargeTimeline() observe.Timeline {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	errUnavailable := errors.New("503 service unavailable")
@@ -32,6 +33,11 @@ func ExampleTimeline_WriteTo() {
 		},
 		FinalErr: errUnavailable,
 	}
+	return tl
+}
+
+func ExampleTimeline_WriteTo() {
+	tl := chargeTimeline()
 	tl.WriteTo(os.Stdout)
 	// Output:
 	// key=payments.Charge policy=charge-v1 took=15ms err=503 service unavailable

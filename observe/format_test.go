@@ -2,6 +2,7 @@ package observe_test
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -76,5 +77,23 @@ func TestWriteToReportsWriteErrors(t *testing.T) {
 	}
 	if want := int64(len(strings.SplitAfter(tl.String(), "\n")[0])); n != want {
 		t.Fatalf("n = %d, want %d (the first line only)", n, want)
+	}
+}
+
+// docs/timeline.md shows the table of chargeTimeline; it must be what
+// WriteTo prints.
+func TestTimelineDocShowsTheTable(t *testing.T) {
+	doc, err := os.ReadFile("../docs/timeline.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(doc), "```text\n")
+	if start < 0 {
+		t.Fatal("docs/timeline.md has no text block")
+	}
+	block := string(doc)[start+len("```text\n"):]
+	block = block[:strings.Index(block, "```")]
+	if got := chargeTimeline().String(); got != block {
+		t.Fatalf("docs/timeline.md shows\n%s\nWriteTo prints\n%s", block, got)
 	}
 }

@@ -52,6 +52,11 @@ func runChromium(t *testing.T, bin string, args ...string) string {
 // the DOM it builds must show each key's state, and a screenshot is kept
 // for people to look at.
 func TestPageInHeadlessChromium(t *testing.T) {
+	if testing.Short() {
+		// The release dry run tests the module again, from the module
+		// cache, with -short; the full suite has run this test already.
+		t.Skip("SKIPPED in -short mode: the /debug/rego browser test")
+	}
 	bin := chromium(t)
 	f := newFixture(t)
 	mux := http.NewServeMux()

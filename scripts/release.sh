@@ -35,7 +35,7 @@ core=github.com/aponysus/rego
 api_baseline=3db13e446f607c5c621a6242811e40d8d4716d3e
 
 die() { echo "release: $*" >&2; exit 1; }
-step() { printf '\n=== release: %s\n' "$*"; }
+step() { printf '\n=== release: %s (at %ds)\n' "$*" "$SECONDS"; }
 
 # modules prints "DIR MODULE_PATH" for the core and every integration.
 modules() {

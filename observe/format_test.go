@@ -97,3 +97,14 @@ func TestTimelineDocShowsTheTable(t *testing.T) {
 		t.Fatalf("docs/timeline.md shows\n%s\nWriteTo prints\n%s", block, got)
 	}
 }
+
+func TestBreakerStateValue(t *testing.T) {
+	for state, want := range map[string]int{"closed": 0, "half_open": 1, "open": 2} {
+		if got, ok := observe.BreakerStateValue(state); !ok || got != want {
+			t.Errorf("%s: %d %v", state, got, ok)
+		}
+	}
+	if _, ok := observe.BreakerStateValue("ajar"); ok {
+		t.Error("unknown state accepted")
+	}
+}

@@ -28,9 +28,9 @@ const (
 
 // Breaker state values of the breaker state gauge.
 const (
-	BreakerClosed   = 0
-	BreakerHalfOpen = 1
-	BreakerOpen     = 2
+	BreakerClosed   = observe.BreakerClosedValue
+	BreakerHalfOpen = observe.BreakerHalfOpenValue
+	BreakerOpen     = observe.BreakerOpenValue
 )
 
 // lifecycle holds the instruments fed by lifecycle events and by the
@@ -136,13 +136,6 @@ func (o *Observer) OnEvent(ctx context.Context, ev observe.Event) {
 }
 
 func breakerValue(state string) (int64, bool) {
-	switch state {
-	case "closed":
-		return BreakerClosed, true
-	case "half_open":
-		return BreakerHalfOpen, true
-	case "open":
-		return BreakerOpen, true
-	}
-	return 0, false
+	v, ok := observe.BreakerStateValue(state)
+	return int64(v), ok
 }

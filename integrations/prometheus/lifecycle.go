@@ -12,9 +12,9 @@ import (
 
 // Breaker state values of the rego_breaker_state gauge.
 const (
-	BreakerClosed   = 0
-	BreakerHalfOpen = 1
-	BreakerOpen     = 2
+	BreakerClosed   = observe.BreakerClosedValue
+	BreakerHalfOpen = observe.BreakerHalfOpenValue
+	BreakerOpen     = observe.BreakerOpenValue
 )
 
 // lifecycle holds the collectors fed by lifecycle events and by the few
@@ -112,15 +112,8 @@ func (o *Observer) OnEvent(_ context.Context, ev observe.Event) {
 }
 
 func breakerValue(state string) (float64, bool) {
-	switch state {
-	case "closed":
-		return BreakerClosed, true
-	case "half_open":
-		return BreakerHalfOpen, true
-	case "open":
-		return BreakerOpen, true
-	}
-	return 0, false
+	v, ok := observe.BreakerStateValue(state)
+	return float64(v), ok
 }
 
 // budgetReasonNotFound is budget.ReasonBudgetMissing, named here for the

@@ -5,22 +5,22 @@ import (
 	"time"
 
 	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/observe"
 )
 
-// budgetLevel reads the level of the budget kinds this module defines,
-// through their exported *At methods.
+// budgetLevel describes a budget's level in words.
 func budgetLevel(now time.Time, b budget.Budget) (typ, level string) {
-	switch b := b.(type) {
-	case *budget.TokenBucketBudget:
-		return "token_bucket", fmt.Sprintf("%d tokens", b.TokensAt(now))
-	case *budget.RatioBudget:
-		req, retries := b.StatsAt(now)
-		return "ratio", fmt.Sprintf("%d of %d retries used (%d requests in the window)", retries, b.LimitAt(now), req)
-	case *budget.Throttle:
-		req, acc := b.StatsAt(now)
-		return "throttle", fmt.Sprintf("rejection probability %.3f (%d requests, %d accepted)", b.ProbabilityAt(now), req, acc)
-	case budget.UnlimitedBudget, *budget.UnlimitedBudget:
-		return "unlimited", "unlimited"
+	l, ok := observe.BudgetLevelOf(b, now)
+	if !ok {
+		return "other", fmt.Sprintf("%T exports no level", b)
 	}
-	return "other", fmt.Sprintf("%T exports no level", b)
+	switch l.Type {
+	case "token_bucket":
+		return l.Type, fmt.Sprintf("%.0f tokens", l.Available)
+	case "ratio":
+		return l.Type, fmt.Sprintf("%d retries used, %.0f left (%d requests in the window)", l.Used, l.Available, l.Requests)
+	case "throttle":
+		return l.Type, fmt.Sprintf("rejection probability %.3f (%d requests, %d accepted)", l.RejectProbability, l.Requests, l.Used)
+	}
+	return l.Type, l.Type
 }

@@ -3,9 +3,11 @@ package observe_test
 import (
 	"errors"
 	"os"
+	"time"
 	"strings"
 	"testing"
 
+	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/observe"
 )
 
@@ -106,5 +108,31 @@ func TestBreakerStateValue(t *testing.T) {
 	}
 	if _, ok := observe.BreakerStateValue("ajar"); ok {
 		t.Error("unknown state accepted")
+	}
+}
+
+func TestBudgetLevelOf(t *testing.T) {
+	now := time.Now()
+	tb := budget.NewTokenBucketBudget(3, 0)
+	tb.TakeAt(now, 1)
+	if l, ok := observe.BudgetLevelOf(tb, now); !ok || l.Type != "token_bucket" || l.Available != 2 {
+		t.Errorf("token bucket: %+v %v", l, ok)
+	}
+	ratio, err := budget.NewRatioBudget(budget.RatioOptions{Ratio: 0.5, MinRetriesPerSecond: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		ratio.RecordRequestAt(now)
+	}
+	ratio.TakeRetryAt(now, 1)
+	if l, ok := observe.BudgetLevelOf(ratio, now); !ok || l.Type != "ratio" || l.Requests != 4 || l.Used != 1 || l.Available != 1 {
+		t.Errorf("ratio: %+v %v", l, ok)
+	}
+	if l, ok := observe.BudgetLevelOf(budget.UnlimitedBudget{}, now); !ok || l.Type != "unlimited" {
+		t.Errorf("unlimited: %+v %v", l, ok)
+	}
+	if _, ok := observe.BudgetLevelOf(nil, now); ok {
+		t.Error("nil budget has a level")
 	}
 }

@@ -3,7 +3,9 @@ package regootel_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aponysus/rego/budget"
 	regootel "github.com/aponysus/rego/integrations/otel"
@@ -11,6 +13,7 @@ import (
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/retry"
 	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
@@ -95,5 +98,54 @@ func TestPolicyVersionAndBudgetNotFoundFromCalls(t *testing.T) {
 	}
 	if n := sum(t, ms["rego.budget.not_found"], regootel.AttrKey.String("svc.Get")); n != 2 {
 		t.Errorf("budget not found = %d, want 2", n)
+	}
+}
+
+func TestBudgetLevels(t *testing.T) {
+	budgets := budget.NewRegistry()
+	tb := budget.NewTokenBucketBudget(5, 0)
+	budgets.Register("retries", tb)
+	thr, err := budget.NewThrottle(budget.ThrottleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	budgets.Register("adaptive", thr)
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	if _, err := regootel.New(regootel.Options{MeterProvider: mp, DisableTraces: true,
+		Budgets: budgets, BudgetNames: []string{"retries", "adaptive", "unregistered"}}); err != nil {
+		t.Fatal(err)
+	}
+	tb.TakeAt(time.Now(), 2)
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]metricdata.Gauge[float64]{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if g, ok := m.Data.(metricdata.Gauge[float64]); ok {
+				got[m.Name] = g
+			}
+		}
+	}
+	avail := got["rego.budget.available"]
+	if len(avail.DataPoints) != 1 || avail.DataPoints[0].Value != 3 ||
+		!hasAll(avail.DataPoints[0].Attributes, []attribute.KeyValue{regootel.AttrBudget.String("retries"), regootel.AttrBudgetType.String("token_bucket")}) {
+		t.Errorf("budget.available: %+v", avail.DataPoints)
+	}
+	rej := got["rego.budget.reject_probability"]
+	if len(rej.DataPoints) != 1 || rej.DataPoints[0].Value != 0 ||
+		!hasAll(rej.DataPoints[0].Attributes, []attribute.KeyValue{regootel.AttrBudget.String("adaptive")}) {
+		t.Errorf("budget.reject_probability: %+v", rej.DataPoints)
+	}
+}
+
+func TestBudgetNamesNeedARegistry(t *testing.T) {
+	for _, opts := range []regootel.Options{{BudgetNames: []string{"retries"}}, {Budgets: budget.NewRegistry(), BudgetNames: []string{""}}} {
+		if _, err := regootel.New(opts); err == nil || !strings.Contains(err.Error(), "Options.BudgetNames") {
+			t.Errorf("%+v: err = %v", opts, err)
+		}
 	}
 }

@@ -18,8 +18,11 @@
 //	rego_budget_not_found_total{key}                 attempts naming an unregistered budget
 //	rego_budget_exhausted_total{key}                 times a budget began denying
 //	rego_key_overflow_total{registry}                keys a per-key registry had no room for
+//	rego_budget_available{budget, type}              tokens or retry units a budget has left
+//	rego_budget_reject_probability{budget}           a throttle's refusal probability
 //
-// The last six come from lifecycle events (the Observer implements
+// The two budget gauges are read at scrape time from Options.Budgets, for
+// the names in Options.BudgetNames. The six before them come from lifecycle events (the Observer implements
 // observe.EventObserver) and, for policy_info and budget_not_found, from
 // the records of every call.
 //

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/retry"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -84,5 +86,38 @@ func TestPolicyVersionSteadyStateDoesNotAllocate(t *testing.T) {
 	o.life.setVersion("v1")
 	if n := testing.AllocsPerRun(100, func() { o.life.setVersion("v1") }); n != 0 {
 		t.Fatalf("%v allocs", n)
+	}
+}
+
+func TestBudgetLevels(t *testing.T) {
+	budgets := budget.NewRegistry()
+	tb := budget.NewTokenBucketBudget(5, 0)
+	budgets.Register("retries", tb)
+	thr, err := budget.NewThrottle(budget.ThrottleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	budgets.Register("adaptive", thr)
+	_, reg := newTestObserver(t, Options{Budgets: budgets, BudgetNames: []string{"retries", "adaptive", "unregistered"}})
+	tb.TakeAt(time.Now(), 2)
+	want := `
+# HELP rego_budget_available Attempt units a budget allows now: tokens left (token bucket) or retry units left in the window (ratio).
+# TYPE rego_budget_available gauge
+rego_budget_available{budget="retries",type="token_bucket"} 3
+# HELP rego_budget_reject_probability A throttle's probability of refusing an attempt now.
+# TYPE rego_budget_reject_probability gauge
+rego_budget_reject_probability{budget="adaptive"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "rego_budget_available", "rego_budget_reject_probability"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBudgetNamesNeedARegistry(t *testing.T) {
+	for _, opts := range []Options{{BudgetNames: []string{"retries"}}, {Budgets: budget.NewRegistry(), BudgetNames: []string{""}}} {
+		opts.Registerer = prometheus.NewRegistry()
+		if _, err := NewObserver(opts); err == nil || !strings.Contains(err.Error(), "Options.BudgetNames") {
+			t.Errorf("%+v: err = %v", opts, err)
+		}
 	}
 }

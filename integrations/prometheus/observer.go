@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +51,15 @@ type Options struct {
 	// histogram. If nil, 1ms to about 33s in powers of two, which covers
 	// the policy ranges of the default backoff.
 	BackoffBuckets []float64
+	// Budgets and BudgetNames export the levels of the named budgets of
+	// the executor's registry, read at scrape time (budget_available,
+	// budget_reject_probability). If BudgetNames is empty, no budget level
+	// is exported; BudgetNames without Budgets is an error.
+	Budgets     *budget.Registry
+	BudgetNames []string
+	// Clock reads "now" for budget levels; it must be the budgets' clock.
+	// If nil, clock.Real.
+	Clock clock.Clock
 }
 
 // defaultBackoffBuckets: 1ms * 2^i for i in [0, 15].
@@ -152,6 +163,14 @@ func NewObserver(opts Options) (*Observer, error) {
 	o.life = life
 	names = append(names, lifeNames...)
 	cs = append(cs, lifeCs...)
+	bc, err := newBudgetCollector(ns, opts)
+	if err != nil {
+		return nil, err
+	}
+	if bc != nil {
+		names = append(names, "budget_available")
+		cs = append(cs, bc)
+	}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {

@@ -22,9 +22,9 @@
 //	rego_budget_reject_probability{budget}           a throttle's refusal probability
 //
 // The two budget gauges are read at scrape time from Options.Budgets, for
-// the names in Options.BudgetNames. The six before them come from lifecycle events (the Observer implements
-// observe.EventObserver) and, for policy_info and budget_not_found, from
-// the records of every call.
+// the names in Options.BudgetNames. The six before them come from
+// lifecycle events (the Observer implements observe.EventObserver) and,
+// for policy_info and budget_not_found, from the records of every call.
 //
 // Label values:
 //

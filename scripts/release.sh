@@ -211,6 +211,7 @@ cmd_dry_run() {
 
 	step "tools"
 	build_tools
+	(cd scripts/releasetool && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./...)
 
 	step "the modules' dependencies, into the module cache"
 	while read -r d p; do

@@ -101,6 +101,9 @@ func parseSpec(s string) (modSpec, error) {
 	if subdir == "." {
 		subdir = ""
 	}
+	if subdir != "" && !filepath.IsLocal(subdir) {
+		return modSpec{}, fmt.Errorf("module %q: directory %q is not inside the repository", path, subdir)
+	}
 	if !semver.IsValid(version) || semver.Canonical(version) != version {
 		return modSpec{}, fmt.Errorf("module %q: %q is not a canonical semantic version (vX.Y.Z)", path, version)
 	}

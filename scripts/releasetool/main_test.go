@@ -108,9 +108,27 @@ func TestParseSpec(t *testing.T) {
 	if m, err := parseSpec("github.com/aponysus/rego=.@v0.1.0"); err != nil || m.subdir != "" {
 		t.Fatalf("%+v %v", m, err)
 	}
-	for _, bad := range []string{"x", "github.com/a/b=.", "github.com/a/b=.@0.1", "github.com/a/b=.@v0.1"} {
+	for _, bad := range []string{"x", "github.com/a/b=.", "github.com/a/b=.@0.1", "github.com/a/b=.@v0.1", "github.com/a/b=../x@v0.1.0"} {
 		if _, err := parseSpec(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+func FuzzParseSpec(f *testing.F) {
+	f.Add("github.com/aponysus/rego/integrations/otel=integrations/otel@v0.1.0")
+	f.Add("github.com/aponysus/rego=.@v1.2.3")
+	f.Add("x=y@v0.1")
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := parseSpec(s)
+		if err != nil {
+			return
+		}
+		// What is accepted names a valid module version and a clean
+		// relative directory.
+		if m.path == "" || m.version == "" || strings.HasPrefix(m.subdir, "/") || strings.HasSuffix(m.subdir, "/") || m.subdir == "." ||
+			(m.subdir != "" && !filepath.IsLocal(m.subdir)) {
+			t.Fatalf("%q accepted as %+v", s, m)
+		}
+	})
 }

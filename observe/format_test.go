@@ -3,9 +3,9 @@ package observe_test
 import (
 	"errors"
 	"os"
-	"time"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/observe"

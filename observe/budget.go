@@ -47,3 +47,26 @@ func BudgetLevelOf(b budget.Budget, now time.Time) (BudgetLevel, bool) {
 	}
 	return BudgetLevel{}, false
 }
+
+// NamedBudgetLevel is the level of a budget of a registry.
+type NamedBudgetLevel struct {
+	Name string
+	BudgetLevel
+}
+
+// BudgetLevels returns, in the order of names, the levels of the named
+// budgets that reg holds and that export a level (BudgetLevelOf); the
+// others are left out. now must be on the budgets' clock.
+func BudgetLevels(reg *budget.Registry, names []string, now time.Time) []NamedBudgetLevel {
+	var out []NamedBudgetLevel
+	for _, n := range names {
+		b, ok := reg.Get(n)
+		if !ok {
+			continue
+		}
+		if l, ok := BudgetLevelOf(b, now); ok {
+			out = append(out, NamedBudgetLevel{Name: n, BudgetLevel: l})
+		}
+	}
+	return out
+}

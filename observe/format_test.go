@@ -136,3 +136,15 @@ func TestBudgetLevelOf(t *testing.T) {
 		t.Error("nil budget has a level")
 	}
 }
+
+type opaqueBudget struct{ budget.UnlimitedBudget }
+
+func TestBudgetLevels(t *testing.T) {
+	reg := budget.NewRegistry()
+	reg.Register("a", budget.NewTokenBucketBudget(2, 0))
+	reg.Register("opaque", opaqueBudget{})
+	got := observe.BudgetLevels(reg, []string{"missing", "opaque", "a"}, time.Now())
+	if len(got) != 1 || got[0].Name != "a" || got[0].Available != 2 {
+		t.Fatalf("%+v", got)
+	}
+}

@@ -58,21 +58,12 @@ func newBudgetGauges(m metric.Meter, prefix string, opts Options) error {
 		return err
 	}
 	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		now := clk.Now()
-		for _, n := range names {
-			b, ok := opts.Budgets.Get(n)
-			if !ok {
-				continue
-			}
-			l, ok := observe.BudgetLevelOf(b, now)
-			if !ok {
-				continue
-			}
+		for _, l := range observe.BudgetLevels(opts.Budgets, names, clk.Now()) {
 			switch l.Type {
 			case "token_bucket", "ratio":
-				o.ObserveFloat64(avail, l.Available, metric.WithAttributes(AttrBudget.String(n), AttrBudgetType.String(l.Type)))
+				o.ObserveFloat64(avail, l.Available, metric.WithAttributes(AttrBudget.String(l.Name), AttrBudgetType.String(l.Type)))
 			case "throttle":
-				o.ObserveFloat64(reject, l.RejectProbability, metric.WithAttributes(AttrBudget.String(n)))
+				o.ObserveFloat64(reject, l.RejectProbability, metric.WithAttributes(AttrBudget.String(l.Name)))
 			}
 		}
 		return nil

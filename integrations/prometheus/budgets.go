@@ -53,21 +53,12 @@ func (c *budgetCollector) Describe(ch chan<- *prometheus.Desc) {
 // Collect reports each named budget the registry holds; a name it lacks,
 // or a budget type that exports no level, is left out.
 func (c *budgetCollector) Collect(ch chan<- prometheus.Metric) {
-	now := c.clk.Now()
-	for _, n := range c.names {
-		b, ok := c.reg.Get(n)
-		if !ok {
-			continue
-		}
-		l, ok := observe.BudgetLevelOf(b, now)
-		if !ok {
-			continue
-		}
+	for _, l := range observe.BudgetLevels(c.reg, c.names, c.clk.Now()) {
 		switch l.Type {
 		case "token_bucket", "ratio":
-			ch <- prometheus.MustNewConstMetric(c.available, prometheus.GaugeValue, l.Available, n, l.Type)
+			ch <- prometheus.MustNewConstMetric(c.available, prometheus.GaugeValue, l.Available, l.Name, l.Type)
 		case "throttle":
-			ch <- prometheus.MustNewConstMetric(c.reject, prometheus.GaugeValue, l.RejectProbability, n)
+			ch <- prometheus.MustNewConstMetric(c.reject, prometheus.GaugeValue, l.RejectProbability, l.Name)
 		}
 	}
 }

@@ -117,13 +117,21 @@ cmd_tag() {
 	echo "Push with: git push origin $(modules | while read -r d p; do printf '%s ' "$(tag_of "$d" "$v")"; done)"
 }
 
+# workdir sets $tmp: RELEASE_TMP, kept, or a new directory removed on exit.
 workdir() {
 	if [ -n "${RELEASE_TMP:-}" ]; then
 		mkdir -p "$RELEASE_TMP"
 		tmp=$RELEASE_TMP
 	else
 		tmp=$(mktemp -d "${TMPDIR:-/tmp}/rego-release.XXXXXX")
-		trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+		trap cleanup_tmp EXIT
+	fi
+}
+
+cleanup_tmp() {
+	if [ -z "${RELEASE_TMP:-}" ] && [ -n "${tmp:-}" ]; then
+		chmod -R u+w "$tmp" 2>/dev/null || true
+		rm -rf "$tmp"
 	fi
 }
 
@@ -191,8 +199,20 @@ cmd_api_check() {
 	echo "API check passed (incompatible changes, if any, are allowed in $next and belong in CHANGELOG.md)"
 }
 
+modcache=$(go env GOMODCACHE)
+
+# purge_own_modules removes this repository's modules from the module cache
+# (extracted copies and downloads): only dry runs put them there.
+purge_own_modules() {
+	local m
+	for m in "$modcache/$core"@* "$modcache/$core" "$modcache/cache/download/$core"; do
+		[ -e "$m" ] || continue
+		chmod -R u+w "$m" && rm -rf "$m"
+	done
+}
+
 cmd_dry_run() {
-	local v d p name t c pkgs imports mains gomodcache real_proxy
+	local v d p name t c pkgs imports mains real_proxy
 	v=$(version_arg "${1:-}")
 	workdir
 	step "dry run of $v: modules"
@@ -226,14 +246,16 @@ cmd_dry_run() {
 
 	# The consumers see only the local proxy and, for third-party modules,
 	# the module cache's download directory (itself laid out as a proxy):
-	# no network, no checksum database, no workspace, no replace. Their own
-	# module cache keeps this run from reusing a copy of $v extracted by an
-	# earlier run.
-	gomodcache="$tmp/modcache"
-	real_proxy="file://$(go env GOMODCACHE)/cache/download"
+	# no network, no checksum database, no workspace, no replace. They share
+	# the module cache, so third-party packages are not compiled again; the
+	# copies of this repository's modules that an earlier run left there are
+	# removed first and at the end, so that each run reads the proxy anew.
+	real_proxy="file://$modcache/cache/download"
+	purge_own_modules
+	trap 'purge_own_modules; cleanup_tmp' EXIT
 	export_consumer_env() {
 		export GOWORK=off GOFLAGS=-mod=mod GOPROXY="file://$tmp/proxy,$real_proxy" GOSUMDB=off \
-			GONOSUMDB="$core" GOPRIVATE= GONOPROXY= GOTOOLCHAIN=local GOMODCACHE="$gomodcache"
+			GONOSUMDB="$core" GOPRIVATE= GONOPROXY= GOTOOLCHAIN=local
 	}
 
 	while read -r d p; do

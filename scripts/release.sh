@@ -119,6 +119,7 @@ cmd_tag() {
 
 # workdir sets $tmp: RELEASE_TMP, kept, or a new directory removed on exit.
 workdir() {
+	[ -z "${tmp:-}" ] || return 0 # the dry run's, when it runs the API check
 	if [ -n "${RELEASE_TMP:-}" ]; then
 		mkdir -p "$RELEASE_TMP"
 		tmp=$RELEASE_TMP

@@ -11,10 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
 	"github.com/aponysus/rego/budget"
@@ -118,38 +115,10 @@ func main() {
 }
 
 func show(title string, tl observe.Timeline, err error) {
-	fmt.Printf("== %s: key=%s policy=%s -> err=%v (took %v)\n", title, tl.Key, tl.PolicyID, err, tl.End.Sub(tl.Start).Round(time.Millisecond))
-	var attrs []string
-	for _, k := range []string{observe.AttrPolicySource, observe.AttrStopReason} {
-		if v, ok := tl.Attributes[k]; ok {
-			attrs = append(attrs, k+"="+v)
-		}
+	fmt.Printf("== %s\n", title)
+	fmt.Print(tl) // the same table as tl.WriteTo(os.Stdout)
+	if err != nil && !errors.Is(err, tl.FinalErr) {
+		fmt.Printf("(the call returned %v)\n", err)
 	}
-	fmt.Printf("   %s\n", strings.Join(attrs, " "))
-	w := tabwriter.NewWriter(os.Stdout, 3, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "   attempt\tkind\twait\tduration\toutcome\tgates\terror")
-	for _, a := range tl.Attempts {
-		kind := "retry"
-		if a.IsHedge {
-			kind = fmt.Sprintf("hedge %d", a.HedgeIndex)
-		}
-		if a.Cancelled {
-			kind += " (cancelled)"
-		}
-		budgetCol := a.BudgetReason
-		if !a.BudgetAllowed {
-			budgetCol = "DENIED: " + a.BudgetReason
-		}
-		if a.CircuitReason != "" {
-			budgetCol += " (breaker " + a.CircuitReason + ")"
-		}
-		errText := "-"
-		if a.Err != nil {
-			errText = a.Err.Error()
-		}
-		fmt.Fprintf(w, "   %d\t%s\t%v\t%v\t%s\t%s\t%s\n", a.Attempt, kind, a.Backoff.Round(time.Millisecond),
-			a.EndTime.Sub(a.StartTime).Round(time.Millisecond), a.Outcome.Kind, budgetCol, errText)
-	}
-	w.Flush()
 	fmt.Println()
 }

@@ -17,6 +17,7 @@ type instruments struct {
 	hedges          metric.Int64Counter
 	callDuration    metric.Float64Histogram
 	attemptDuration metric.Float64Histogram
+	life            *lifecycle
 }
 
 // Instrument name suffixes.
@@ -56,6 +57,9 @@ func newInstruments(m metric.Meter, prefix string) (*instruments, error) {
 		metric.WithDescription("Duration of the attempts that ran, by key and outcome.")); err != nil {
 		return nil, err
 	}
+	if in.life, err = newLifecycle(m, prefix); err != nil {
+		return nil, err
+	}
 	return &in, nil
 }
 
@@ -79,8 +83,10 @@ func (in *instruments) record(ctx context.Context, key policy.PolicyKey, tl obse
 	in.callDuration.Record(ctx, seconds(tl.End.Sub(tl.Start)),
 		metric.WithAttributes(k, AttrResult.String(result)))
 
+	in.life.setVersion(tl.Attributes[observe.AttrPolicyVersion])
 	for i := range tl.Attempts {
 		rec := &tl.Attempts[i]
+		in.life.attempt(ctx, k, rec)
 		outcome := AttrOutcome.String(outcomeName(*rec))
 		in.attempts.Add(ctx, 1, metric.WithAttributes(k, outcome,
 			AttrAdmission.String(admission(*rec)), AttrHedge.Bool(rec.IsHedge)))

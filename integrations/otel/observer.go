@@ -23,11 +23,18 @@ type Observer struct {
 	inst   *instruments // nil when metrics are disabled
 }
 
-var _ observe.Observer = (*Observer)(nil)
+var (
+	_ observe.Observer      = (*Observer)(nil)
+	_ observe.EventObserver = (*Observer)(nil)
+)
 
-// New returns an Observer configured by opts. It fails only when the meter
+// New returns an Observer configured by opts. It fails when
+// Options.BudgetNames is set without Options.Budgets, and when the meter
 // provider refuses to create an instrument.
 func New(opts Options) (*Observer, error) {
+	if err := checkBudgetOptions(opts); err != nil {
+		return nil, err
+	}
 	o := &Observer{prefix: opts.Prefix}
 	if o.prefix == "" {
 		o.prefix = DefaultPrefix
@@ -44,8 +51,12 @@ func New(opts Options) (*Observer, error) {
 		if mp == nil {
 			mp = otel.GetMeterProvider()
 		}
-		inst, err := newInstruments(mp.Meter(ScopeName), o.prefix)
+		meter := mp.Meter(ScopeName)
+		inst, err := newInstruments(meter, o.prefix)
 		if err != nil {
+			return nil, fmt.Errorf("regootel: %w", err)
+		}
+		if err := newBudgetGauges(meter, o.prefix, opts); err != nil {
 			return nil, fmt.Errorf("regootel: %w", err)
 		}
 		o.inst = inst

@@ -1,6 +1,8 @@
 package regootel
 
 import (
+	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/clock"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -25,4 +27,14 @@ type Options struct {
 	DisableTraces bool
 	// DisableMetrics turns the instruments off, leaving only traces.
 	DisableMetrics bool
+	// Budgets and BudgetNames export the levels of the named budgets of
+	// the executor's registry, read at collection time
+	// (budget.available, budget.reject_probability). If BudgetNames is
+	// empty, no budget level is exported; BudgetNames without Budgets is
+	// an error.
+	Budgets     *budget.Registry
+	BudgetNames []string
+	// Clock reads "now" for budget levels; it must be the budgets' clock.
+	// If nil, clock.Real.
+	Clock clock.Clock
 }

@@ -12,6 +12,19 @@
 //	rego_backoff_seconds{key}                        histogram of waits before retries
 //	rego_hedges_total{key, event}                    hedges spawned and attempts cancelled
 //	rego_policy_fallbacks_total{key, source}         calls run without their own policy
+//	rego_breaker_state{key}                          0 closed, 1 half-open, 2 open
+//	rego_policy_info{version}                        the policy version in force (value 1)
+//	rego_policy_reload_failures_total                policy loads that failed
+//	rego_budget_not_found_total{key}                 attempts naming an unregistered budget
+//	rego_budget_exhausted_total{key}                 times a budget began denying
+//	rego_key_overflow_total{registry}                keys a per-key registry had no room for
+//	rego_budget_available{budget, type}              tokens or retry units a budget has left
+//	rego_budget_reject_probability{budget}           a throttle's refusal probability
+//
+// The two budget gauges are read at scrape time from Options.Budgets, for
+// the names in Options.BudgetNames. The six before them come from
+// lifecycle events (the Observer implements observe.EventObserver) and,
+// for policy_info and budget_not_found, from the records of every call.
 //
 // Label values:
 //
@@ -21,8 +34,8 @@
 //     "non_retryable", "abort", "unknown"), or "cancelled" for an attempt the
 //     executor cancelled (a losing hedge, or one in flight when the call
 //     ended).
-//   - kind is "retry" for attempts of the retry sequence (the first attempt
-//     included) and "hedge" for hedges.
+//   - kind is "first" for the call's first attempt, "retry" for the later
+//     attempts of the retry sequence and "hedge" for hedges.
 //   - gate is "circuit" when the circuit breaker refused the attempt and
 //     "budget" otherwise; reason is the gate's reason ("tokens_exhausted",
 //     "open", "half_open_busy").

@@ -55,6 +55,6 @@ func ExampleNewObserver() {
 	}
 	// Output:
 	// attempt series: 2
-	//   key=inventory.Reserve kind=retry outcome=retryable -> 1
+	//   key=inventory.Reserve kind=first outcome=retryable -> 1
 	//   key=inventory.Reserve kind=retry outcome=success -> 1
 }

@@ -3,7 +3,7 @@ module github.com/aponysus/rego/integrations/prometheus
 go 1.26.0
 
 require (
-	github.com/aponysus/rego v0.0.0-00010101000000-000000000000
+	github.com/aponysus/rego v0.1.0
 	github.com/prometheus/client_golang v1.25.0
 	go.uber.org/goleak v1.3.0
 )

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,7 @@ const DefaultMaxKeys = 1000
 // Label values the observer itself chooses (the others come from records).
 const (
 	outcomeCancelled = "cancelled"
+	kindFirst        = "first"
 	kindRetry        = "retry"
 	kindHedge        = "hedge"
 	gateBudget       = "budget"
@@ -47,6 +50,15 @@ type Options struct {
 	// histogram. If nil, 1ms to about 33s in powers of two, which covers
 	// the policy ranges of the default backoff.
 	BackoffBuckets []float64
+	// Budgets and BudgetNames export the levels of the named budgets of
+	// the executor's registry, read at scrape time (budget_available,
+	// budget_reject_probability). If BudgetNames is empty, no budget level
+	// is exported; BudgetNames without Budgets is an error.
+	Budgets     *budget.Registry
+	BudgetNames []string
+	// Clock reads "now" for budget levels; it must be the budgets' clock.
+	// If nil, clock.Real.
+	Clock clock.Clock
 }
 
 // defaultBackoffBuckets: 1ms * 2^i for i in [0, 15].
@@ -67,10 +79,14 @@ type Observer struct {
 	backoff    *prometheus.HistogramVec
 	hedges     *prometheus.CounterVec
 	fallbacks  *prometheus.CounterVec
+	life       *lifecycle
 	collectors []prometheus.Collector
 }
 
-var _ observe.Observer = (*Observer)(nil)
+var (
+	_ observe.Observer      = (*Observer)(nil)
+	_ observe.EventObserver = (*Observer)(nil)
+)
 
 // NewObserver builds the collectors and registers them on
 // opts.Registerer. If any registration fails (a duplicate, typically), the
@@ -142,6 +158,18 @@ func NewObserver(opts Options) (*Observer, error) {
 	names := []string{"attempts_total", "attempts_denied_total", "calls_total",
 		"attempt_duration_seconds", "backoff_seconds", "hedges_total", "policy_fallbacks_total"}
 	cs := []prometheus.Collector{o.attempts, o.denied, o.calls, o.duration, o.backoff, o.hedges, o.fallbacks}
+	life, lifeNames, lifeCs := newLifecycle(ns)
+	o.life = life
+	names = append(names, lifeNames...)
+	cs = append(cs, lifeCs...)
+	bc, err := newBudgetCollector(ns, opts)
+	if err != nil {
+		return nil, err
+	}
+	if bc != nil {
+		names = append(names, "budget_available")
+		cs = append(cs, bc)
+	}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {
@@ -192,6 +220,9 @@ func (o *Observer) OnAttempt(_ context.Context, key policy.PolicyKey, rec observ
 		o.denied.WithLabelValues(k, gate, reason).Inc()
 		return
 	}
+	if rec.BudgetReason == budgetReasonNotFound {
+		o.life.budgetNotFound.WithLabelValues(k).Inc()
+	}
 	if rec.Cancelled {
 		// Counted by OnHedgeCancel, which the executor calls for every
 		// attempt it cancels.
@@ -218,8 +249,11 @@ func (o *Observer) OnHedgeCancel(_ context.Context, key policy.PolicyKey, rec ob
 // ran records an attempt that ran (to the end or until cancelled).
 func (o *Observer) ran(k string, rec observe.AttemptRecord, outcome string) {
 	kind := kindRetry
-	if rec.IsHedge {
+	switch {
+	case rec.IsHedge:
 		kind = kindHedge
+	case rec.RetryIndex == 0:
+		kind = kindFirst
 	}
 	o.attempts.WithLabelValues(k, outcome, kind).Inc()
 	if !rec.StartTime.IsZero() && !rec.EndTime.IsZero() {
@@ -246,6 +280,7 @@ func (o *Observer) call(k, result string, tl observe.Timeline) {
 		stop = stopNone
 	}
 	o.calls.WithLabelValues(k, result, stop).Inc()
+	o.life.setVersion(tl.Attributes[observe.AttrPolicyVersion])
 	_, polErr := tl.Attributes[observe.AttrPolicyError]
 	_, mode := tl.Attributes[observe.AttrMissingPolicyMode]
 	if polErr || mode {

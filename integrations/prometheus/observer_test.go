@@ -62,7 +62,8 @@ func TestRetryThenSuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := key.String()
-	check(t, "attempts retryable", o.attempts.WithLabelValues(k, "retryable", "retry"), 2)
+	check(t, "first attempt retryable", o.attempts.WithLabelValues(k, "retryable", "first"), 1)
+	check(t, "retries retryable", o.attempts.WithLabelValues(k, "retryable", "retry"), 1)
 	check(t, "attempts success", o.attempts.WithLabelValues(k, "success", "retry"), 1)
 	check(t, "calls success", o.calls.WithLabelValues(k, "success", "none"), 1)
 
@@ -133,7 +134,8 @@ func TestBudgetDenied(t *testing.T) {
 		t.Fatal("want an error")
 	}
 	k := key.String()
-	check(t, "attempts retryable", o.attempts.WithLabelValues(k, "retryable", "retry"), 2)
+	check(t, "first attempt retryable", o.attempts.WithLabelValues(k, "retryable", "first"), 1)
+	check(t, "retry retryable", o.attempts.WithLabelValues(k, "retryable", "retry"), 1)
 	check(t, "denied", o.denied.WithLabelValues(k, "budget", "tokens_exhausted"), 1)
 	check(t, "calls failure", o.calls.WithLabelValues(k, "failure", retry.StopBudgetDenied), 1)
 	if n := testutil.CollectAndCount(o.denied); n != 1 {
@@ -181,7 +183,7 @@ func TestHedgeWins(t *testing.T) {
 	check(t, "hedge spawn", o.hedges.WithLabelValues(k, "spawn"), 1)
 	check(t, "hedge cancel", o.hedges.WithLabelValues(k, "cancel"), 1)
 	check(t, "hedge success", o.attempts.WithLabelValues(k, "success", "hedge"), 1)
-	check(t, "primary cancelled", o.attempts.WithLabelValues(k, "cancelled", "retry"), 1)
+	check(t, "primary cancelled", o.attempts.WithLabelValues(k, "cancelled", "first"), 1)
 	if n := testutil.CollectAndCount(o.attempts); n != 2 {
 		t.Errorf("attempt series = %d, want 2", n)
 	}

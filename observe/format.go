@@ -107,9 +107,13 @@ func GatesText(a AttemptRecord) string {
 	if len(a.Gates) > 0 {
 		parts := make([]string, 0, len(a.Gates))
 		for _, g := range a.Gates {
-			s := g.Gate + " " + ReasonText(g.Reason)
+			name := g.Gate
+			if name == "circuit" {
+				name = "breaker" // the word the table uses for the circuit breaker
+			}
+			s := name + " " + ReasonText(g.Reason)
 			if !g.Admitted {
-				s = "refused by " + g.Gate + ": " + ReasonText(g.Reason)
+				s = "refused by " + name + ": " + ReasonText(g.Reason)
 				if g.Shadow {
 					s += " (shadow, not enforced)"
 				}

@@ -24,7 +24,7 @@ func TestGatesText(t *testing.T) {
 		{observe.AttemptRecord{BudgetAllowed: true, Gates: []observe.GateDecision{
 			{Gate: "circuit", Reason: "closed", Admitted: true},
 			{Gate: "budget", Reason: "tokens_exhausted", Shadow: true},
-		}}, "circuit closed, refused by budget: tokens_exhausted (shadow, not enforced)"},
+		}}, "breaker closed, refused by budget: tokens_exhausted (shadow, not enforced)"},
 	}
 	for _, c := range cases {
 		if got := observe.GatesText(c.rec); got != c.want {

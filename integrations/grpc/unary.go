@@ -39,9 +39,9 @@ func UnaryClientInterceptor(opts Options) grpc.UnaryClientInterceptor {
 		if cfg.filter != nil && !cfg.filter(method) {
 			return invoker(ctx, method, req, reply, cc, callOpts...)
 		}
-		u := &unaryCall{cfg: cfg, ctx: ctx, method: method, req: req, reply: reply, cc: cc, invoker: invoker}
+		u := &unaryCall{Context: ctx, cfg: cfg, method: method, req: req, reply: reply, cc: cc, invoker: invoker}
 		u.splitOptions(callOpts)
-		a, _, err := retry.DoValueWith(ctx, cfg.executor(), cfg.keyFor(method), u.attempt, retry.CallOptions[*unaryAttempt]{})
+		a, _, err := retry.DoValueWith[*unaryAttempt](u, cfg.executor(), cfg.keyFor(method), unaryOp, retry.CallOptions[*unaryAttempt]{})
 		if a != nil {
 			u.deliver(a, err == nil)
 			if err != nil && a.outlasts {
@@ -52,16 +52,19 @@ func UnaryClientInterceptor(opts Options) grpc.UnaryClientInterceptor {
 	}
 }
 
-// unaryCall is the state of one intercepted unary call.
+// unaryCall is the state of one intercepted unary call. It is also the
+// context the call runs under: the caller's context, through which each
+// attempt finds the call (see unaryOp). One allocation thus holds the
+// state, the context and, with the static unaryOp, the operation.
 type unaryCall struct {
-	cfg     *config
-	ctx     context.Context
-	method  string
-	req     any
-	reply   any
-	cc      *grpc.ClientConn
-	invoker grpc.UnaryInvoker
-	opts    []grpc.CallOption // the caller's, without the ones below
+	context.Context // the caller's
+	cfg             *config
+	method          string
+	req             any
+	reply           any
+	cc              *grpc.ClientConn
+	invoker         grpc.UnaryInvoker
+	opts            []grpc.CallOption // the caller's, without the ones below
 
 	callerOutputs
 
@@ -74,6 +77,22 @@ type unaryCall struct {
 	replyFree chan struct{} // closed when the reply is released, if waited on
 
 	first unaryAttempt // the first attempt's state, allocated with the call
+}
+
+type unaryKey struct{}
+
+// Value makes the call findable from its attempts' contexts.
+func (u *unaryCall) Value(key any) any {
+	if _, ok := key.(unaryKey); ok {
+		return u
+	}
+	return u.Context.Value(key)
+}
+
+// unaryOp is the operation the executor runs: it finds its call in the
+// attempt's context, which derives from the call.
+func unaryOp(actx context.Context) (*unaryAttempt, error) {
+	return actx.Value(unaryKey{}).(*unaryCall).attempt(actx)
 }
 
 // unaryAttempt is the value of one attempt.
@@ -143,13 +162,13 @@ func (u *unaryCall) attempt(actx context.Context) (*unaryAttempt, error) {
 	// gRPC hands a trailers-only failure no header (nil); one that came
 	// after the headers gets them, empty or not.
 	a.committed = a.header != nil
-	a.ownDeadline = ownDeadline(u.ctx, actx, err)
+	a.ownDeadline = ownDeadline(u.Context, actx, err)
 	v, _ := u.cfg.cls.judge(a.trailer, a.ownDeadline, err)
 	if a.committed && v.kind == classify.OutcomeRetryable {
 		v = verdict{kind: classify.OutcomeNonRetryable, reason: ReasonCommitted}
 	}
 	if v.delay > 0 {
-		a.outlasts = outlastsDeadline(u.ctx, v.delay)
+		a.outlasts = outlastsDeadline(u.Context, v.delay)
 	}
 	return a, mark(v, err)
 }

@@ -74,7 +74,6 @@ const DefaultDrainTimeout = 100 * time.Millisecond
 type drain struct {
 	rc    io.Reader
 	limit int64
-	done  chan struct{} // closed when the goroutine is over
 	more  chan struct{} // a token after each chunk read, and at the end
 
 	mu      sync.Mutex
@@ -95,14 +94,13 @@ func startDrain(rc io.Reader, limit, size int64) *drain {
 	if capacity > limit+1 {
 		capacity = limit + 1
 	}
-	d := &drain{rc: rc, limit: limit, done: make(chan struct{}), more: make(chan struct{}, 1), running: true}
+	d := &drain{rc: rc, limit: limit, more: make(chan struct{}, 1), running: true}
 	d.buf = make([]byte, 0, capacity)
 	go d.run()
 	return d
 }
 
 func (d *drain) run() {
-	defer close(d.done)
 	for {
 		d.mu.Lock()
 		if d.yield || int64(len(d.buf)) > d.limit {
@@ -146,29 +144,33 @@ func (d *drain) signal() {
 // wait waits up to timeout (negative: without bound) for the reading to
 // be over, and reports whether it is.
 func (d *drain) wait(timeout time.Duration) bool {
-	select {
-	case <-d.done:
-		return true
-	default:
-	}
-	if timeout < 0 {
-		<-d.done
-		return true
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-d.done:
-		return true
-	case <-t.C:
-		return false
+	var expired <-chan time.Time // nil: no bound
+	for {
+		d.mu.Lock()
+		over := !d.running
+		d.mu.Unlock()
+		if over {
+			return true
+		}
+		if expired == nil && timeout >= 0 {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			expired = t.C
+		}
+		select {
+		case <-d.more:
+		case <-expired:
+			return false
+		}
 	}
 }
 
 // complete reports whether the reading met the end of the body within the
-// limit. Call it once the reading is over.
+// limit.
 func (d *drain) complete() bool {
-	return d.err == io.EOF && int64(len(d.buf)) <= d.limit
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.running && d.err == io.EOF && int64(len(d.buf)) <= d.limit
 }
 
 // Read serves the bytes read so far, waiting for the next ones if there

@@ -277,14 +277,14 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 		return nil, err
 	}
 	req := c.req
-	// An attempt context that can never be cancelled (no timeouts, no
-	// hedging, a caller's context without cancellation) needs no context
-	// of its own: net/http sends requests whose context cannot be
-	// cancelled more cheaply.
+	// An attempt context that only the caller can cancel (no timeouts,
+	// no hedging: the executor cancels nothing of its own) needs no
+	// context of its own: the caller's cancellation ends the request and
+	// its body, as with a plain transport, and nothing else can.
 	rctx := actx
 	var cc context.CancelCauseFunc // nil: rctx is actx
 	stopAttempt := alwaysStopped
-	if actx.Done() != nil {
+	if done := actx.Done(); done != nil && done != c.Context.Done() {
 		rctx, cc = context.WithCancelCause(context.WithoutCancel(actx))
 		stopAttempt = context.AfterFunc(actx, func() { cc(actx.Err()) })
 	}
@@ -297,9 +297,9 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	}()
 	// A shallow copy: the base transport must not modify the request (the
 	// http.RoundTripper contract). Attempts that may run alongside others
-	// (any attempt whose context can be cancelled: hedges, timeouts) get
-	// a header of their own all the same, so that a base transport that
-	// sets headers anyway does not race with them.
+	// (any attempt whose context the executor can cancel: hedges,
+	// timeouts) get a header of their own all the same, so that a base
+	// transport that sets headers anyway does not race with them.
 	r := req.WithContext(rctx)
 	if cc != nil {
 		r.Header = req.Header.Clone()

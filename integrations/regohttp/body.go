@@ -76,6 +76,8 @@ type drain struct {
 	limit int64
 	more  chan struct{} // a token after each chunk read, and at the end
 
+	small [smallDrain]byte // buf's storage for short bodies
+
 	mu      sync.Mutex
 	buf     []byte // read so far
 	off     int    // served so far
@@ -83,6 +85,10 @@ type drain struct {
 	yield   bool  // a reader waits: stop after the current read
 	err     error // what ended the reading: io.EOF, an error, or nil (limit, yield)
 }
+
+// smallDrain is the size of body read without a buffer of its own: error
+// bodies ("Service Unavailable") are usually shorter.
+const smallDrain = 64
 
 // startDrain starts reading up to limit bytes of rc; size is the body's
 // announced length (-1: unknown), which sizes the buffer.
@@ -95,7 +101,11 @@ func startDrain(rc io.Reader, limit, size int64) *drain {
 		capacity = limit + 1
 	}
 	d := &drain{rc: rc, limit: limit, more: make(chan struct{}, 1), running: true}
-	d.buf = make([]byte, 0, capacity)
+	if capacity <= smallDrain {
+		d.buf = d.small[:0:capacity]
+	} else {
+		d.buf = make([]byte, 0, capacity)
+	}
 	go d.run()
 	return d
 }
@@ -144,25 +154,29 @@ func (d *drain) signal() {
 // wait waits up to timeout (negative: without bound) for the reading to
 // be over, and reports whether it is.
 func (d *drain) wait(timeout time.Duration) bool {
+	if d.over() {
+		return true
+	}
 	var expired <-chan time.Time // nil: no bound
-	for {
-		d.mu.Lock()
-		over := !d.running
-		d.mu.Unlock()
-		if over {
-			return true
-		}
-		if expired == nil && timeout >= 0 {
-			t := time.NewTimer(timeout)
-			defer t.Stop()
-			expired = t.C
-		}
+	if timeout >= 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	for !d.over() {
 		select {
 		case <-d.more:
 		case <-expired:
 			return false
 		}
 	}
+	return true
+}
+
+func (d *drain) over() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.running
 }
 
 // complete reports whether the reading met the end of the body within the

@@ -246,13 +246,8 @@ func (c *Classifier) Classify(value any, err error) classify.Outcome {
 	return c.classifyError(err)
 }
 
-// isStatusError reports whether err carries a *StatusError. Its errors.As
-// target lives here, not in Classify, so that the successes Classify
-// judges do not pay for a target that escapes.
-func isStatusError(err error) bool {
-	var se *StatusError
-	return errors.As(err, &se)
-}
+// isStatusError reports whether err carries a *StatusError.
+func isStatusError(err error) bool { return errors.Is(err, errIsStatus) }
 
 func (c *Classifier) classifyResponse(resp *http.Response) classify.Outcome {
 	v := c.judge(resp)

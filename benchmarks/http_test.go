@@ -58,10 +58,19 @@ func newBase(b *testing.B) *http.Transport {
 	return t
 }
 
+// httpDo sends one GET request.
+type httpDo func(ctx context.Context) (*http.Response, error)
+
 // httpCase runs sequential GETs through do, after a warm-up call that
 // opens the connection, and checks that every call ended with a 200 whose
 // body was read, and that the server saw perCall requests for each.
-func httpCase(b *testing.B, s *httpServer, perCall int64, do func(ctx context.Context) (*http.Response, error)) {
+func httpCase(b *testing.B, s *httpServer, perCall int64, do httpDo) {
+	httpCaseCounted(b, &s.requests, perCall, do)
+}
+
+// httpCaseCounted is httpCase for a server counting its requests in
+// requests.
+func httpCaseCounted(b *testing.B, requests *atomic.Int64, perCall int64, do httpDo) {
 	ctx := context.Background()
 	call := func() {
 		resp, err := do(ctx)
@@ -77,7 +86,7 @@ func httpCase(b *testing.B, s *httpServer, perCall int64, do func(ctx context.Co
 		}
 	}
 	call()
-	s.requests.Store(0)
+	requests.Store(0)
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := startCPU()
@@ -86,11 +95,11 @@ func httpCase(b *testing.B, s *httpServer, perCall int64, do func(ctx context.Co
 	}
 	b.StopTimer()
 	cpu.report(b)
-	expect(b, "requests", s.requests.Load(), perCall*int64(b.N))
+	expect(b, "requests", requests.Load(), perCall*int64(b.N))
 }
 
 // clientDo returns a call sending a new GET request through client.
-func clientDo(client *http.Client, url string) func(ctx context.Context) (*http.Response, error) {
+func clientDo(client *http.Client, url string) httpDo {
 	return func(ctx context.Context) (*http.Response, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -109,7 +118,7 @@ func regoHTTP(base http.RoundTripper) *http.Client {
 
 // retryableHTTP is go-retryablehttp over base: three attempts, no wait, no
 // logging.
-func retryableHTTP(base http.RoundTripper, url string) func(ctx context.Context) (*http.Response, error) {
+func retryableHTTP(base http.RoundTripper, url string) httpDo {
 	c := retryablehttp.NewClient()
 	c.HTTPClient = &http.Client{Transport: base}
 	c.Logger = nil

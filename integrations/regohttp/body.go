@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -154,6 +155,13 @@ func (d *drain) signal() {
 // wait waits up to timeout (negative: without bound) for the reading to
 // be over, and reports whether it is.
 func (d *drain) wait(timeout time.Duration) bool {
+	if d.over() {
+		return true
+	}
+	// The reading goroutine is next in line on this P: yielding once lets
+	// it read a body that is already here (the common case: a short
+	// error body that came with the headers) without arming a timer.
+	runtime.Gosched()
 	if d.over() {
 		return true
 	}

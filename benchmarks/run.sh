@@ -180,6 +180,15 @@ The scenarios:
   \`net/http\`: the floor. Every call must end with a 200 whose body was read,
   and the server must have seen the same number of requests for every
   library. The libraries run in an order rotated by round.
+- **HTTPStubGet**, **HTTPStub503**: the same calls over an in-memory base
+  transport that answers at once, so that what each library itself costs
+  above a plain \`http.Client\` (lib=none) is not lost in the network's tens
+  of microseconds.
+
+Besides ns/op, the HTTP and gRPC benchmarks report cpu-ns/op: the CPU time
+(user and system) the whole process used per call, the in-process server
+included. On a loaded machine ns/op also counts the time the benchmark's
+threads waited for a CPU; cpu-ns/op does not.
 
 ## Results
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	regogrpc "github.com/aponysus/rego/integrations/grpc"
-	"github.com/aponysus/rego/regotest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/interop"
@@ -58,12 +57,7 @@ func TestInteropStreamOverflowWhileWaiting(t *testing.T) {
 	// FullDuplexCall fails with the status a request asks for, before any
 	// response: not committed, so retried after a backoff, during which
 	// the caller overflows the one-message buffer.
-	clk := regotest.NewClock(time.Time{})
-	cls := newCountingClassifier()
-	client := dialLoopback(t, interop.NewTestServer(), regogrpc.Options{
-		Executor:             namedClassifierExecutor(retries(3), cls, clk),
-		StreamBufferMessages: 1,
-	})
+	client, clk, _ := overflowClient(t, interop.NewTestServer(), retries(3))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st, err := client.FullDuplexCall(ctx)

@@ -19,6 +19,13 @@ func dialLoopback(t testing.TB, srv testgrpc.TestServiceServer, opts regogrpc.Op
 	if err != nil {
 		t.Fatal(err)
 	}
+	return connect(t, srv, lis, lis.Addr().String(), opts)
+}
+
+// connect serves srv on lis until the test ends and returns a client of
+// target whose connection runs through the interceptors built from opts.
+func connect(t testing.TB, srv testgrpc.TestServiceServer, lis net.Listener, target string, opts regogrpc.Options, dialOpts ...grpc.DialOption) testgrpc.TestServiceClient {
+	t.Helper()
 	s := grpc.NewServer()
 	testgrpc.RegisterTestServiceServer(s, srv)
 	served := make(chan struct{})
@@ -26,11 +33,12 @@ func dialLoopback(t testing.TB, srv testgrpc.TestServiceServer, opts regogrpc.Op
 		defer close(served)
 		_ = s.Serve(lis)
 	}()
-	cc, err := grpc.NewClient(lis.Addr().String(),
+	dialOpts = append(dialOpts,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithChainUnaryInterceptor(regogrpc.UnaryClientInterceptor(opts)),
 		grpc.WithChainStreamInterceptor(regogrpc.StreamClientInterceptor(opts)),
 	)
+	cc, err := grpc.NewClient(target, dialOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,19 @@ func namedClassifierExecutor(p policy.EffectivePolicy, cls classify.Classifier, 
 	})
 }
 
+// overflowClient dials srv on loopback with a one-message replay buffer,
+// under p (which names the gRPC classifier) on a manual clock.
+func overflowClient(t *testing.T, srv testgrpc.TestServiceServer, p policy.EffectivePolicy) (testgrpc.TestServiceClient, *regotest.Clock, *countingClassifier) {
+	t.Helper()
+	clk := regotest.NewClock(time.Time{})
+	cls := newCountingClassifier()
+	client := dialLoopback(t, srv, regogrpc.Options{
+		Executor:             namedClassifierExecutor(p, cls, clk),
+		StreamBufferMessages: 1,
+	})
+	return client, clk, cls
+}
+
 // drainUpload reads a client stream to its end.
 func drainUpload(st grpc.ClientStreamingServer[testgrpc.StreamingInputCallRequest, testgrpc.StreamingInputCallResponse]) {
 	for {
@@ -96,12 +109,7 @@ func TestStreamOverflowWhileWaitingEndsCall(t *testing.T) {
 				}
 				return sum(st)
 			}}
-			clk := regotest.NewClock(time.Time{})
-			cls := newCountingClassifier()
-			client := dialLoopback(t, srv, regogrpc.Options{
-				Executor:             namedClassifierExecutor(retries(3), cls, clk),
-				StreamBufferMessages: 1,
-			})
+			client, clk, _ := overflowClient(t, srv, retries(3))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			st, err := client.StreamingInputCall(ctx)
@@ -136,12 +144,7 @@ func TestStreamOverflowCommitBeforeHedge(t *testing.T) {
 	srv := &testServer{in: func(n int, st grpc.ClientStreamingServer[testgrpc.StreamingInputCallRequest, testgrpc.StreamingInputCallResponse]) error {
 		return sum(st)
 	}}
-	clk := regotest.NewClock(time.Time{})
-	cls := newCountingClassifier()
-	client := dialLoopback(t, srv, regogrpc.Options{
-		Executor:             namedClassifierExecutor(p, cls, clk),
-		StreamBufferMessages: 1,
-	})
+	client, clk, cls := overflowClient(t, srv, p)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st, err := client.StreamingInputCall(ctx)

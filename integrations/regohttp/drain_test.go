@@ -12,6 +12,7 @@ import (
 
 	"github.com/aponysus/rego/controlplane"
 	"github.com/aponysus/rego/integrations/regohttp"
+	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/regotest"
 	"github.com/aponysus/rego/retry"
 )
@@ -32,6 +33,25 @@ func stalledBody(n *atomic.Int64, release chan struct{}) http.HandlerFunc {
 		case <-r.Context().Done():
 		}
 	}
+}
+
+// stalledClient serves stalledBody on loopback and returns a client whose
+// Transport, configured by opts, runs under p on a clock whose backoffs
+// are instant.
+func stalledClient(t *testing.T, n *atomic.Int64, release chan struct{}, p policy.EffectivePolicy, opts regohttp.Options) (*http.Client, string) {
+	t.Helper()
+	srv := newServer(t, stalledBody(n, release))
+	base := &http.Transport{}
+	t.Cleanup(func() {
+		base.CloseIdleConnections()
+		srv.Close()
+	})
+	opts.Base = base
+	opts.Executor = retry.NewExecutor(retry.ExecutorOptions{
+		Provider: &controlplane.StaticProvider{Default: p},
+		Clock:    regotest.NewAutoClock(time.Time{}),
+	})
+	return &http.Client{Transport: regohttp.NewTransport(opts)}, srv.URL
 }
 
 // roundTripWithin runs rt and fails the test if it has not returned long
@@ -63,20 +83,9 @@ func roundTripWithin(t *testing.T, rt func() (*http.Response, error)) (*http.Res
 func TestStalledFailedBody(t *testing.T) {
 	var n atomic.Int64
 	release := make(chan struct{})
-	srv := newServer(t, stalledBody(&n, release))
-	base := &http.Transport{}
-	t.Cleanup(func() {
-		base.CloseIdleConnections()
-		srv.Close()
-	})
-	// The default policy (no timeouts), on a clock whose backoffs are
-	// instant.
-	exec := retry.NewExecutor(retry.ExecutorOptions{
-		Provider: &controlplane.StaticProvider{},
-		Clock:    regotest.NewAutoClock(time.Time{}),
-	})
-	client := &http.Client{Transport: regohttp.NewTransport(regohttp.Options{Base: base, Executor: exec})}
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL, nil)
+	// The default policy (no timeouts) and the default drain options.
+	client, url := stalledClient(t, &n, release, policy.EffectivePolicy{}, regohttp.Options{})
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,18 +120,8 @@ func TestStalledFailedBodyClosedUnread(t *testing.T) {
 	var n atomic.Int64
 	release := make(chan struct{})
 	defer close(release)
-	srv := newServer(t, stalledBody(&n, release))
-	base := &http.Transport{}
-	t.Cleanup(func() {
-		base.CloseIdleConnections()
-		srv.Close()
-	})
-	exec := retry.NewExecutor(retry.ExecutorOptions{
-		Provider: &controlplane.StaticProvider{Default: fastPolicy()},
-		Clock:    regotest.NewAutoClock(time.Time{}),
-	})
-	client := &http.Client{Transport: regohttp.NewTransport(regohttp.Options{Base: base, Executor: exec, DrainTimeout: time.Millisecond})}
-	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	client, url := stalledClient(t, &n, release, fastPolicy(), regohttp.Options{DrainTimeout: time.Millisecond})
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	resp, err := roundTripWithin(t, func() (*http.Response, error) { return client.Do(req) })
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	grpcretry "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/retry"
 
 	regogrpc "github.com/aponysus/rego/integrations/grpc"
 	"github.com/aponysus/rego/policy"
@@ -101,12 +104,14 @@ func grpcCase(b *testing.B, h *flakyHealth, perCall int64, call func(ctx context
 	h.requests.Store(0)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := startCPU()
 	for i := 0; i < b.N; i++ {
 		if err := call(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
+	cpu.report(b)
 	expect(b, "requests", h.requests.Load(), perCall*int64(b.N))
 }
 
@@ -142,48 +147,59 @@ func plainGRPC(client healthpb.HealthClient) func(ctx context.Context) error {
 	}
 }
 
-// BenchmarkGRPCSuccess is a unary call that succeeds at once. lib=none is
-// the bare call with grpc-go's retry disabled: the floor both others add
-// to.
-func BenchmarkGRPCSuccess(b *testing.B) {
-	b.Run(libRego, func(b *testing.B) {
-		h := &flakyHealth{}
-		client := startGRPC(b, h)(grpc.WithDisableRetry())
-		grpcCase(b, h, 1, regoGRPC(client))
-	})
-	b.Run(libRegoInterceptor, func(b *testing.B) {
-		h := &flakyHealth{}
-		client := startGRPC(b, h)(grpc.WithDisableRetry(), regoInterceptor())
-		grpcCase(b, h, 1, plainGRPC(client))
-	})
-	b.Run(libGRPC, func(b *testing.B) {
-		h := &flakyHealth{}
-		client := startGRPC(b, h)(grpc.WithDefaultServiceConfig(grpcRetryConfig))
-		grpcCase(b, h, 1, plainGRPC(client))
-	})
-	b.Run(libNone, func(b *testing.B) {
-		h := &flakyHealth{}
-		client := startGRPC(b, h)(grpc.WithDisableRetry())
-		grpcCase(b, h, 1, plainGRPC(client))
-	})
+// libGRPCMiddleware is go-grpc-middleware v2's retry interceptor.
+const libGRPCMiddleware = "lib=go-grpc-middleware"
+
+// middlewareRetry returns the dial option installing go-grpc-middleware's
+// retry interceptor: three attempts on UNAVAILABLE, no backoff.
+func middlewareRetry() grpc.DialOption {
+	return grpc.WithUnaryInterceptor(grpcretry.UnaryClientInterceptor(
+		grpcretry.WithMax(attempts),
+		grpcretry.WithCodes(codes.Unavailable),
+		grpcretry.WithBackoff(func(context.Context, uint) time.Duration { return 0 }),
+	))
 }
+
+// grpcLibs returns the gRPC libraries' cases, each call making perCall
+// requests; failOdd fails the first attempt of every call.
+func grpcLibs(perCall int64, failOdd, withFloor bool) []libCase {
+	cases := []libCase{
+		{libRego, func(b *testing.B) {
+			h := &flakyHealth{failOdd: failOdd}
+			client := startGRPC(b, h)(grpc.WithDisableRetry())
+			grpcCase(b, h, perCall, regoGRPC(client))
+		}},
+		{libRegoInterceptor, func(b *testing.B) {
+			h := &flakyHealth{failOdd: failOdd}
+			client := startGRPC(b, h)(grpc.WithDisableRetry(), regoInterceptor())
+			grpcCase(b, h, perCall, plainGRPC(client))
+		}},
+		{libGRPC, func(b *testing.B) {
+			h := &flakyHealth{failOdd: failOdd}
+			client := startGRPC(b, h)(grpc.WithDefaultServiceConfig(grpcRetryConfig))
+			grpcCase(b, h, perCall, plainGRPC(client))
+		}},
+		{libGRPCMiddleware, func(b *testing.B) {
+			h := &flakyHealth{failOdd: failOdd}
+			client := startGRPC(b, h)(grpc.WithDisableRetry(), middlewareRetry())
+			grpcCase(b, h, perCall, plainGRPC(client))
+		}},
+	}
+	if withFloor {
+		cases = append(cases, libCase{libNone, func(b *testing.B) {
+			h := &flakyHealth{}
+			client := startGRPC(b, h)(grpc.WithDisableRetry())
+			grpcCase(b, h, perCall, plainGRPC(client))
+		}})
+	}
+	return cases
+}
+
+// BenchmarkGRPCSuccess is a unary call that succeeds at once. lib=none is
+// the bare call with grpc-go's retry disabled: the floor the others add
+// to.
+func BenchmarkGRPCSuccess(b *testing.B) { runRotated(b, grpcLibs(1, false, true)) }
 
 // BenchmarkGRPCRetry is a unary call whose first attempt fails with
 // UNAVAILABLE and whose second succeeds.
-func BenchmarkGRPCRetry(b *testing.B) {
-	b.Run(libRego, func(b *testing.B) {
-		h := &flakyHealth{failOdd: true}
-		client := startGRPC(b, h)(grpc.WithDisableRetry())
-		grpcCase(b, h, 2, regoGRPC(client))
-	})
-	b.Run(libRegoInterceptor, func(b *testing.B) {
-		h := &flakyHealth{failOdd: true}
-		client := startGRPC(b, h)(grpc.WithDisableRetry(), regoInterceptor())
-		grpcCase(b, h, 2, plainGRPC(client))
-	})
-	b.Run(libGRPC, func(b *testing.B) {
-		h := &flakyHealth{failOdd: true}
-		client := startGRPC(b, h)(grpc.WithDefaultServiceConfig(grpcRetryConfig))
-		grpcCase(b, h, 2, plainGRPC(client))
-	})
-}
+func BenchmarkGRPCRetry(b *testing.B) { runRotated(b, grpcLibs(2, true, false)) }

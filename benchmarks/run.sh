@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# run.sh runs the benchmarks of this module with -count repeats and
+# run.sh runs the benchmarks of this module in count rounds with
 # -benchmem, summarises them with benchstat and writes docs/benchmarks.md
 # (ns/op, B/op, allocs/op per scenario and library, with the ratio to
 # rego, the machine, the Go version, the load and the date).
 #
+# Every round is a process of its own that runs every benchmark once, so
+# the libraries of a scenario are interleaved (a, b, c, a, b, c, ...)
+# rather than each run count times in a row, and the round number
+# (BENCH_ROUND) rotates the order in which the benchmarks that support it
+# run their libraries. benchstat then takes the median over the rounds.
+#
 # Usage: benchmarks/run.sh [count]
 #
 # Environment:
-#   COUNT      repeats of every benchmark (default 6; the first argument
-#              wins). benchstat wants at least 6 for confidence intervals.
+#   COUNT      rounds, that is runs of every benchmark (default 6; the
+#              first argument wins). benchstat wants at least 6 for
+#              confidence intervals.
 #   BENCHTIME  -benchtime of every repeat (default 200ms).
 #   BENCH      -bench pattern (default ".", everything).
 #   OUT        the document to write (default docs/benchmarks.md at the
@@ -49,11 +56,17 @@ echo "run.sh: installing benchstat $benchstat_version" >&2
 (cd "$tmp" && GOWORK=off GOFLAGS= GOBIN="$tmp/bin" go install "golang.org/x/perf/cmd/benchstat@$benchstat_version")
 benchstat=$tmp/bin/benchstat
 
+(cd "$here" && GOWORK=off go test -c -o "$tmp/benchmarks.test" .)
 load_before=$(loadavg)
+load_rounds=""
 start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t0=$(date +%s)
-echo "run.sh: go test -bench '$bench' -benchtime $benchtime -count $count -benchmem (load $load_before)" >&2
-(cd "$here" && GOWORK=off go test -run '^$' -bench "$bench" -benchtime "$benchtime" -count "$count" -benchmem .) | tee "$tmp/results.txt" >&2
+: >"$tmp/results.txt"
+for round in $(seq 1 "$count"); do
+	echo "run.sh: round $round/$count: -bench '$bench' -benchtime $benchtime -benchmem (load $(loadavg))" >&2
+	(cd "$here" && BENCH_ROUND=$round "$tmp/benchmarks.test" -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" -test.count 1 -test.benchmem) | tee -a "$tmp/results.txt" >&2
+	load_rounds="$load_rounds$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?') "
+done
 t1=$(date +%s)
 load_after=$(loadavg)
 if [ -n "${RAW:-}" ]; then
@@ -85,8 +98,11 @@ rego measured side by side with the Go libraries people use instead:
 [failsafe-go](https://github.com/failsafe-go/failsafe-go),
 [cenkalti/backoff v5](https://github.com/cenkalti/backoff),
 [avast/retry-go v4](https://github.com/avast/retry-go),
-[sethvargo/go-retry](https://github.com/sethvargo/go-retry) and
-[grpc-go](https://github.com/grpc/grpc-go)'s built-in retry. The code is
+[sethvargo/go-retry](https://github.com/sethvargo/go-retry),
+[hashicorp/go-retryablehttp](https://github.com/hashicorp/go-retryablehttp),
+failsafe-go's \`failsafehttp\`,
+[go-grpc-middleware v2](https://github.com/grpc-ecosystem/go-grpc-middleware)'s
+retry interceptor and [grpc-go](https://github.com/grpc/grpc-go)'s built-in retry. The code is
 the \`benchmarks\` module (its own go.mod, so the core keeps no
 dependencies); this page is written by \`benchmarks/run.sh\`.
 
@@ -99,15 +115,15 @@ dependencies); this page is written by \`benchmarks/run.sh\`.
 | CPUs / GOMAXPROCS | $ncpu / $procs |
 | OS | $(uname -sr) |
 | Go | $(go version | sed 's/^go version //') |
-| load average (1, 5, 15 min) | before: $load_before; after: $load_after |
-| command | \`go test -run '^\$' -bench '$bench' -benchtime $benchtime -count $count -benchmem\`, summarised by benchstat $benchstat_version |
-| libraries | $(cd "$here" && GOWORK=off go list -m -f '{{.Path}} {{.Version}}' github.com/failsafe-go/failsafe-go github.com/cenkalti/backoff/v5 github.com/avast/retry-go/v4 github.com/sethvargo/go-retry google.golang.org/grpc | paste -sd ';' - | sed 's/;/; /g') |
+| load average (1, 5, 15 min) | before: $load_before; after: $load_after; 1-minute after each round: ${load_rounds% } |
+| command | $count rounds of \`go test -run '^\$' -bench '$bench' -benchtime $benchtime -count 1 -benchmem\` (a process per round, BENCH_ROUND=1..$count), summarised by benchstat $benchstat_version |
+| libraries | $(cd "$here" && GOWORK=off go list -m -f '{{.Path}} {{.Version}}' github.com/failsafe-go/failsafe-go github.com/cenkalti/backoff/v5 github.com/avast/retry-go/v4 github.com/sethvargo/go-retry github.com/hashicorp/go-retryablehttp github.com/grpc-ecosystem/go-grpc-middleware/v2 google.golang.org/grpc | paste -sd ';' - | sed 's/;/; /g') |
 
 $load_note
 
 ## How to read the tables
 
-Each value is benchstat's median of the $count runs; ± is its 95%
+Each value is benchstat's median of the $count rounds; ± is its 95%
 confidence interval, relative to the median (∞: too few runs). The ratio columns divide the library's value
 by rego's: above 1 the library needs more time, bytes or allocations than
 rego, below 1 it needs less. Every benchmark checks that all libraries
@@ -150,7 +166,29 @@ The scenarios:
   rego's unary client interceptor (module \`integrations/grpc\`); both on
   connections with grpc-go's retry disabled. grpc-builtin is grpc-go
   retrying by itself under a service config (3 attempts, 1ns backoff, its
-  minimum). lib=none is the bare call without retries: the floor.
+  minimum); go-grpc-middleware is its v2 retry interceptor (3 attempts on
+  UNAVAILABLE, no backoff). lib=none is the bare call without retries: the
+  floor. The libraries run in an order rotated by round.
+- **HTTPGet**, **HTTP503**: a GET to a real \`net/http\` server on loopback,
+  each library on a base transport of its own; in HTTP503 the first attempt
+  gets a 503 with a short body, which every library reads before retrying,
+  and the second a 200. lib=rego is \`regohttp.Transport\` (3 attempts, on
+  \`regotest.InstantClock\`); go-retryablehttp has \`RetryMax\` 2 and a zero
+  backoff; failsafehttp is failsafe-go's RoundTripper with its HTTP retry
+  policy (3 attempts, no delay) and an \`OnRetry\` listener that closes the
+  retried response, without which it leaks the connection. lib=none is plain
+  \`net/http\`: the floor. Every call must end with a 200 whose body was read,
+  and the server must have seen the same number of requests for every
+  library. The libraries run in an order rotated by round.
+- **HTTPStubGet**, **HTTPStub503**: the same calls over an in-memory base
+  transport that answers at once, so that what each library itself costs
+  above a plain \`http.Client\` (lib=none) is not lost in the network's tens
+  of microseconds.
+
+Besides ns/op, the HTTP and gRPC benchmarks report cpu-ns/op: the CPU time
+(user and system) the whole process used per call, the in-process server
+included. On a loaded machine ns/op also counts the time the benchmark's
+threads waited for a CPU; cpu-ns/op does not.
 
 ## Results
 

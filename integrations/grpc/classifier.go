@@ -81,53 +81,79 @@ func NewClassifier(opts ClassifierOptions) *Classifier {
 }
 
 // attemptFacts is what an attempt tells the classifier beyond its error.
-// Both the unary and the stream attempts implement it.
+// Both the unary and the stream attempts implement it, on nil receivers
+// too (an attempt that ended before it started has no value).
 type attemptFacts interface {
-	facts() (method string, trailer metadata.MD, ownDeadline bool)
+	facts() (method string, trailer metadata.MD, ownDeadline, committed bool)
 }
 
 // Classify implements classify.Classifier. value is the attempt's value as
 // the interceptors produce it; for any other value only err is looked at.
 func (c *Classifier) Classify(value any, err error) classify.Outcome {
 	var (
-		method  string
-		trailer metadata.MD
-		own     bool
+		method    string
+		trailer   metadata.MD
+		own       bool
+		committed bool
 	)
-	if f, ok := value.(attemptFacts); ok && f != nil {
-		method, trailer, own = f.facts()
+	if f, ok := value.(attemptFacts); ok {
+		method, trailer, own, committed = f.facts()
 	}
-	return c.classify(method, trailer, own, err)
+	out := c.classify(method, trailer, own, err)
+	if committed && out.Kind == classify.OutcomeRetryable {
+		out.Kind, out.Reason, out.BackoffOverride = classify.OutcomeNonRetryable, ReasonCommitted, 0
+	}
+	return out
 }
+
+// ReasonCommitted is the outcome reason of a failed unary attempt that had
+// received the response headers: gRFC A6 commits a call at its headers, so
+// it is not retried whatever its status.
+const ReasonCommitted = "committed"
 
 func (c *Classifier) classify(method string, trailer metadata.MD, ownDeadline bool, err error) classify.Outcome {
 	if err == nil {
 		return classify.Outcome{Kind: classify.OutcomeSuccess}
 	}
-	code := status.Code(err)
-	out := classify.Outcome{Attributes: make(map[string]string, 3)}
-	out.Attributes[AttrCode] = code.String()
+	v, raw := c.judge(trailer, ownDeadline, err)
+	out := classify.Outcome{Kind: v.kind, Reason: v.reason, BackoffOverride: v.delay, Attributes: make(map[string]string, 3)}
+	out.Attributes[AttrCode] = status.Code(err).String()
 	if method != "" {
 		out.Attributes[AttrMethod] = method
 	}
+	if raw != "" {
+		out.Attributes[AttrPushbackMs] = raw
+	}
+	return out
+}
+
+// verdict is the classifier's judgement of a failed attempt without the
+// attributes, which the interceptors' own marks do not need.
+type verdict struct {
+	kind   classify.OutcomeKind
+	reason string
+	delay  time.Duration // the backoff override (pushback), if any
+}
+
+// judge rules on a failed attempt. raw is the pushback trailer's value
+// when the server sent one.
+func (c *Classifier) judge(trailer metadata.MD, ownDeadline bool, err error) (v verdict, raw string) {
+	code := status.Code(err)
 	delay, pb := parsePushback(trailer)
 	if pb == pushbackNone {
 		// An error marked by an interceptor carries its pushback delay
 		// even when the classifier sees no trailer.
-		var ra *classify.RetryAfterError
-		if errors.As(err, &ra) {
+		if ra, ok := findRetryAfter(err); ok {
 			delay, pb = ra.Delay, pushbackDelay
 		}
 	} else {
-		out.Attributes[AttrPushbackMs] = trailer.Get(PushbackKey)[0]
+		raw = trailer.Get(PushbackKey)[0]
 	}
 	switch pb {
 	case pushbackStop:
-		out.Kind, out.Reason = classify.OutcomeNonRetryable, "pushback_stop"
-		return out
+		return verdict{kind: classify.OutcomeNonRetryable, reason: "pushback_stop"}, raw
 	case pushbackMalformed:
-		out.Kind, out.Reason = classify.OutcomeNonRetryable, "pushback_malformed"
-		return out
+		return verdict{kind: classify.OutcomeNonRetryable, reason: "pushback_malformed"}, raw
 	}
 	retry := code < numCodes && c.retryable[code]
 	reason := codeReason(code)
@@ -140,24 +166,32 @@ func (c *Classifier) classify(method string, trailer metadata.MD, ownDeadline bo
 		retry, reason = true, "attempt_timeout"
 	}
 	if !retry {
-		out.Kind, out.Reason = classify.OutcomeNonRetryable, reason
-		return out
+		return verdict{kind: classify.OutcomeNonRetryable, reason: reason}, raw
 	}
-	out.Kind, out.Reason = classify.OutcomeRetryable, reason
-	if pb == pushbackDelay {
-		if c.maxPushback >= 0 && delay > c.maxPushback {
-			out.Kind, out.Reason = classify.OutcomeNonRetryable, "pushback_too_long"
-			return out
-		}
-		out.Reason = "pushback"
-		// gRFC A6: pushback replaces the backoff. The engine reads a zero
-		// override as "none", so "retry now" is the smallest positive one.
-		out.BackoffOverride = delay
-		if delay <= 0 {
-			out.BackoffOverride = time.Nanosecond
-		}
+	if pb != pushbackDelay {
+		return verdict{kind: classify.OutcomeRetryable, reason: reason}, raw
 	}
-	return out
+	if c.maxPushback >= 0 && delay > c.maxPushback {
+		return verdict{kind: classify.OutcomeNonRetryable, reason: "pushback_too_long"}, raw
+	}
+	// gRFC A6: pushback replaces the backoff. The engine reads a zero
+	// override as "none", so "retry now" is the smallest positive one.
+	if delay <= 0 {
+		delay = time.Nanosecond
+	}
+	return verdict{kind: classify.OutcomeRetryable, reason: "pushback", delay: delay}, raw
+}
+
+// findRetryAfter finds a RetryAfter mark in err's chain. Only errors that
+// can carry one are searched, so that the common status error costs no
+// errors.As (whose target would escape).
+func findRetryAfter(err error) (*classify.RetryAfterError, bool) {
+	if _, plain := err.(interface{ GRPCStatus() *status.Status }); plain {
+		return nil, false
+	}
+	var ra *classify.RetryAfterError
+	ok := errors.As(err, &ra)
+	return ra, ok
 }
 
 var codeReasons = func() (r [numCodes]string) {
@@ -194,28 +228,30 @@ func snake(s string) string {
 	return b.String()
 }
 
-// mark returns err marked so that classify.Default reaches the verdict of
-// out: Permanent for outcomes that end the call, RetryAfter for pushback.
-func mark(out classify.Outcome, err error) error {
-	switch out.Kind {
+// mark returns err marked so that classify.Default reaches the verdict v:
+// Permanent for outcomes that end the call, RetryAfter for pushback.
+func mark(v verdict, err error) error {
+	switch v.kind {
 	case classify.OutcomeNonRetryable, classify.OutcomeAbort:
 		return classify.Permanent(err)
 	case classify.OutcomeRetryable:
-		if out.BackoffOverride > 0 {
-			return classify.RetryAfter(err, out.BackoffOverride)
+		if v.delay > 0 {
+			return classify.RetryAfter(err, v.delay)
 		}
 	}
 	return err
 }
 
-// unmark strips the mark that mark put on the error that ended a call, so
-// that callers get the status error gRPC returned.
+// unmark returns the status error inside the error that ended a call,
+// without the marks the interceptors put on it or anything the executor
+// wrapped around it, so that callers get the status error gRPC returned.
+// An error with no status inside is returned as it is.
 func unmark(err error) error {
-	switch e := err.(type) {
-	case *classify.PermanentError:
-		return e.Err
-	case *classify.RetryAfterError:
-		return e.Err
+	var st interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &st) {
+		if e, ok := st.(error); ok {
+			return e
+		}
 	}
 	return err
 }

@@ -174,3 +174,25 @@ func FuzzMethodKey(f *testing.F) {
 		_ = ServiceMethodKey(s)
 	})
 }
+
+func TestClassifyNilAttempts(t *testing.T) {
+	// An attempt that ends before it starts (superseded by a committed
+	// stream, or not replayable) has a nil value of its attempt type.
+	c := NewClassifier(ClassifierOptions{})
+	for _, v := range []any{(*streamAttempt)(nil), (*unaryAttempt)(nil)} {
+		if out := c.Classify(v, status.Error(codes.Unavailable, "x")); out.Kind != classify.OutcomeRetryable {
+			t.Fatalf("Classify(%T nil) = %+v", v, out)
+		}
+	}
+}
+
+func TestClassifyCommittedAttempt(t *testing.T) {
+	c := NewClassifier(ClassifierOptions{})
+	a := &unaryAttempt{call: &unaryCall{method: "/s/m"}, committed: true}
+	if out := c.Classify(a, status.Error(codes.Unavailable, "x")); out.Kind != classify.OutcomeNonRetryable || out.Reason != ReasonCommitted {
+		t.Fatalf("outcome %+v, want non-retryable %q", out, ReasonCommitted)
+	}
+	if out := c.Classify(a, status.Error(codes.NotFound, "x")); out.Reason != "grpc_not_found" {
+		t.Fatalf("outcome %+v: a terminal code keeps its own reason", out)
+	}
+}

@@ -3,37 +3,48 @@ package regogrpc
 import (
 	"context"
 	"errors"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/aponysus/rego/retry"
 )
 
 // callError turns the error that ended a call into what a gRPC caller
-// expects. The marks the interceptor put on attempt errors are removed, so
-// a call that failed on its attempt's status returns that status error as
-// gRPC produced it. A call ended by its context (the caller's, or the
-// policy's overall timeout) reports codes.Canceled or
-// codes.DeadlineExceeded, as gRPC does, with the last attempt's error in the
-// message. Errors of rego itself (a budget denial before any attempt, a
-// missing policy under FailureDeny) are returned as they are, for errors.As.
+// expects. A call ended by its context (the caller's, or the policy's
+// overall timeout) reports codes.Canceled or codes.DeadlineExceeded, as
+// gRPC does, with the last attempt's error in the message. Otherwise a call
+// that failed on its attempt's status returns that status error as gRPC
+// produced it, without the marks the interceptor put on it or anything the
+// executor wrapped around it. Errors of rego itself (a budget denial
+// before any attempt, a missing policy under FailureDeny) are returned as
+// they are, for errors.As.
 func callError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if se := (*retry.StopError)(nil); errors.As(err, &se) {
-		err = se.Err // the last attempt's status, as gRPC produced it
-	}
-	err = unmark(err)
-	if _, ok := err.(interface{ GRPCStatus() *status.Status }); ok {
-		return err
-	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, err.Error())
+		return status.Error(codes.DeadlineExceeded, unmark(err).Error())
 	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, err.Error())
+		return status.Error(codes.Canceled, unmark(err).Error())
 	}
-	return err
+	return unmark(err)
+}
+
+// outlastsDeadline reports whether a wait of d from now ends at or after
+// the caller's deadline, so that the next attempt could not start in time.
+func outlastsDeadline(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Add(d).Before(dl)
+}
+
+// pushbackDeadlineError is the error of a call whose server asked for a
+// wait (pushback) that would end after the caller's deadline. grpc-go
+// waits out such a pushback until the deadline ends the call with
+// DEADLINE_EXCEEDED; the interceptor reports the same code at once, since
+// no further attempt could start in time, with the last attempt's status
+// in the message.
+func pushbackDeadlineError(last error) error {
+	return status.Error(codes.DeadlineExceeded, "regogrpc: the server's pushback ends after the call's deadline; last attempt: "+last.Error())
 }

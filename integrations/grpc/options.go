@@ -1,6 +1,9 @@
 package regogrpc
 
 import (
+	"sync"
+	"sync/atomic"
+
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/rego"
 	"github.com/aponysus/rego/retry"
@@ -48,6 +51,7 @@ type Options struct {
 type config struct {
 	exec     *retry.Executor
 	keyFunc  func(string) policy.PolicyKey
+	keys     *keyCache // MethodKey's results, when KeyFunc is nil
 	filter   func(string) bool
 	cls      *Classifier
 	bufBytes int
@@ -65,6 +69,7 @@ func newConfig(o Options) *config {
 	}
 	if c.keyFunc == nil {
 		c.keyFunc = MethodKey
+		c.keys = &keyCache{}
 	}
 	switch {
 	case c.bufBytes == 0:
@@ -86,4 +91,38 @@ func (c *config) executor() *retry.Executor {
 		return c.exec
 	}
 	return rego.Default()
+}
+
+// keyFor returns the policy key of a call to method. MethodKey's keys are
+// cached per method: building one costs a string concatenation per call. A
+// caller's KeyFunc runs on every call, as documented.
+func (c *config) keyFor(method string) policy.PolicyKey {
+	if c.keys == nil {
+		return c.keyFunc(method)
+	}
+	return c.keys.get(method)
+}
+
+// maxCachedKeys bounds the key cache: a client calls a fixed set of
+// methods, but a caller passing made-up method names must not grow it
+// without limit.
+const maxCachedKeys = 1024
+
+// keyCache maps full method names to their MethodKey.
+type keyCache struct {
+	m sync.Map // string -> *policy.PolicyKey
+	n atomic.Int32
+}
+
+func (k *keyCache) get(method string) policy.PolicyKey {
+	if v, ok := k.m.Load(method); ok {
+		return *v.(*policy.PolicyKey)
+	}
+	key := MethodKey(method)
+	if k.n.Load() < maxCachedKeys {
+		if _, loaded := k.m.LoadOrStore(method, &key); !loaded {
+			k.n.Add(1)
+		}
+	}
+	return key
 }

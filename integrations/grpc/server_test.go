@@ -155,28 +155,8 @@ func sum(st grpc.ClientStreamingServer[testgrpc.StreamingInputCallRequest, testg
 func dial(t testing.TB, srv *testServer, opts regogrpc.Options) testgrpc.TestServiceClient {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
-	s := grpc.NewServer()
-	testgrpc.RegisterTestServiceServer(s, srv)
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = s.Serve(lis)
-	}()
-	cc, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(regogrpc.UnaryClientInterceptor(opts)),
-		grpc.WithChainStreamInterceptor(regogrpc.StreamClientInterceptor(opts)),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cc.Close()
-		s.Stop()
-		<-served
-	})
-	return testgrpc.NewTestServiceClient(cc)
+	return connect(t, srv, lis, "passthrough:///bufnet", opts,
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
 }
 
 // timelines collects the timelines of finished calls.

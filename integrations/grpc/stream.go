@@ -47,7 +47,9 @@ func StreamClientInterceptor(opts Options) grpc.StreamClientInterceptor {
 			ready: make(chan struct{}), done: make(chan struct{}),
 		}
 		c.splitOptions(callOpts)
-		go c.run(cfg.executor(), cfg.keyFunc(method))
+		var rctx context.Context
+		rctx, c.endRetries = context.WithCancel(ctx)
+		go c.run(rctx, cfg.executor(), cfg.keyFor(method))
 		<-c.ready
 		c.mu.Lock()
 		failed := c.finished && c.committed == nil
@@ -84,6 +86,9 @@ type streamCall struct {
 	ready     chan struct{} // closed once an attempt is live, or the call is over
 	readyOnce sync.Once
 	done      chan struct{} // closed when the retries have settled
+	// endRetries cancels the retries' context: an overflow with no live
+	// attempt leaves nothing to wait for, not even a pending backoff.
+	endRetries context.CancelFunc
 
 	mu        sync.Mutex
 	buf       []any // messages sent before commit, for replay
@@ -114,8 +119,14 @@ type streamAttempt struct {
 	ended       bool // committed as a stream that ended OK without headers
 }
 
-func (a *streamAttempt) facts() (string, metadata.MD, bool) {
-	return a.call.method, a.trailer, a.ownDeadline
+// facts is safe on a nil attempt: an attempt that ends before it starts a
+// stream (the call committed to another, or cannot be replayed) has no
+// value, and the classifier a policy names still judges it.
+func (a *streamAttempt) facts() (string, metadata.MD, bool, bool) {
+	if a == nil {
+		return "", nil, false, false
+	}
+	return a.call.method, a.trailer, a.ownDeadline, false
 }
 
 func (c *streamCall) splitOptions(opts []grpc.CallOption) {
@@ -125,14 +136,20 @@ func (c *streamCall) splitOptions(opts []grpc.CallOption) {
 func (c *streamCall) markReady() { c.readyOnce.Do(func() { close(c.ready) }) }
 
 // run drives the retries until an attempt commits or the call fails.
-func (c *streamCall) run(exec *retry.Executor, key policy.PolicyKey) {
+func (c *streamCall) run(ctx context.Context, exec *retry.Executor, key policy.PolicyKey) {
 	var err error
 	defer func() {
 		v := recover()
+		c.endRetries()
 		c.mu.Lock()
 		c.panicked = v
 		if c.committed == nil {
 			c.finished = true
+			if c.overflow && c.ctx.Err() == nil {
+				// The overflow ended the retries: the call ends with the
+				// error it would have ended with on its next attempt.
+				err = classify.Permanent(c.notReplayableLocked())
+			}
 			c.err = callError(err)
 			if c.err == nil {
 				c.err = status.Error(codes.Internal, "regogrpc: stream call ended without an attempt")
@@ -142,7 +159,17 @@ func (c *streamCall) run(exec *retry.Executor, key policy.PolicyKey) {
 		c.markReady()
 		close(c.done)
 	}()
-	_, _, err = retry.DoValueWith(c.ctx, exec, key, c.attempt, retry.CallOptions[*streamAttempt]{Discard: c.discard})
+	_, _, err = retry.DoValueWith(ctx, exec, key, c.attempt, retry.CallOptions[*streamAttempt]{Discard: c.discard})
+}
+
+// notReplayableLocked is the error of a call whose sent messages overflowed
+// the replay buffer with no attempt to commit to: the last attempt's
+// failure, which the caller would have got without retries.
+func (c *streamCall) notReplayableLocked() error {
+	if c.last != nil && c.last.err != nil {
+		return c.last.err
+	}
+	return errNotReplayable
 }
 
 // rethrow re-raises, in the caller's goroutine, a panic the retries
@@ -174,10 +201,7 @@ func (c *streamCall) attempt(actx context.Context) (*streamAttempt, error) {
 		return nil, errSuperseded
 	}
 	if c.overflow {
-		err := errNotReplayable
-		if c.last != nil && c.last.err != nil {
-			err = c.last.err
-		}
+		err := c.notReplayableLocked()
 		c.mu.Unlock()
 		return nil, classify.Permanent(err)
 	}
@@ -286,7 +310,8 @@ func (c *streamCall) fail(actx context.Context, a *streamAttempt, err error) (*s
 	c.mu.Lock()
 	c.last = a
 	c.mu.Unlock()
-	return a, mark(c.cfg.cls.classify(c.method, a.trailer, a.ownDeadline, err), err)
+	v, _ := c.cfg.cls.judge(a.trailer, a.ownDeadline, err)
+	return a, mark(v, err)
 }
 
 func (c *streamCall) removeLive(a *streamAttempt) {
@@ -370,8 +395,12 @@ func (c *streamCall) SendMsg(m any) error {
 				return a.cs.SendMsg(m)
 			}
 		}
+		// No attempt is live to commit to (the retries are waiting out a
+		// backoff or a pushback, or starting an attempt): the call cannot
+		// be retried and ends now, with the last attempt's error.
 		c.overflow = true
 		c.mu.Unlock()
+		c.endRetries()
 		return io.EOF
 	}
 	kept := m

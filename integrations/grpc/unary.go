@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/retry"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -27,32 +28,43 @@ import (
 // the metadata and peer of the attempt whose result the call returns.
 // When hedges run concurrently, each decodes into its own reply message and
 // the winner's is copied into the caller's reply.
+//
+// An attempt that received the response headers before it failed is not
+// retried: gRFC A6 commits a call when its headers arrive, and so does
+// grpc-go's own retry. Only failures without headers (trailers-only
+// responses, and calls that never reached a server) are retried.
 func UnaryClientInterceptor(opts Options) grpc.UnaryClientInterceptor {
 	cfg := newConfig(opts)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
 		if cfg.filter != nil && !cfg.filter(method) {
 			return invoker(ctx, method, req, reply, cc, callOpts...)
 		}
-		u := &unaryCall{cfg: cfg, ctx: ctx, method: method, req: req, reply: reply, cc: cc, invoker: invoker}
+		u := &unaryCall{Context: ctx, cfg: cfg, method: method, req: req, reply: reply, cc: cc, invoker: invoker}
 		u.splitOptions(callOpts)
-		a, _, err := retry.DoValueWith(ctx, cfg.executor(), cfg.keyFunc(method), u.attempt, retry.CallOptions[*unaryAttempt]{})
+		a, _, err := retry.DoValueWith[*unaryAttempt](u, cfg.executor(), cfg.keyFor(method), unaryOp, retry.CallOptions[*unaryAttempt]{})
 		if a != nil {
 			u.deliver(a, err == nil)
+			if err != nil && a.outlasts {
+				return pushbackDeadlineError(a.err)
+			}
 		}
 		return callError(err)
 	}
 }
 
-// unaryCall is the state of one intercepted unary call.
+// unaryCall is the state of one intercepted unary call. It is also the
+// context the call runs under: the caller's context, through which each
+// attempt finds the call (see unaryOp). One allocation thus holds the
+// state, the context and, with the static unaryOp, the operation.
 type unaryCall struct {
-	cfg     *config
-	ctx     context.Context
-	method  string
-	req     any
-	reply   any
-	cc      *grpc.ClientConn
-	invoker grpc.UnaryInvoker
-	opts    []grpc.CallOption // the caller's, without the ones below
+	context.Context // the caller's
+	cfg             *config
+	method          string
+	req             any
+	reply           any
+	cc              *grpc.ClientConn
+	invoker         grpc.UnaryInvoker
+	opts            []grpc.CallOption // the caller's, without the ones below
 
 	callerOutputs
 
@@ -63,6 +75,24 @@ type unaryCall struct {
 	mu        sync.Mutex
 	replyBusy bool
 	replyFree chan struct{} // closed when the reply is released, if waited on
+
+	first unaryAttempt // the first attempt's state, allocated with the call
+}
+
+type unaryKey struct{}
+
+// Value makes the call findable from its attempts' contexts.
+func (u *unaryCall) Value(key any) any {
+	if _, ok := key.(unaryKey); ok {
+		return u
+	}
+	return u.Context.Value(key)
+}
+
+// unaryOp is the operation the executor runs: it finds its call in the
+// attempt's context, which derives from the call.
+func unaryOp(actx context.Context) (*unaryAttempt, error) {
+	return actx.Value(unaryKey{}).(*unaryCall).attempt(actx)
 }
 
 // unaryAttempt is the value of one attempt.
@@ -73,11 +103,19 @@ type unaryAttempt struct {
 	header      metadata.MD
 	trailer     metadata.MD
 	peer        peer.Peer
+	err         error // the attempt's status error, unmarked
 	ownDeadline bool
+	committed   bool // the response headers had arrived: gRFC A6 commit
+	outlasts    bool // its pushback would end after the caller's deadline
+	optBuf      [4]grpc.CallOption
 }
 
-func (a *unaryAttempt) facts() (string, metadata.MD, bool) {
-	return a.call.method, a.trailer, a.ownDeadline
+// facts is safe on a nil attempt, for the classifier's sake.
+func (a *unaryAttempt) facts() (string, metadata.MD, bool, bool) {
+	if a == nil {
+		return "", nil, false, false
+	}
+	return a.call.method, a.trailer, a.ownDeadline, a.committed
 }
 
 // splitOptions takes out the options through which gRPC hands back
@@ -89,23 +127,30 @@ func (u *unaryCall) splitOptions(opts []grpc.CallOption) {
 
 func (u *unaryCall) attempt(actx context.Context) (*unaryAttempt, error) {
 	n := int(u.started.Add(1)) - 1
-	a := &unaryAttempt{call: u}
+	a := &u.first
+	if n > 0 {
+		a = &unaryAttempt{}
+	}
+	a.call = u
 	reply, owner, err := u.claimReply()
 	if err != nil {
-		return a, mark(u.cfg.cls.classify(u.method, nil, false, err), err)
+		a.err = err
+		v, _ := u.cfg.cls.judge(nil, false, err)
+		return a, mark(v, err)
 	}
 	a.reply, a.owner = reply, owner
 	if owner {
 		// Deferred so that a panicking invoker cannot leave deliver waiting.
 		defer u.releaseReply()
 	}
-	nopt := len(u.opts)
-	opts := make([]grpc.CallOption, nopt, nopt+3)
-	copy(opts, u.opts)
-	opts = append(opts, grpc.Trailer(&a.trailer))
-	if u.headerAddr != nil {
-		opts = append(opts, grpc.Header(&a.header))
+	// The header tells a committed failure from a retryable one and the
+	// trailer holds the pushback, so every attempt asks for both.
+	opts := a.optBuf[:0]
+	if len(u.opts)+3 > len(a.optBuf) {
+		opts = make([]grpc.CallOption, 0, len(u.opts)+3)
 	}
+	opts = append(opts, u.opts...)
+	opts = append(opts, grpc.Header(&a.header), grpc.Trailer(&a.trailer))
 	if u.peerAddr != nil {
 		opts = append(opts, grpc.Peer(&a.peer))
 	}
@@ -113,8 +158,19 @@ func (u *unaryCall) attempt(actx context.Context) (*unaryAttempt, error) {
 	if err == nil {
 		return a, nil
 	}
-	a.ownDeadline = ownDeadline(u.ctx, actx, err)
-	return a, mark(u.cfg.cls.classify(u.method, a.trailer, a.ownDeadline, err), err)
+	a.err = err
+	// gRPC hands a trailers-only failure no header (nil); one that came
+	// after the headers gets them, empty or not.
+	a.committed = a.header != nil
+	a.ownDeadline = ownDeadline(u.Context, actx, err)
+	v, _ := u.cfg.cls.judge(a.trailer, a.ownDeadline, err)
+	if a.committed && v.kind == classify.OutcomeRetryable {
+		v = verdict{kind: classify.OutcomeNonRetryable, reason: ReasonCommitted}
+	}
+	if v.delay > 0 {
+		a.outlasts = outlastsDeadline(u.Context, v.delay)
+	}
+	return a, mark(v, err)
 }
 
 // ownDeadline reports whether err is the attempt's own deadline firing:

@@ -1,12 +1,13 @@
 package regohttp
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"sync"
+	"time"
 )
 
 // DefaultDrainLimit is the number of bytes of a failed response's body
@@ -59,26 +60,173 @@ func wrapBody(resp *http.Response, r io.Reader, release func()) {
 	}
 }
 
-// readPrefix reads up to limit bytes of rc. complete reports that it met
-// the end of the body; otherwise rest yields the bytes read and then what
-// remains of rc (or the error that stopped the reading), so the caller
-// still sees the whole body.
-func readPrefix(rc io.Reader, limit int64) (prefix []byte, complete bool, rest io.Reader) {
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(rc, limit+1))
-	prefix = buf.Bytes()
-	switch {
-	case err != nil:
-		return nil, false, io.MultiReader(bytes.NewReader(prefix), errReader{err})
-	case n <= limit:
-		return prefix, true, nil
-	}
-	return nil, false, io.MultiReader(bytes.NewReader(prefix), rc)
+// DefaultDrainTimeout is how long the Transport waits for the early read
+// of a failed response's body when Options.DrainTimeout is zero: long
+// enough for a small error body sent with its headers, short enough that
+// a server stalling mid-body costs the call little.
+const DefaultDrainTimeout = 100 * time.Millisecond
+
+// drain reads the first bytes of a failed response's body on a goroutine
+// of its own, so that the attempt can stop waiting for a body that stalls
+// without cutting it off. It is also the body's replacement: it serves
+// the bytes read so far as soon as they are there, then, once the reading
+// is over, the end of the body, the error that stopped the reading, or
+// (past the limit) the rest of the original body.
+type drain struct {
+	rc    io.Reader
+	limit int64
+	more  chan struct{} // a token after each chunk read, and at the end
+
+	small [smallDrain]byte // buf's storage for short bodies
+
+	mu      sync.Mutex
+	buf     []byte // read so far
+	off     int    // served so far
+	running bool
+	yield   bool  // a reader waits: stop after the current read
+	err     error // what ended the reading: io.EOF, an error, or nil (limit, yield)
 }
 
-type errReader struct{ err error }
+// smallDrain is the size of body read without a buffer of its own: error
+// bodies ("Service Unavailable") are usually shorter.
+const smallDrain = 64
 
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+// startDrain starts reading up to limit bytes of rc; size is the body's
+// announced length (-1: unknown), which sizes the buffer.
+func startDrain(rc io.Reader, limit, size int64) *drain {
+	capacity := int64(512)
+	if size >= 0 && size < limit {
+		capacity = size + 1 // room to meet the end
+	}
+	if capacity > limit+1 {
+		capacity = limit + 1
+	}
+	d := &drain{rc: rc, limit: limit, more: make(chan struct{}, 1), running: true}
+	if capacity <= smallDrain {
+		d.buf = d.small[:0:capacity]
+	} else {
+		d.buf = make([]byte, 0, capacity)
+	}
+	go d.run()
+	return d
+}
+
+func (d *drain) run() {
+	for {
+		d.mu.Lock()
+		if d.yield || int64(len(d.buf)) > d.limit {
+			d.running = false
+			d.mu.Unlock()
+			d.signal()
+			return
+		}
+		if len(d.buf) == cap(d.buf) {
+			grown := 2 * int64(cap(d.buf))
+			if grown > d.limit+1 {
+				grown = d.limit + 1
+			}
+			d.buf = append(make([]byte, 0, grown), d.buf...)
+		}
+		spare := d.buf[len(d.buf):cap(d.buf)]
+		d.mu.Unlock()
+		// Only this goroutine writes past len(d.buf); readers copy
+		// from below it.
+		n, err := d.rc.Read(spare)
+		d.mu.Lock()
+		d.buf = d.buf[:len(d.buf)+n]
+		if err != nil {
+			d.err, d.running = err, false
+		}
+		d.mu.Unlock()
+		d.signal()
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (d *drain) signal() {
+	select {
+	case d.more <- struct{}{}:
+	default:
+	}
+}
+
+// wait waits up to timeout (negative: without bound) for the reading to
+// be over, and reports whether it is.
+func (d *drain) wait(timeout time.Duration) bool {
+	if d.over() {
+		return true
+	}
+	// The reading goroutine is next in line on this P: yielding once lets
+	// it read a body that is already here (the common case: a short
+	// error body that came with the headers) without arming a timer.
+	runtime.Gosched()
+	if d.over() {
+		return true
+	}
+	var expired <-chan time.Time // nil: no bound
+	if timeout >= 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	for !d.over() {
+		select {
+		case <-d.more:
+		case <-expired:
+			return false
+		}
+	}
+	return true
+}
+
+func (d *drain) over() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.running
+}
+
+// complete reports whether the reading met the end of the body within the
+// limit.
+func (d *drain) complete() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.running && d.err == io.EOF && int64(len(d.buf)) <= d.limit
+}
+
+// Read serves the bytes read so far, waiting for the next ones if there
+// are none yet, and once the reading is over whatever follows them.
+func (d *drain) Read(p []byte) (int, error) {
+	for {
+		d.mu.Lock()
+		if d.off < len(d.buf) {
+			n := copy(p, d.buf[d.off:])
+			d.off += n
+			d.mu.Unlock()
+			return n, nil
+		}
+		if !d.running {
+			err := d.err
+			d.mu.Unlock()
+			if err != nil {
+				return 0, err
+			}
+			return d.rc.Read(p)
+		}
+		// Nothing new yet: the reader takes over from the goroutine
+		// after its current read, which is what the reader would wait
+		// for on the body itself.
+		d.yield = true
+		d.mu.Unlock()
+		<-d.more
+	}
+}
+
+// Close does nothing: drain replaces a body only once the original has
+// been read to its end and closed; otherwise the body wrapper, which
+// closes the original, is in front of it.
+func (d *drain) Close() error { return nil }
 
 // discardResponse closes a response the caller will not see: a failed
 // attempt superseded by a later one, or a losing hedge, which may arrive

@@ -231,33 +231,46 @@ func (c *Classifier) judge(resp *http.Response) verdict {
 }
 
 // Classify implements classify.Classifier.
+//
+// The Attributes of the outcomes it returns may be shared between
+// outcomes (every 200 to a GET has the same ones): read them, never write
+// to them.
 func (c *Classifier) Classify(value any, err error) classify.Outcome {
 	if c == nil {
 		c = defaultClassifier
 	}
 	resp, _ := value.(*http.Response)
-	if resp != nil {
-		var se *StatusError
-		if err == nil || errors.As(err, &se) {
-			return c.classifyResponse(resp)
-		}
+	if resp != nil && (err == nil || isStatusError(err)) {
+		return c.classifyResponse(resp)
 	}
 	return c.classifyError(err)
 }
 
+// isStatusError reports whether err carries a *StatusError.
+func isStatusError(err error) bool { return errors.Is(err, errIsStatus) }
+
 func (c *Classifier) classifyResponse(resp *http.Response) classify.Outcome {
 	v := c.judge(resp)
-	attrs := make(map[string]string, 3)
-	attrs[AttrStatusCode] = strconv.Itoa(resp.StatusCode)
+	method := http.MethodGet
 	if resp.Request != nil {
-		attrs[AttrMethod] = methodOf(resp.Request)
+		method = methodOf(resp.Request)
 	}
-	out := classify.Outcome{Kind: v.kind, Attributes: attrs, BackoffOverride: v.override}
-	if v.retryAfter {
-		attrs[AttrRetryAfter] = v.override.String()
-	}
-	if v.ignored != "" {
-		attrs[AttrRetryAfterIgnored] = v.ignored
+	out := classify.Outcome{Kind: v.kind, BackoffOverride: v.override}
+	if !v.retryAfter && v.ignored == "" {
+		out.Attributes = sharedAttributes(resp.StatusCode, method, resp.Request != nil)
+	} else {
+		attrs := make(map[string]string, 4)
+		attrs[AttrStatusCode] = strconv.Itoa(resp.StatusCode)
+		if resp.Request != nil {
+			attrs[AttrMethod] = method
+		}
+		if v.retryAfter {
+			attrs[AttrRetryAfter] = v.override.String()
+		}
+		if v.ignored != "" {
+			attrs[AttrRetryAfterIgnored] = v.ignored
+		}
+		out.Attributes = attrs
 	}
 	switch {
 	case v.kind == classify.OutcomeNonRetryable:

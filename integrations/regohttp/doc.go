@@ -11,10 +11,13 @@
 //
 // # Contract
 //
-// Each request is one call of the executor; each attempt sends a clone of
-// the request (Request.Clone) through the base transport under the
+// Each request is one call of the executor; each attempt sends a copy of
+// the request (Request.WithContext) through the base transport under the
 // attempt's context, so per-attempt timeouts and hedge cancellation stop
-// it. The caller's context bounds the whole call, waits included.
+// it. The base transport must not modify the request (the
+// http.RoundTripper contract); attempts that may run alongside others get
+// a Header of their own all the same. The caller's context bounds the
+// whole call, waits included.
 //
 // Which requests are retried. Requests are retried only when repeating
 // them is safe (RFC 9110, section 9.2.2): GET, HEAD, OPTIONS, TRACE, PUT
@@ -47,9 +50,12 @@
 // *StatusError); or the error that ended the call (the base transport's
 // error, a budget denial, the context's error).
 //
-// Connections. The body of a failed response is read at once, within
-// the attempt, up to Options.DrainLimit bytes: a body that fits is kept in
-// memory and its connection goes back to the pool before the retry. The
+// Connections. The body of a failed response is read at once, up to
+// Options.DrainLimit bytes and for at most Options.DrainTimeout (100ms by
+// default; the attempt's timeout bounds it too): a body that fits is kept
+// in memory and its connection goes back to the pool before the retry. A
+// body that stalls does not hold the call up, and is not cut off: the
+// caller who gets that response reads it whole, as it arrives. The
 // Transport closes every response the caller will not see: failed
 // responses superseded by a later attempt, and losing hedges, even those
 // that arrive after RoundTrip has returned.

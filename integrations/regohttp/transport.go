@@ -1,13 +1,13 @@
 package regohttp
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/observe"
@@ -55,6 +55,16 @@ type Options struct {
 	// zero, DefaultDrainLimit; if negative, nothing is read early and
 	// the connections of superseded failed responses are closed.
 	DrainLimit int64
+	// DrainTimeout bounds how long the Transport waits for the early read
+	// of a failed response's body (see DrainLimit). A body that has not
+	// arrived by then (a server that stalls mid-body) is left to arrive:
+	// the retry goes ahead on another connection, and the response, if
+	// it is the one the caller gets, reaches the caller unchanged, its
+	// body yielding everything the server sends. If zero,
+	// DefaultDrainTimeout; if negative, only the attempt's context
+	// bounds the wait, so a policy without timeouts may wait for a
+	// stalled body for ever.
+	DrainTimeout time.Duration
 	// FailedResponseError says what RoundTrip returns when the call ends
 	// on a response the classifier judged a failure (attempts exhausted
 	// on a 503, a budget denial or the deadline after one). If false, it
@@ -77,7 +87,7 @@ type Transport struct {
 	opts Options
 }
 
-// maxDrainLimit keeps readPrefix's limit+1 from overflowing.
+// maxDrainLimit keeps the drain's limit+1 from overflowing.
 const maxDrainLimit = 1 << 40
 
 // NewTransport returns a Transport configured by opts.
@@ -102,6 +112,13 @@ func (t *Transport) drainLimit() int64 {
 		return maxDrainLimit
 	}
 	return t.opts.DrainLimit
+}
+
+func (t *Transport) drainTimeout() time.Duration {
+	if t.opts.DrainTimeout == 0 {
+		return DefaultDrainTimeout
+	}
+	return t.opts.DrainTimeout
 }
 
 func (t *Transport) key(req *http.Request) policy.PolicyKey {
@@ -134,17 +151,23 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
-// call is the state of one RoundTrip shared by its attempts.
+// call is the state of one RoundTrip shared by its attempts. It is also
+// the context the call runs under: the caller's context, through which
+// each attempt finds the call (callFrom). One allocation thus holds the
+// state, the context and, with the static attemptOp, the operation.
 type call struct {
+	// Context is the caller's context, read from req once, by RoundTrip:
+	// a late attempt must not read req after RoundTrip has returned.
+	context.Context
 	t   *Transport
 	req *http.Request
 	cls *Classifier
-	// callerCtx and getBody are read from req once, by RoundTrip: a late
-	// attempt must not read req after RoundTrip has returned.
-	callerCtx context.Context
-	getBody   func() (io.ReadCloser, error)
+	// getBody is read from req once, by RoundTrip, for the same reason.
+	getBody func() (io.ReadCloser, error)
 	// limit is the drain limit; 0 means none.
 	limit int64
+	// drainWait is the drain timeout; negative means none.
+	drainWait time.Duration
 	// hasBody: the request has a body to send with every attempt.
 	hasBody bool
 	// bodyTaken is set by the first attempt to send req.Body itself;
@@ -153,8 +176,24 @@ type call struct {
 	bodyTaken atomic.Bool
 }
 
+type callKey struct{}
+
+// Value makes the call findable from its attempts' contexts.
+func (c *call) Value(key any) any {
+	if _, ok := key.(callKey); ok {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// attemptOp is the operation the executor runs: it finds its call in the
+// attempt's context, which derives from the call.
+func attemptOp(actx context.Context) (*http.Response, error) {
+	return actx.Value(callKey{}).(*call).attempt(actx)
+}
+
 // RoundTrip implements http.RoundTripper. It runs the request as one call
-// of the executor, each attempt a clone of req sent through the base
+// of the executor, each attempt a copy of req sent through the base
 // transport, and returns the response of the attempt that succeeded, the
 // final failed response (see Options.FailedResponseError), or the error
 // that ended the call. Like every RoundTripper it closes req.Body, even on
@@ -165,12 +204,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if exec == nil {
 		exec = rego.Default()
 	}
-	c := &call{t: t, req: req, cls: t.opts.Classifier, callerCtx: ctx, getBody: req.GetBody}
+	c := &call{Context: ctx, t: t, req: req, cls: t.opts.Classifier, getBody: req.GetBody}
 	if c.cls == nil {
 		c.cls = defaultClassifier
 	}
 	c.hasBody = req.Body != nil && req.Body != http.NoBody
 	c.limit = t.drainLimit()
+	c.drainWait = t.drainTimeout()
 	opts := retry.CallOptions[*http.Response]{
 		Discard:    discardResponse,
 		Classifier: c.cls, // unless the policy names one
@@ -181,7 +221,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	dst, _ := ctx.Value(timelineKey{}).(*observe.Timeline)
 	opts.Timeline = dst != nil
 
-	resp, tl, err := retry.DoValueWith(ctx, exec, t.key(req), c.attempt, opts)
+	resp, tl, err := retry.DoValueWith[*http.Response](c, exec, t.key(req), attemptOp, opts)
 	if dst != nil {
 		*dst = tl
 	}
@@ -205,8 +245,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if se := (*retry.StopError)(nil); errors.As(err, &se) {
 		err = se.Err // the last attempt's error, as before retry.StopError
 	}
-	if ae, ok := err.(*attemptError); ok && ae.ctxErr == nil {
-		err = ae.err // the base transport's error, as callers expect it
+	// An attempt's error that reaches the caller as it is (not wrapped by
+	// the executor with more to say) gives way to the base transport's
+	// error, as callers expect it.
+	var ae *attemptError
+	if errors.As(err, &ae) && error(ae) == err && ae.ctxErr == nil {
+		err = ae.err
 	}
 	return nil, err
 }
@@ -219,8 +263,7 @@ func isFailedResponse(err error) bool {
 	return errors.As(err, &se) || errors.As(err, &oe)
 }
 
-// attempt is the operation the executor runs: one request through the
-// base transport.
+// attempt sends one copy of the request through the base transport.
 //
 // The request runs under a context of its own, rctx: it carries the
 // values of the attempt's context actx (the attempt info included), and
@@ -237,14 +280,14 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 		return nil, err
 	}
 	req := c.req
-	// An attempt context that can never be cancelled (no timeouts, no
-	// hedging, a caller's context without cancellation) needs no context
-	// of its own: net/http sends requests whose context cannot be
-	// cancelled more cheaply.
+	// An attempt context that only the caller can cancel (no timeouts,
+	// no hedging: the executor cancels nothing of its own) needs no
+	// context of its own: the caller's cancellation ends the request and
+	// its body, as with a plain transport, and nothing else can.
 	rctx := actx
 	var cc context.CancelCauseFunc // nil: rctx is actx
 	stopAttempt := alwaysStopped
-	if actx.Done() != nil {
+	if done := actx.Done(); done != nil && done != c.Context.Done() {
 		rctx, cc = context.WithCancelCause(context.WithoutCancel(actx))
 		stopAttempt = context.AfterFunc(actx, func() { cc(actx.Err()) })
 	}
@@ -255,7 +298,15 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 			cc(nil)
 		}
 	}()
-	r := req.Clone(rctx)
+	// A shallow copy: the base transport must not modify the request (the
+	// http.RoundTripper contract). Attempts that may run alongside others
+	// (any attempt whose context the executor can cancel: hedges,
+	// timeouts) get a header of their own all the same, so that a base
+	// transport that sets headers anyway does not race with them.
+	r := req.WithContext(rctx)
+	if cc != nil {
+		r.Header = req.Header.Clone()
+	}
 	if c.hasBody && !c.bodyTaken.CompareAndSwap(false, true) {
 		b, err := c.getBody()
 		if err != nil {
@@ -278,20 +329,23 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	v := c.cls.judge(resp)
 	var rest io.Reader
 	inMemory := false
-	if v.kind != classify.OutcomeSuccess && c.limit > 0 {
-		// Read a failed response's body now, while the attempt's timeout
-		// still bounds the reading: a body that fits in the limit frees
+	if v.kind != classify.OutcomeSuccess && c.limit > 0 && resp.ContentLength != 0 {
+		// Read a failed response's body now, bounded by the drain
+		// timeout and the attempt's: a body that fits in the limit frees
 		// its connection for the next attempt, which would otherwise
 		// open a new one, since the executor keeps the last failed
 		// response (to return it if every attempt fails) until a later
 		// attempt has finished.
-		prefix, complete, more := readPrefix(resp.Body, c.limit)
-		if complete {
+		d := startDrain(resp.Body, c.limit, resp.ContentLength)
+		if d.wait(c.drainWait) && d.complete() {
 			_ = resp.Body.Close()
-			resp.Body = io.NopCloser(bytes.NewReader(prefix))
+			resp.Body = d
 			inMemory = true
+		} else {
+			// Past the limit, cut off, or still arriving: d serves what
+			// it read, then the rest of the body.
+			rest = d
 		}
-		rest = more
 	}
 	if !stopAttempt() {
 		// The attempt timed out or lost while it ran: its request
@@ -303,7 +357,7 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	case cc != nil && !inMemory:
 		// From here on rctx follows the caller's context, until the
 		// body is closed.
-		callerCtx := c.callerCtx
+		callerCtx := c.Context
 		stopCaller := context.AfterFunc(callerCtx, func() { cc(callerCtx.Err()) })
 		wrapBody(resp, rest, releaser(cc, stopCaller))
 		bodyOwnsCtx = true

@@ -255,7 +255,11 @@ cmd_dry_run() {
 	purge_own_modules
 	trap 'purge_own_modules; cleanup_tmp' EXIT
 	export_consumer_env() {
-		export GOWORK=off GOFLAGS=-mod=mod GOPROXY="file://$tmp/proxy,$real_proxy" GOSUMDB=off \
+		# GODEBUG=goindex=0: the go command indexes the module cache by
+		# path and version, assuming a version never changes; a dry run
+		# packages the same version anew each time, so the index of an
+		# earlier run would hide packages added since.
+		export GODEBUG=goindex=0 GOWORK=off GOFLAGS=-mod=mod GOPROXY="file://$tmp/proxy,$real_proxy" GOSUMDB=off \
 			GONOSUMDB="$core" GOPRIVATE= GONOPROXY= GOTOOLCHAIN=local
 	}
 

@@ -123,6 +123,7 @@ type Executor struct {
 	versioned                              controlplane.Versioned // provider, when it serves versions
 	latePanics                             atomic.Uint64
 	noGates                                atomic.Pointer[policy.EffectivePolicy] // the last policy seen to enable no gate
+	plans                                  planCache                              // the gate plans of the policies in force
 
 	// forceConcurrent runs every call's attempts on goroutines even
 	// without hedging; the conformance tests use it to run the same

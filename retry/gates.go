@@ -232,6 +232,9 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 	if k == gate.KindRetry && p == e.noGates.Load() {
 		return
 	}
+	if shared && e.cachedGates(key, p, k, pl) {
+		return
+	}
 	keyed := false
 	for i := range builtins {
 		g, shadow := builtins[i].gate(e, key, p, k)
@@ -255,17 +258,26 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 		pl.add(planEntry{g: g, bi: int32(i), shadow: shadow}, timing)
 	}
 	for j, ref := range p.Gates {
-		g, ok := e.gates.Get(ref.Name)
-		if !ok {
-			g = gateNotFound
-		}
+		g, _ := userGate(e, ref.Name)
 		pl.add(planEntry{g: g, bi: int32(-1 - j), shadow: ref.Shadow}, timeAlways)
 	}
-	if pl.n == 0 && shared && !keyed && k == gate.KindRetry {
+	switch {
+	case pl.n == 0 && shared && !keyed && k == gate.KindRetry:
 		// Immutable (policies in force are never modified) and kept alive
 		// by the reference, so the pointer always means this policy.
 		e.noGates.Store(p)
+	case shared && !keyed:
+		e.rememberGates(key, p, k, pl)
 	}
+}
+
+// userGate returns the user gate registered under name, or a fail-open
+// gate that records gate_not_found.
+func userGate(e *Executor, name string) (gate.Gate, bool) {
+	if g, ok := e.gates.Get(name); ok {
+		return g, true
+	}
+	return gateNotFound, false
 }
 
 // The places of the gates whose decisions have fields of their own in the

@@ -93,6 +93,14 @@ func (h *hub[T]) deliver(r result[T], lg *lateGates) {
 		return
 	}
 	h.mu.Unlock()
+	h.late(&r, lg)
+}
+
+// late cleans up after a result that arrived once the call had returned.
+// It is apart from deliver so that the common path, a result in time,
+// keeps a small frame: an attempt goroutine then runs in its initial
+// stack instead of growing it.
+func (h *hub[T]) late(r *result[T], lg *lateGates) {
 	// The call has returned: this late result is ours to clean up. Nothing
 	// here may panic out of a library goroutine, and no panic is dropped
 	// without a trace.

@@ -89,7 +89,8 @@ type ExecutorOptions struct {
 	// admitted (fail-open) and the decision recorded as gate_not_found.
 	Gates *gate.Registry
 	// Latencies keeps per-key latencies for the latency-aware hedge
-	// triggers. If nil, the executor keeps its own, on Clock. A Latencies
+	// triggers. If nil, the executor keeps its own, on Clock, and feeds it
+	// only from calls whose trigger is not the fixed delay. A Latencies
 	// given here must run on the same clock as the executor: observations
 	// are stamped with the executor's time.
 	Latencies *hedge.Latencies
@@ -114,6 +115,7 @@ type Executor struct {
 	recoverPanics bool
 	triggers      *hedge.Registry
 	latencies     *hedge.Latencies
+	ownLatencies  bool // latencies is the executor's own: only its triggers read it
 	breakers      *circuit.Registry
 	gates         *gate.Registry
 	// The built-in gates that arrive with their packages (see builtins);
@@ -174,6 +176,7 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 	}
 	if e.latencies == nil {
 		e.latencies = hedge.NewLatencies(hedge.LatenciesOptions{Tracker: hedge.TrackerOptions{Clock: e.clk}})
+		e.ownLatencies = true
 	}
 	return e
 }

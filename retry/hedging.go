@@ -163,14 +163,19 @@ func (c *engine[T]) startHedging() {
 		c.crit = gate.CriticalityFrom(c.ctx)
 	}
 	c.many = make([]slot, p.Retry.MaxAttempts)
-	c.tracker = c.e.latencies.For(c.key)
 	if t, ok := c.e.triggers.Get(p.Hedge.Trigger); ok {
 		c.trigger = t
-		return
+	} else {
+		c.trigger = hedge.Fixed{}
+		if c.recording {
+			c.tl.Attributes[observe.AttrHedgeTriggerError] = "unknown trigger " + string(p.Hedge.Trigger) + "; using fixed delay"
+		}
 	}
-	c.trigger = hedge.Fixed{}
-	if c.recording {
-		c.tl.Attributes[observe.AttrHedgeTriggerError] = "unknown trigger " + string(p.Hedge.Trigger) + "; using fixed delay"
+	// The fixed delay reads no latencies: when nobody else can read the
+	// executor's own trackers either, the call feeds none (and spares a
+	// clock reading per attempt).
+	if _, fixed := c.trigger.(hedge.Fixed); !fixed || !c.e.ownLatencies {
+		c.tracker = c.e.latencies.For(c.key)
 	}
 }
 

@@ -211,7 +211,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		c.startHedging()
 	} else if e.forceConcurrent {
 		c.hub = newHub[T](e, key, p.Retry.MaxAttempts, discard)
-		c.many = make([]slot, p.Retry.MaxAttempts)
+		c.many = c.hub.slotsFor(p.Retry.MaxAttempts)
 	}
 
 	var wait time.Duration

@@ -24,9 +24,23 @@ type hub[T any] struct {
 	key     policy.PolicyKey
 	mu      sync.Mutex
 	closed  bool
-	// hs is the coordinator's hedging state, allocated with the hub; the
-	// attempt goroutines never touch it.
-	hs hedgeState
+	// hs is the coordinator's hedging state, and slots room for the
+	// slots of a call of up to inlineSlots attempts, allocated with the
+	// hub; the attempt goroutines never touch them.
+	hs    hedgeState
+	slots [inlineSlots]slot
+}
+
+// inlineSlots is how many attempts' slots the hub holds: calls that allow
+// more allocate theirs apart.
+const inlineSlots = 3
+
+// slotsFor returns room for the slots of a call of n attempts.
+func (h *hub[T]) slotsFor(n int) []slot {
+	if n <= len(h.slots) {
+		return h.slots[:n:n]
+	}
+	return make([]slot, n)
 }
 
 // lateGates is what an attempt goroutine needs to complete its permits
@@ -162,7 +176,7 @@ func (c *engine[T]) startHedging() {
 	if c.hplan.n > 0 {
 		c.crit = gate.CriticalityFrom(c.ctx)
 	}
-	c.many = make([]slot, p.Retry.MaxAttempts)
+	c.many = c.hub.slotsFor(p.Retry.MaxAttempts)
 	if t, ok := c.e.triggers.Get(p.Hedge.Trigger); ok {
 		c.trigger = t
 	} else {

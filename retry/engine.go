@@ -409,7 +409,8 @@ func (c *engine[T]) awaitStep() verdict {
 			hc = c.hedgeTimer.C()
 		}
 		select {
-		case r := <-c.hub.results:
+		case si := <-c.hub.results:
+			r := c.hub.take(si)
 			if v := c.handle(r); v != vWait {
 				return v
 			}

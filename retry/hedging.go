@@ -14,11 +14,14 @@ import (
 )
 
 // hub is what attempt goroutines share with the coordinator: a buffered
-// channel for results (never blocks: it holds one slot per attempt the
-// call may launch) and, once the call has returned, the duty to release
-// and discard late results themselves.
+// channel on which an attempt announces its result (never blocks: it holds
+// one entry per attempt the call may launch) and, once the call has
+// returned, the duty to release and discard late results themselves. The
+// channel carries the attempt's launch index and the result waits in res:
+// a channel of plain integers is one allocation, a channel of results two.
 type hub[T any] struct {
-	results chan result[T]
+	results chan int
+	res     []result[T] // by launch index: written before the index is sent
 	discard func(T)
 	e       *Executor
 	key     policy.PolicyKey
@@ -29,6 +32,7 @@ type hub[T any] struct {
 	// hub; the attempt goroutines never touch them.
 	hs    hedgeState
 	slots [inlineSlots]slot
+	resIn [inlineSlots]result[T]
 }
 
 // inlineSlots is how many attempts' slots the hub holds: calls that allow
@@ -78,7 +82,20 @@ type hedgeState struct {
 func (c *engine[T]) tracking() bool { return c.hedgeState != nil && c.tracker != nil }
 
 func newHub[T any](e *Executor, key policy.PolicyKey, maxAttempts int, discard func(T)) *hub[T] {
-	return &hub[T]{results: make(chan result[T], maxAttempts), discard: discard, e: e, key: key}
+	h := &hub[T]{results: make(chan int, maxAttempts), discard: discard, e: e, key: key}
+	if maxAttempts <= len(h.resIn) {
+		h.res = h.resIn[:maxAttempts:maxAttempts]
+	} else {
+		h.res = make([]result[T], maxAttempts)
+	}
+	return h
+}
+
+// take returns the result announced as launch index si, and forgets it.
+func (h *hub[T]) take(si int) result[T] {
+	r := h.res[si]
+	h.res[si] = result[T]{}
+	return r
 }
 
 // run is the body of an attempt goroutine.
@@ -102,7 +119,8 @@ func (h *hub[T]) run(op invoker[T], ctx context.Context, si, ai int, lg lateGate
 func (h *hub[T]) deliver(r result[T], lg *lateGates) {
 	h.mu.Lock()
 	if !h.closed {
-		h.results <- r
+		h.res[r.slot] = r
+		h.results <- r.slot
 		h.mu.Unlock()
 		return
 	}
@@ -157,8 +175,8 @@ func (h *hub[T]) close() []result[T] {
 	var out []result[T]
 	for {
 		select {
-		case r := <-h.results:
-			out = append(out, r)
+		case si := <-h.results:
+			out = append(out, h.take(si))
 		default:
 			return out
 		}

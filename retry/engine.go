@@ -189,10 +189,14 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		return c.fail(c.res.denyErr, tl)
 	}
 	if !e.noopObs {
-		pol := *p
-		pol.Key = key // a shared default policy carries its own key
 		c.hook(SourceObserver, -1)
-		e.obs.OnStart(ctx, key, pol)
+		if p.Key == key {
+			e.obs.OnStart(ctx, key, *p) // one copy of the policy, not two
+		} else {
+			pol := *p
+			pol.Key = key // a shared default policy carries its own key
+			e.obs.OnStart(ctx, key, pol)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		c.stop = StopContextDone

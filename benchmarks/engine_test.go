@@ -49,10 +49,13 @@ func gatedExec(p policy.EffectivePolicy, reg *budget.Registry) *retry.Executor {
 	return retry.NewExecutor(retry.ExecutorOptions{Provider: staticPolicy(p), Budgets: reg})
 }
 
-// BenchmarkGated is a call that succeeds at once through rego's built-in
-// gates: none, a closed breaker, a token-bucket budget, a ratio budget, a
-// breaker and a token bucket. Each checks every call made one attempt.
-func BenchmarkGated(b *testing.B) {
+// closedBreaker is the breaker of the gated scenarios: five consecutive
+// failures open it; the calls succeed, so it stays closed.
+var closedBreaker = policy.CircuitPolicy{Enabled: true, FailureThreshold: 5, Cooldown: 30 * time.Second}
+
+// gateBudgets returns a registry with the budgets of the gated scenarios:
+// a token bucket ("bucket") and a ratio budget ("ratio").
+func gateBudgets(b *testing.B) *budget.Registry {
 	reg := budget.NewRegistry()
 	reg.Register("bucket", budget.NewTokenBucketBudget(100, 10))
 	ratio, err := budget.NewRatioBudget(budget.RatioOptions{})
@@ -60,7 +63,15 @@ func BenchmarkGated(b *testing.B) {
 		b.Fatal(err)
 	}
 	reg.Register("ratio", ratio)
-	breaker := policy.CircuitPolicy{Enabled: true, FailureThreshold: 5, Cooldown: 30 * time.Second}
+	return reg
+}
+
+// BenchmarkGated is a call that succeeds at once through rego's built-in
+// gates: none, a closed breaker, a token-bucket budget, a ratio budget, a
+// breaker and a token bucket. Each checks every call made one attempt.
+func BenchmarkGated(b *testing.B) {
+	reg := gateBudgets(b)
+	breaker := closedBreaker
 	withBudget := func(name string) policy.RetryPolicy {
 		return policy.RetryPolicy{Budget: policy.BudgetRef{Name: name}}
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/regotest"
 	"github.com/aponysus/rego/retry"
@@ -61,14 +60,8 @@ func median(xs []float64) float64 {
 // success, the ratio budget against the token bucket.
 func BenchmarkPaired(b *testing.B) {
 	ctx := context.Background()
-	reg := budget.NewRegistry()
-	reg.Register("bucket", budget.NewTokenBucketBudget(100, 10))
-	ratio, err := budget.NewRatioBudget(budget.RatioOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	reg.Register("ratio", ratio)
-	breaker := policy.CircuitPolicy{Enabled: true, FailureThreshold: 5, Cooldown: 30 * time.Second}
+	reg := gateBudgets(b)
+	breaker := closedBreaker
 	call := func(p policy.EffectivePolicy) func() error {
 		exec := gatedExec(p, reg)
 		return func() error { return exec.Do(ctx, benchKey, succeedOp) }

@@ -33,6 +33,7 @@ func BenchmarkBudgetParallel(b *testing.B) {
 		var calls, attemptsMade atomic.Int64
 		b.ReportAllocs()
 		b.ResetTimer()
+		m := startCPU()
 		b.RunParallel(func(pb *testing.PB) {
 			s := &script{fails: fails}
 			call := newCall(s)
@@ -48,6 +49,7 @@ func BenchmarkBudgetParallel(b *testing.B) {
 			calls.Add(n)
 			attemptsMade.Add(s.attempts)
 		})
+		m.stop(b)
 		b.StopTimer()
 		expect(b, "attempts", attemptsMade.Load(), 2*calls.Load())
 	}

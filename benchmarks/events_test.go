@@ -51,12 +51,14 @@ func BenchmarkEvents(b *testing.B) {
 		op := func(context.Context) error { return s.call() }
 		b.ReportAllocs()
 		b.ResetTimer()
+		m := startCPU()
 		for i := 0; i < b.N; i++ {
 			s.reset()
 			if err := exec.Do(ctx, benchKey, op); err != nil {
 				b.Fatal(err)
 			}
 		}
+		m.stop(b)
 		b.StopTimer()
 		expect(b, "attempts", s.attempts, wantAttempts(b))
 		expect(b, "events", obs.events, wantAttempts(b))
@@ -69,6 +71,7 @@ func BenchmarkEvents(b *testing.B) {
 		var events int64
 		b.ReportAllocs()
 		b.ResetTimer()
+		m := startCPU()
 		for i := 0; i < b.N; i++ {
 			s.reset()
 			tl, err := exec.DoWithTimeline(ctx, benchKey, op)
@@ -77,6 +80,7 @@ func BenchmarkEvents(b *testing.B) {
 			}
 			events += int64(len(tl.Attempts))
 		}
+		m.stop(b)
 		b.StopTimer()
 		expect(b, "attempts", s.attempts, wantAttempts(b))
 		expect(b, "events", events, wantAttempts(b))
@@ -94,12 +98,14 @@ func BenchmarkEvents(b *testing.B) {
 		op := s.call
 		b.ReportAllocs()
 		b.ResetTimer()
+		m := startCPU()
 		for i := 0; i < b.N; i++ {
 			s.reset()
 			if err := exec.Run(op); err != nil {
 				b.Fatal(err)
 			}
 		}
+		m.stop(b)
 		b.StopTimer()
 		expect(b, "attempts", s.attempts, wantAttempts(b))
 		expect(b, "events", events, wantAttempts(b))
@@ -116,12 +122,14 @@ func BenchmarkEvents(b *testing.B) {
 		op := func() (struct{}, error) { return struct{}{}, s.call() }
 		b.ReportAllocs()
 		b.ResetTimer()
+		m := startCPU()
 		for i := 0; i < b.N; i++ {
 			s.reset()
 			if _, err := backoff.Retry(ctx, op, opts...); err != nil {
 				b.Fatal(err)
 			}
 		}
+		m.stop(b)
 		b.StopTimer()
 		expect(b, "attempts", s.attempts, wantAttempts(b))
 		expect(b, "events", events, int64(fails*b.N))
@@ -134,12 +142,14 @@ func BenchmarkEvents(b *testing.B) {
 		op := s.call
 		b.ReportAllocs()
 		b.ResetTimer()
+		m := startCPU()
 		for i := 0; i < b.N; i++ {
 			s.reset()
 			if err := retrygo.Do(op, opts...); err != nil {
 				b.Fatal(err)
 			}
 		}
+		m.stop(b)
 		b.StopTimer()
 		expect(b, "attempts", s.attempts, wantAttempts(b))
 		expect(b, "events", events, int64(fails*b.N))

@@ -159,6 +159,14 @@ The scenarios:
   rego's \`TokenBucketBudget\` against failsafe-go's \`budget\`. Both are sized
   never to deny (the benchmark fails if one does). The other libraries
   have no budget.
+- **Gated**: a call that succeeds at once through rego's built-in gates:
+  none (lib=rego), a closed circuit breaker, a token-bucket budget, a
+  ratio budget, a breaker and a token bucket. Each checks that every call
+  made one attempt. What each adds, measured in pairs that cancel the
+  load, is in [performance.md](performance.md).
+- **HedgePrimaryWins**: hedging on (one hedge after an hour), the primary
+  answers at once: rego beside a hand-written hedge (a cancellable
+  context, the primary on a goroutine, a timer, a result channel).
 - **GRPCSuccess**, **GRPCRetry**: a unary call (the standard health
   service) over an in-memory connection (bufconn) to a real gRPC server;
   in GRPCRetry the first attempt fails with UNAVAILABLE. lib=rego wraps

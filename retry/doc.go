@@ -119,7 +119,11 @@
 // the attempt (a record with BudgetAllowed false, CircuitReason "open" and
 // RefusedBy "circuit"; the budget is not asked); a refused retry ends the
 // call with a *StopError matching circuit.ErrOpen, or a *circuit.OpenError
-// when nothing ran. Each attempt's outcome is reported to the breaker; an
+// when nothing ran. Each attempt's outcome is reported to the breaker
+// through its gate API (circuit.Breaker.Admit, Permit.Done), with the
+// attempt's latency and end time when a rate rule needs them; it counts
+// only in the generation that admitted the attempt, so a failure that
+// arrives after the breaker opened and closed again counts for nothing. An
 // attempt cut short by the caller's context, aborted or panicked reports
 // nothing and gives back a half-open probe slot.
 //

@@ -189,10 +189,14 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		return c.fail(c.res.denyErr, tl)
 	}
 	if !e.noopObs {
-		pol := *p
-		pol.Key = key // a shared default policy carries its own key
 		c.hook(SourceObserver, -1)
-		e.obs.OnStart(ctx, key, pol)
+		if p.Key == key {
+			e.obs.OnStart(ctx, key, *p) // one copy of the policy, not two
+		} else {
+			pol := *p
+			pol.Key = key // a shared default policy carries its own key
+			e.obs.OnStart(ctx, key, pol)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		c.stop = StopContextDone
@@ -211,7 +215,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		c.startHedging()
 	} else if e.forceConcurrent {
 		c.hub = newHub[T](e, key, p.Retry.MaxAttempts, discard)
-		c.many = make([]slot, p.Retry.MaxAttempts)
+		c.many = c.hub.slotsFor(p.Retry.MaxAttempts)
 	}
 
 	var wait time.Duration
@@ -409,7 +413,8 @@ func (c *engine[T]) awaitStep() verdict {
 			hc = c.hedgeTimer.C()
 		}
 		select {
-		case r := <-c.hub.results:
+		case si := <-c.hub.results:
+			r := c.hub.take(si)
 			if v := c.handle(r); v != vWait {
 				return v
 			}

@@ -97,7 +97,8 @@ type ExecutorOptions struct {
 	// enabling it is admitted and recorded as gate_not_configured.
 	Overload *admission.Gates
 	// Latencies keeps per-key latencies for the latency-aware hedge
-	// triggers. If nil, the executor keeps its own, on Clock. A Latencies
+	// triggers. If nil, the executor keeps its own, on Clock, and feeds it
+	// only from calls whose trigger is not the fixed delay. A Latencies
 	// given here must run on the same clock as the executor: observations
 	// are stamped with the executor's time.
 	Latencies *hedge.Latencies
@@ -122,6 +123,7 @@ type Executor struct {
 	recoverPanics bool
 	triggers      *hedge.Registry
 	latencies     *hedge.Latencies
+	ownLatencies  bool // latencies is the executor's own: only its triggers read it
 	breakers      *circuit.Registry
 	gates         *gate.Registry
 	// The built-in gates that arrive with their packages (see builtins);
@@ -131,6 +133,7 @@ type Executor struct {
 	versioned                              controlplane.Versioned // provider, when it serves versions
 	latePanics                             atomic.Uint64
 	noGates                                atomic.Pointer[policy.EffectivePolicy] // the last policy seen to enable no gate
+	plans                                  planCache                              // the gate plans of the policies in force
 
 	// forceConcurrent runs every call's attempts on goroutines even
 	// without hedging; the conformance tests use it to run the same
@@ -182,6 +185,7 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 	e.useOverload(opts.Overload)
 	if e.latencies == nil {
 		e.latencies = hedge.NewLatencies(hedge.LatenciesOptions{Tracker: hedge.TrackerOptions{Clock: e.clk}})
+		e.ownLatencies = true
 	}
 	return e
 }

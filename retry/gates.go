@@ -27,8 +27,9 @@ const (
 // How much of the clock a gate needs, so that a call whose gates need none
 // reads none: timeNone, at admission nor completion (budgets); timeTripped,
 // at admission only when it says so (needsNow) and at completion only for
-// a failure (the breaker); timeAlways (every other gate: the contract of
-// gate.Gate).
+// a failure or a probe (a breaker counting consecutive failures);
+// timeAlways (a breaker with a rate rule, and every other gate: the
+// contract of gate.Gate).
 const (
 	timeNone int8 = iota
 	timeTripped
@@ -95,7 +96,18 @@ func circuitGate(e *Executor, key policy.PolicyKey, p *policy.EffectivePolicy, _
 	if b == nil {
 		return absent, false // the registry is full: the key's calls pass, and it counts them
 	}
-	return (*breakerGate)(b), p.Circuit.Shadow
+	return b, p.Circuit.Shadow
+}
+
+// circuitTiming is how much of the clock the breaker of policy p needs: a
+// rate rule counts every result in a time window (and the slow-call rule
+// reads latencies), so it needs the time of every attempt; the
+// consecutive-failure rule needs it only for failures and probes.
+func circuitTiming(p *policy.CircuitPolicy) int8 {
+	if p.FailureRateThreshold > 0 || (p.SlowCallDuration > 0 && p.SlowCallRateThreshold > 0) {
+		return timeAlways
+	}
+	return timeTripped
 }
 
 func budgetGate(e *Executor, _ policy.PolicyKey, p *policy.EffectivePolicy, k gate.Kind) (gate.Gate, bool) {
@@ -130,43 +142,6 @@ var (
 	notConfigured  gate.Gate = &openGate{reason: ReasonGateNotConfigured}
 )
 
-// breakerGate is a circuit breaker seen as a gate.Gate: a *circuit.Breaker
-// converted, so that it costs no allocation. Its permits' Token is 1 for
-// the half-open probe.
-type breakerGate circuit.Breaker
-
-func (g *breakerGate) Admit(_ context.Context, a gate.Attempt, now time.Time) (gate.Permit, error) {
-	b := (*circuit.Breaker)(g)
-	if b.Closed() { // a closed breaker needs no lock and no clock reading
-		return gate.Permit{Reason: circuit.ReasonClosed, Completer: g}, nil
-	}
-	ok, probe, reason, after := b.Allow(now, a.Policy.Circuit)
-	if !ok {
-		return gate.Permit{Reason: reason}, &circuit.OpenError{Key: a.Key, Reason: reason, RetryAfter: after}
-	}
-	p := gate.Permit{Reason: reason, Completer: g}
-	if probe {
-		p.Token = 1
-	}
-	return p, nil
-}
-
-// Complete reports the attempt to the breaker: a verdict on the dependency
-// counts; an attempt that did not run, or was cut short, gives back what
-// it was granted (a half-open probe slot).
-func (g *breakerGate) Complete(p gate.Permit, r gate.Result) {
-	b := (*circuit.Breaker)(g)
-	probe := p.Token == 1
-	switch r.Verdict {
-	case gate.Answered:
-		b.Done(time.Time{}, r.Attempt.Policy.Circuit, probe, true)
-	case gate.Failed:
-		b.Done(r.End, r.Attempt.Policy.Circuit, probe, false)
-	default:
-		b.Release(probe)
-	}
-}
-
 // needsNow reports whether admitting through g needs a clock reading.
 func (en *planEntry) needsNow() bool {
 	if en.bi < 0 {
@@ -176,8 +151,8 @@ func (en *planEntry) needsNow() bool {
 	case timeNone:
 		return false
 	case timeTripped:
-		if bg, ok := en.g.(*breakerGate); ok {
-			return !(*circuit.Breaker)(bg).Closed()
+		if b, ok := en.g.(*circuit.Breaker); ok {
+			return !b.Closed()
 		}
 	}
 	return true
@@ -225,6 +200,8 @@ type gatePlan struct {
 	timing int8
 	// budget reports that a budget is among the gates.
 	budget bool
+	// breaker is the call's circuit breaker, when it is among the gates.
+	breaker *circuit.Breaker
 }
 
 func (pl *gatePlan) at(i int) *planEntry {
@@ -255,6 +232,9 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 	if k == gate.KindRetry && p == e.noGates.Load() {
 		return
 	}
+	if shared && e.cachedGates(key, p, k, pl) {
+		return
+	}
 	keyed := false
 	for i := range builtins {
 		g, shadow := builtins[i].gate(e, key, p, k)
@@ -265,21 +245,39 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 			keyed = true
 			continue
 		}
-		pl.budget = pl.budget || i == budgetIndex
-		pl.add(planEntry{g: g, bi: int32(i), shadow: shadow}, builtins[i].time)
+		timing := builtins[i].time
+		switch i {
+		case budgetIndex:
+			pl.budget = true
+		case circuitIndex:
+			if b, ok := g.(*circuit.Breaker); ok {
+				pl.breaker = b
+				timing = circuitTiming(&p.Circuit)
+			}
+		}
+		pl.add(planEntry{g: g, bi: int32(i), shadow: shadow}, timing)
 	}
 	for j, ref := range p.Gates {
-		g, ok := e.gates.Get(ref.Name)
-		if !ok {
-			g = gateNotFound
-		}
+		g, _ := userGate(e, ref.Name)
 		pl.add(planEntry{g: g, bi: int32(-1 - j), shadow: ref.Shadow}, timeAlways)
 	}
-	if pl.n == 0 && shared && !keyed && k == gate.KindRetry {
+	switch {
+	case pl.n == 0 && shared && !keyed && k == gate.KindRetry:
 		// Immutable (policies in force are never modified) and kept alive
 		// by the reference, so the pointer always means this policy.
 		e.noGates.Store(p)
+	case shared && !keyed:
+		e.rememberGates(key, p, k, pl)
 	}
+}
+
+// userGate returns the user gate registered under name, or a fail-open
+// gate that records gate_not_found.
+func userGate(e *Executor, name string) (gate.Gate, bool) {
+	if g, ok := e.gates.Get(name); ok {
+		return g, true
+	}
+	return gateNotFound, false
 }
 
 // The places of the gates whose decisions have fields of their own in the
@@ -460,13 +458,21 @@ func (c *engine[T]) releasePermitsSafely(s *slot, r gate.Result) {
 	}
 }
 
+// tripped reports whether a result with verdict v needs the time under a
+// timeTripped plan: a failure may open the breaker, and any result of a
+// breaker that is not closed (a probe's) may change its state, whose time
+// is reported.
+func (pl *gatePlan) tripped(v gate.Verdict) bool {
+	return v == gate.Failed || (pl.breaker != nil && !pl.breaker.Closed())
+}
+
 // gateResult is the gate.Result of slot s's attempt, ended with verdict v
 // and outcome out. The clock is read only if a gate needs it: End and
 // Latency stay zero for the breaker's success and for budgets.
 func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind) gate.Result {
 	r := gate.Result{Verdict: v, Outcome: out, Attempt: c.slotAttempt(s)}
-	timing := c.plan(s.isHedge).timing
-	if v != gate.NotRun && (timing == timeAlways || (timing == timeTripped && v == gate.Failed)) {
+	pl := c.plan(s.isHedge)
+	if v != gate.NotRun && (pl.timing == timeAlways || (pl.timing == timeTripped && pl.tripped(v))) {
 		if !(c.recording || c.tracking()) || c.lastEnd.IsZero() {
 			c.lastEnd = c.now() // handle read it when recording
 		}

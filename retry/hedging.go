@@ -14,19 +14,37 @@ import (
 )
 
 // hub is what attempt goroutines share with the coordinator: a buffered
-// channel for results (never blocks: it holds one slot per attempt the
-// call may launch) and, once the call has returned, the duty to release
-// and discard late results themselves.
+// channel on which an attempt announces its result (never blocks: it holds
+// one entry per attempt the call may launch) and, once the call has
+// returned, the duty to release and discard late results themselves. The
+// channel carries the attempt's launch index and the result waits in res:
+// a channel of plain integers is one allocation, a channel of results two.
 type hub[T any] struct {
-	results chan result[T]
+	results chan int
+	res     []result[T] // by launch index: written before the index is sent
 	discard func(T)
 	e       *Executor
 	key     policy.PolicyKey
 	mu      sync.Mutex
 	closed  bool
-	// hs is the coordinator's hedging state, allocated with the hub; the
-	// attempt goroutines never touch it.
-	hs hedgeState
+	// hs is the coordinator's hedging state, and slots room for the
+	// slots of a call of up to inlineSlots attempts, allocated with the
+	// hub; the attempt goroutines never touch them.
+	hs    hedgeState
+	slots [inlineSlots]slot
+	resIn [inlineSlots]result[T]
+}
+
+// inlineSlots is how many attempts' slots the hub holds: calls that allow
+// more allocate theirs apart.
+const inlineSlots = 3
+
+// slotsFor returns room for the slots of a call of n attempts.
+func (h *hub[T]) slotsFor(n int) []slot {
+	if n <= len(h.slots) {
+		return h.slots[:n:n]
+	}
+	return make([]slot, n)
 }
 
 // lateGates is what an attempt goroutine needs to complete its permits
@@ -64,7 +82,20 @@ type hedgeState struct {
 func (c *engine[T]) tracking() bool { return c.hedgeState != nil && c.tracker != nil }
 
 func newHub[T any](e *Executor, key policy.PolicyKey, maxAttempts int, discard func(T)) *hub[T] {
-	return &hub[T]{results: make(chan result[T], maxAttempts), discard: discard, e: e, key: key}
+	h := &hub[T]{results: make(chan int, maxAttempts), discard: discard, e: e, key: key}
+	if maxAttempts <= len(h.resIn) {
+		h.res = h.resIn[:maxAttempts:maxAttempts]
+	} else {
+		h.res = make([]result[T], maxAttempts)
+	}
+	return h
+}
+
+// take returns the result announced as launch index si, and forgets it.
+func (h *hub[T]) take(si int) result[T] {
+	r := h.res[si]
+	h.res[si] = result[T]{}
+	return r
 }
 
 // run is the body of an attempt goroutine.
@@ -88,11 +119,20 @@ func (h *hub[T]) run(op invoker[T], ctx context.Context, si, ai int, lg lateGate
 func (h *hub[T]) deliver(r result[T], lg *lateGates) {
 	h.mu.Lock()
 	if !h.closed {
-		h.results <- r
+		h.res[r.slot] = r
+		h.results <- r.slot
 		h.mu.Unlock()
 		return
 	}
 	h.mu.Unlock()
+	h.late(&r, lg)
+}
+
+// late cleans up after a result that arrived once the call had returned.
+// It is apart from deliver so that the common path, a result in time,
+// keeps a small frame: an attempt goroutine then runs in its initial
+// stack instead of growing it.
+func (h *hub[T]) late(r *result[T], lg *lateGates) {
 	// The call has returned: this late result is ours to clean up. Nothing
 	// here may panic out of a library goroutine, and no panic is dropped
 	// without a trace.
@@ -135,8 +175,8 @@ func (h *hub[T]) close() []result[T] {
 	var out []result[T]
 	for {
 		select {
-		case r := <-h.results:
-			out = append(out, r)
+		case si := <-h.results:
+			out = append(out, h.take(si))
 		default:
 			return out
 		}
@@ -154,15 +194,20 @@ func (c *engine[T]) startHedging() {
 	if c.hplan.n > 0 {
 		c.crit = gate.CriticalityFrom(c.ctx)
 	}
-	c.many = make([]slot, p.Retry.MaxAttempts)
-	c.tracker = c.e.latencies.For(c.key)
+	c.many = c.hub.slotsFor(p.Retry.MaxAttempts)
 	if t, ok := c.e.triggers.Get(p.Hedge.Trigger); ok {
 		c.trigger = t
-		return
+	} else {
+		c.trigger = hedge.Fixed{}
+		if c.recording {
+			c.tl.Attributes[observe.AttrHedgeTriggerError] = "unknown trigger " + string(p.Hedge.Trigger) + "; using fixed delay"
+		}
 	}
-	c.trigger = hedge.Fixed{}
-	if c.recording {
-		c.tl.Attributes[observe.AttrHedgeTriggerError] = "unknown trigger " + string(p.Hedge.Trigger) + "; using fixed delay"
+	// The fixed delay reads no latencies: when nobody else can read the
+	// executor's own trackers either, the call feeds none (and spares a
+	// clock reading per attempt).
+	if _, fixed := c.trigger.(hedge.Fixed); !fixed || !c.e.ownLatencies {
+		c.tracker = c.e.latencies.For(c.key)
 	}
 }
 

@@ -155,7 +155,8 @@ func (c *engine[T]) drain() {
 	defer t.Stop()
 	for c.inflight > 0 {
 		select {
-		case r := <-c.hub.results:
+		case si := <-c.hub.results:
+			r := c.hub.take(si)
 			c.inflight--
 			c.settle(r)
 		case <-t.C:

@@ -37,14 +37,15 @@ func NewRegistry() *Registry { return &Registry{} }
 // with ReasonDisabled. now is not used: waits run on the Registry's
 // Clock.
 func (r *Registry) Admit(ctx context.Context, a gate.Attempt, now time.Time) (gate.Permit, error) {
-	if a.Policy == nil || !a.Policy.Bulkhead.Enabled {
+	pol := a.Policy
+	if pol == nil || !pol.Bulkhead.Enabled {
 		return gate.Permit{Reason: ReasonDisabled}, nil
 	}
 	b := r.keys.Get(a.Key, r.MaxKeys, DefaultMaxKeys)
 	if b == nil {
 		return gate.Permit{Reason: ReasonOverflow}, nil
 	}
-	return b.Admit(ctx, r.Clock, a.Policy.Bulkhead)
+	return b.admit(ctx, r.Clock, &pol.Bulkhead, pol)
 }
 
 // For returns key's bulkhead, creating it on first use; nil when the

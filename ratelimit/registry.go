@@ -39,7 +39,8 @@ func NewRegistry() *Registry { return &Registry{} }
 // attempts whose policy has no rate limit pass. Permits need no
 // completion.
 func (r *Registry) Admit(ctx context.Context, a gate.Attempt, now time.Time) (gate.Permit, error) {
-	if a.Policy == nil || !a.Policy.RateLimit.Enabled {
+	pol := a.Policy
+	if pol == nil || !pol.RateLimit.Enabled {
 		return gate.Permit{Reason: ReasonDisabled}, nil
 	}
 	if !a.First() {
@@ -49,7 +50,7 @@ func (r *Registry) Admit(ctx context.Context, a gate.Attempt, now time.Time) (ga
 	if l == nil {
 		return gate.Permit{Reason: ReasonOverflow}, nil
 	}
-	p := &a.Policy.RateLimit
+	p := &pol.RateLimit
 	maxWait := p.MaxWait
 	if maxWait > 0 {
 		if dl, ok := ctx.Deadline(); ok && clock.IsReal(r.Clock) {
@@ -60,7 +61,7 @@ func (r *Registry) Admit(ctx context.Context, a gate.Attempt, now time.Time) (ga
 			}
 		}
 	}
-	wait, ok := l.Reserve(now, *p, maxWait)
+	wait, ok := l.reserve(now.UnixNano(), l.config(p, pol), maxWait)
 	if !ok {
 		return gate.Permit{Reason: ReasonLimited}, &gate.RefusedError{
 			Gate: gate.NameRateLimit, Reason: ReasonLimited, RetryAfter: wait, Err: ErrLimited,

@@ -45,7 +45,12 @@ func (r *Registry) Admit(ctx context.Context, a gate.Attempt, now time.Time) (ga
 	if b == nil {
 		return gate.Permit{Reason: ReasonOverflow}, nil
 	}
-	return b.admit(ctx, r.Clock, &pol.Bulkhead, pol)
+	// Bulkhead.admit's lock-free path, inline: this is the call every
+	// attempt of a key with a bulkhead makes.
+	if b.cur.Load().matches(&pol.Bulkhead, pol) && b.s.TryAcquire() {
+		return answers.Admitted(b), nil
+	}
+	return b.admitSlow(ctx, r.Clock, &pol.Bulkhead, pol)
 }
 
 // For returns key's bulkhead, creating it on first use; nil when the

@@ -70,14 +70,24 @@ type Bulkhead struct {
 
 type bulkheadConfig struct {
 	raw, cfg policy.BulkheadPolicy
+	// src is the policy raw was read from when the Registry admitted the
+	// attempt (nil otherwise): an attempt of the same policy, which the
+	// executor passes by reference and never changes while it is in force,
+	// needs no comparison of the section.
+	src *policy.EffectivePolicy
+}
+
+// matches reports whether c is the configuration of p, read from src.
+func (c *bulkheadConfig) matches(p *policy.BulkheadPolicy, src *policy.EffectivePolicy) bool {
+	return c != nil && ((src != nil && c.src == src) || c.raw == *p)
 }
 
 // configureLocked applies p if it differs from the section in force.
-func (b *Bulkhead) configureLocked(p policy.BulkheadPolicy) policy.BulkheadPolicy {
-	if c := b.cur.Load(); c != nil && c.raw == p {
+func (b *Bulkhead) configureLocked(p *policy.BulkheadPolicy, src *policy.EffectivePolicy) policy.BulkheadPolicy {
+	if c := b.cur.Load(); c.matches(p, src) {
 		return c.cfg
 	}
-	c := &bulkheadConfig{raw: p, cfg: config(p)}
+	c := &bulkheadConfig{raw: *p, cfg: config(*p), src: src}
 	b.cur.Store(c)
 	b.s.SetLimitLocked(c.cfg.MaxConcurrent)
 	return c.cfg
@@ -87,17 +97,24 @@ func (b *Bulkhead) configureLocked(p policy.BulkheadPolicy) policy.BulkheadPolic
 // A nil error means the caller holds a slot until it completes the
 // returned permit (Permit.Done). A nil clk means clock.Real.
 func (b *Bulkhead) Admit(ctx context.Context, clk clock.Clock, p policy.BulkheadPolicy) (gate.Permit, error) {
-	if c := b.cur.Load(); c != nil && c.raw == p && b.s.TryAcquire() {
+	return b.admit(ctx, clk, &p, nil)
+}
+
+// admit is Admit for a section read from src (nil: from no policy the
+// bulkhead may remember). Taking a free slot under the configuration in
+// force is lock-free.
+func (b *Bulkhead) admit(ctx context.Context, clk clock.Clock, p *policy.BulkheadPolicy, src *policy.EffectivePolicy) (gate.Permit, error) {
+	if b.cur.Load().matches(p, src) && b.s.TryAcquire() {
 		return answers.Admitted(b), nil
 	}
-	return b.admitSlow(ctx, clk, p)
+	return b.admitSlow(ctx, clk, p, src)
 }
 
 // admitSlow configures, queues and refuses, under the lock; the fast path
-// above stays small enough to inline.
-func (b *Bulkhead) admitSlow(ctx context.Context, clk clock.Clock, p policy.BulkheadPolicy) (gate.Permit, error) {
+// above stays small.
+func (b *Bulkhead) admitSlow(ctx context.Context, clk clock.Clock, p *policy.BulkheadPolicy, src *policy.EffectivePolicy) (gate.Permit, error) {
 	b.s.Mu.Lock()
-	cfg := b.configureLocked(p)
+	cfg := b.configureLocked(p, src)
 	o, waited, err := b.s.AcquireLocked(ctx, clk, cfg.MaxWait, cfg.MaxQueue)
 	return answers.Answer(o, waited, err, b)
 }

@@ -212,3 +212,38 @@ func BenchmarkAdmitUncontended(b *testing.B) {
 		p.Done(gate.Result{Verdict: gate.Answered})
 	}
 }
+
+// Policies taking turns on one key each apply their own section, whether
+// the attempt carries the policy seen last, another policy with the same
+// section, or a direct call with no policy at all.
+func TestPoliciesTakingTurns(t *testing.T) {
+	r := &bulkhead.Registry{}
+	ctx := context.Background()
+	one := attempt(policy.BulkheadPolicy{Enabled: true, MaxConcurrent: 1})
+	two := attempt(policy.BulkheadPolicy{Enabled: true, MaxConcurrent: 2})
+	oneAgain := attempt(policy.BulkheadPolicy{Enabled: true, MaxConcurrent: 1})
+	p1, err := r.Admit(ctx, one, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Admit(ctx, one, time.Time{}); !errors.Is(err, bulkhead.ErrFull) {
+		t.Fatalf("second under a limit of 1: %v", err)
+	}
+	p2, err := r.Admit(ctx, two, time.Time{})
+	if err != nil {
+		t.Fatalf("second under a limit of 2: %v", err)
+	}
+	for _, a := range []gate.Attempt{one, oneAgain} {
+		if _, err := r.Admit(ctx, a, time.Time{}); !errors.Is(err, bulkhead.ErrFull) {
+			t.Fatalf("third under a limit of 1: %v", err)
+		}
+	}
+	if _, err := r.For(key).Admit(ctx, nil, two.Policy.Bulkhead); !errors.Is(err, bulkhead.ErrFull) {
+		t.Fatalf("third under a limit of 2: %v", err)
+	}
+	p1.Done(gate.Result{Verdict: gate.Answered})
+	p2.Done(gate.Result{Verdict: gate.Answered})
+	if n := r.For(key).InFlight(); n != 0 {
+		t.Fatalf("in flight %d", n)
+	}
+}

@@ -37,14 +37,20 @@ func NewRegistry() *Registry { return &Registry{} }
 // with ReasonDisabled. now is not used: waits run on the Registry's
 // Clock.
 func (r *Registry) Admit(ctx context.Context, a gate.Attempt, now time.Time) (gate.Permit, error) {
-	if a.Policy == nil || !a.Policy.Bulkhead.Enabled {
+	pol := a.Policy
+	if pol == nil || !pol.Bulkhead.Enabled {
 		return gate.Permit{Reason: ReasonDisabled}, nil
 	}
 	b := r.keys.Get(a.Key, r.MaxKeys, DefaultMaxKeys)
 	if b == nil {
 		return gate.Permit{Reason: ReasonOverflow}, nil
 	}
-	return b.Admit(ctx, r.Clock, a.Policy.Bulkhead)
+	// Bulkhead.admit's lock-free path, inline: this is the call every
+	// attempt of a key with a bulkhead makes.
+	if b.cur.Load().matches(&pol.Bulkhead, pol) && b.s.TryAcquire() {
+		return answers.Admitted(b), nil
+	}
+	return b.admitSlow(ctx, r.Clock, &pol.Bulkhead, pol)
 }
 
 // For returns key's bulkhead, creating it on first use; nil when the

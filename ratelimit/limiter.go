@@ -67,25 +67,37 @@ type limiterConfig struct {
 	// interval is the time one token takes to come back, burst the time
 	// Burst tokens take, both in nanoseconds.
 	interval, burst int64
+	// src is the policy raw was read from when the Registry admitted the
+	// attempt (nil otherwise): an attempt of the same policy, which the
+	// executor passes by reference and never changes while it is in force,
+	// needs no comparison of the section.
+	src *policy.EffectivePolicy
 }
 
-func (l *Limiter) config(p policy.RateLimitPolicy) *limiterConfig {
-	if c := l.cur.Load(); c != nil && c.raw == p {
+// config returns the configuration of p, read from src (nil: from no
+// policy the limiter may remember), making it if it is not the one in
+// force.
+func (l *Limiter) config(p *policy.RateLimitPolicy, src *policy.EffectivePolicy) *limiterConfig {
+	if c := l.cur.Load(); c != nil && ((src != nil && c.src == src) || c.raw == *p) {
 		return c
 	}
-	cfg := config(p)
+	return l.configure(p, src)
+}
+
+func (l *Limiter) configure(p *policy.RateLimitPolicy, src *policy.EffectivePolicy) *limiterConfig {
+	cfg := config(*p)
 	iv := int64(math.Round(float64(time.Second) / cfg.Rate))
 	if iv < 1 {
 		iv = 1
 	}
-	c := &limiterConfig{raw: p, cfg: cfg, interval: iv, burst: iv * int64(cfg.Burst)}
+	c := &limiterConfig{raw: *p, cfg: cfg, interval: iv, burst: iv * int64(cfg.Burst), src: src}
 	l.cur.Store(c)
 	return c
 }
 
 // Allow takes a token at now under p and reports whether there was one.
 func (l *Limiter) Allow(now time.Time, p policy.RateLimitPolicy) bool {
-	_, ok := l.Reserve(now, p, 0)
+	_, ok := l.reserve(now.UnixNano(), l.config(&p, nil), 0)
 	return ok
 }
 
@@ -95,8 +107,11 @@ func (l *Limiter) Allow(now time.Time, p policy.RateLimitPolicy) bool {
 // wait until it would come. A caller that stops waiting gives the token
 // back with Cancel.
 func (l *Limiter) Reserve(now time.Time, p policy.RateLimitPolicy, maxWait time.Duration) (wait time.Duration, ok bool) {
-	c := l.config(p)
-	n := now.UnixNano()
+	return l.reserve(now.UnixNano(), l.config(&p, nil), maxWait)
+}
+
+// reserve is Reserve at n nanoseconds since the Unix epoch under c.
+func (l *Limiter) reserve(n int64, c *limiterConfig, maxWait time.Duration) (wait time.Duration, ok bool) {
 	for {
 		tat := l.tat.Load()
 		start := tat
@@ -132,7 +147,7 @@ func (l *Limiter) Cancel() {
 // Tokens returns the tokens available at now under p (negative while
 // waiters hold reservations).
 func (l *Limiter) Tokens(now time.Time, p policy.RateLimitPolicy) float64 {
-	c := l.config(p)
+	c := l.config(&p, nil)
 	n := now.UnixNano()
 	tat := l.tat.Load()
 	if tat < n {

@@ -175,3 +175,40 @@ func BenchmarkAdmitUncontended(b *testing.B) {
 		}
 	}
 }
+
+// Policies taking turns on one key each apply their own rate, whether the
+// attempt carries the policy seen last, another policy with the same
+// section, or none (a direct call): the wait a refusal announces is the
+// rate's own.
+func TestPoliciesTakingTurns(t *testing.T) {
+	r := &ratelimit.Registry{}
+	ctx := context.Background()
+	slow := attempt(policy.RateLimitPolicy{Enabled: true, Rate: 1, Burst: 1}, 0, gate.KindRetry)
+	slowAgain := attempt(policy.RateLimitPolicy{Enabled: true, Rate: 1, Burst: 1}, 0, gate.KindRetry)
+	fast := attempt(policy.RateLimitPolicy{Enabled: true, Rate: 1000, Burst: 2}, 0, gate.KindRetry)
+	if _, err := r.Admit(ctx, slow, t0); err != nil {
+		t.Fatal(err)
+	}
+	// The bucket is empty for 1s: the next token is 1s away at the slow
+	// rate, 1s + 1ms - 2ms away at the fast one.
+	retryAfter := func(a gate.Attempt) time.Duration {
+		t.Helper()
+		_, err := r.Admit(ctx, a, t0)
+		var re *gate.RefusedError
+		if !errors.As(err, &re) {
+			t.Fatalf("not refused: %v", err)
+		}
+		return re.RetryAfter
+	}
+	for i, c := range []struct {
+		a    gate.Attempt
+		want time.Duration
+	}{{slow, time.Second}, {fast, 999 * time.Millisecond}, {slow, time.Second}, {fast, 999 * time.Millisecond}, {slowAgain, time.Second}} {
+		if got := retryAfter(c.a); got != c.want {
+			t.Fatalf("turn %d: retry after %v, want %v", i, got, c.want)
+		}
+	}
+	if w, ok := r.For(key).Reserve(t0, fast.Policy.RateLimit, 0); ok || w != 999*time.Millisecond {
+		t.Fatalf("direct reserve at the fast rate: %v %v", w, ok)
+	}
+}

@@ -39,7 +39,8 @@ func NewRegistry() *Registry { return &Registry{} }
 // attempts whose policy has no rate limit pass. Permits need no
 // completion.
 func (r *Registry) Admit(ctx context.Context, a gate.Attempt, now time.Time) (gate.Permit, error) {
-	if a.Policy == nil || !a.Policy.RateLimit.Enabled {
+	pol := a.Policy
+	if pol == nil || !pol.RateLimit.Enabled {
 		return gate.Permit{Reason: ReasonDisabled}, nil
 	}
 	if !a.First() {
@@ -49,18 +50,16 @@ func (r *Registry) Admit(ctx context.Context, a gate.Attempt, now time.Time) (ga
 	if l == nil {
 		return gate.Permit{Reason: ReasonOverflow}, nil
 	}
-	p := &a.Policy.RateLimit
+	p := &pol.RateLimit
+	c := l.cur.Load()
+	if c == nil || c.src != pol {
+		c = l.config(p, pol)
+	}
 	maxWait := p.MaxWait
 	if maxWait > 0 {
-		if dl, ok := ctx.Deadline(); ok && clock.IsReal(r.Clock) {
-			// A token that comes after the caller has given up is no
-			// use; the refusal's RetryAfter still says when it comes.
-			if left := time.Until(dl); left < maxWait {
-				maxWait = left
-			}
-		}
+		maxWait = r.boundWait(ctx, maxWait)
 	}
-	wait, ok := l.Reserve(now, *p, maxWait)
+	wait, ok := l.reserve(now.UnixNano(), c, maxWait)
 	if !ok {
 		return gate.Permit{Reason: ReasonLimited}, &gate.RefusedError{
 			Gate: gate.NameRateLimit, Reason: ReasonLimited, RetryAfter: wait, Err: ErrLimited,
@@ -69,6 +68,25 @@ func (r *Registry) Admit(ctx context.Context, a gate.Attempt, now time.Time) (ga
 	if wait == 0 {
 		return gate.Permit{Reason: ReasonAdmitted}, nil
 	}
+	return r.wait(ctx, l, wait)
+}
+
+// boundWait bounds maxWait by ctx's deadline on the wall clock.
+func (r *Registry) boundWait(ctx context.Context, maxWait time.Duration) time.Duration {
+	if dl, ok := ctx.Deadline(); ok && clock.IsReal(r.Clock) {
+		// A token that comes after the caller has given up is no use; the
+		// refusal's RetryAfter still says when it comes.
+		if left := time.Until(dl); left < maxWait {
+			maxWait = left
+		}
+	}
+	return maxWait
+}
+
+// wait waits the given time for the token l reserved, and gives it back
+// when ctx ends first. Apart from Admit, so that an admission without a
+// wait stays small.
+func (r *Registry) wait(ctx context.Context, l *Limiter, wait time.Duration) (gate.Permit, error) {
 	clk := r.Clock
 	if clk == nil {
 		clk = clock.Real{}

@@ -5,6 +5,7 @@
 package keyed
 
 import (
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 
@@ -15,23 +16,50 @@ import (
 // Map keeps one *T per key, for at most a given number of keys. The zero
 // value is empty and ready to use; T's zero value must be usable.
 type Map[T any] struct {
-	m          cow.Map[policy.PolicyKey, *T]
+	// hot is a recently used entry, checked before the map: comparing its
+	// key (two string comparisons, each first a length and a pointer) is
+	// cheaper than hashing the key, and most registries serve one key far
+	// more than the others.
+	hot        atomic.Pointer[entry[T]]
+	m          cow.Map[policy.PolicyKey, *entry[T]]
 	mu         sync.Mutex
 	n          int
 	overflowed atomic.Uint64
+}
+
+// entry is a key's state with its key, so that the hot entry can be
+// checked without the map; the state lives in the entry, one allocation
+// per key.
+type entry[T any] struct {
+	key policy.PolicyKey
+	v   T
 }
 
 // Get returns key's state, creating it on first use; nil when max keys
 // already have state (Overflowed then counts the lookup). max <= 0 means
 // def.
 func (m *Map[T]) Get(key policy.PolicyKey, max, def int) *T {
-	if v, ok := m.m.Load(key); ok {
-		return v
+	if e := m.hot.Load(); e != nil && e.key == key {
+		return &e.v
+	}
+	return m.get(key, max, def)
+}
+
+// get is Get past the hot entry; apart so that Get stays small enough to
+// inline.
+func (m *Map[T]) get(key policy.PolicyKey, max, def int) *T {
+	if e, ok := m.m.Load(key); ok {
+		// Replace the hot entry on one miss in eight, so that keys taking
+		// turns do not write a shared word on every lookup.
+		if rand.Uint32()&7 == 0 {
+			m.hot.Store(e)
+		}
+		return &e.v
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if v, ok := m.m.Load(key); ok {
-		return v
+	if e, ok := m.m.Load(key); ok {
+		return &e.v
 	}
 	if max <= 0 {
 		max = def
@@ -40,14 +68,20 @@ func (m *Map[T]) Get(key policy.PolicyKey, max, def int) *T {
 		m.overflowed.Add(1)
 		return nil
 	}
-	v := new(T)
-	m.m.Store(key, v)
+	e := &entry[T]{key: key}
+	m.m.Store(key, e)
+	m.hot.Store(e)
 	m.n++
-	return v
+	return &e.v
 }
 
 // Lookup returns key's state without creating it.
-func (m *Map[T]) Lookup(key policy.PolicyKey) (*T, bool) { return m.m.Load(key) }
+func (m *Map[T]) Lookup(key policy.PolicyKey) (*T, bool) {
+	if e, ok := m.m.Load(key); ok {
+		return &e.v, true
+	}
+	return nil, false
+}
 
 // Overflowed counts the lookups of keys that got no state because the map
 // was full.

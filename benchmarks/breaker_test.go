@@ -38,8 +38,8 @@ type sub struct {
 	f    func(b *testing.B)
 }
 
-// runRotated runs subs, starting at the next rotation.
-func runRotated(b *testing.B, subs []sub) {
+// runSubsRotated runs subs, starting at the next rotation.
+func runSubsRotated(b *testing.B, subs []sub) {
 	k := int(breakerRotation.Add(1)-1) % len(subs)
 	for i := range subs {
 		s := subs[(k+i)%len(subs)]
@@ -141,7 +141,7 @@ func BenchmarkBreakerAdmit(b *testing.B) {
 			expect(b, "closed", boolInt(cb.IsClosed()), 1)
 		}
 	}
-	runRotated(b, []sub{
+	runSubsRotated(b, []sub{
 		{libRego, regoSub(breakerConsecutive, false)},
 		{libRegoRates, regoSub(breakerRates, true)},
 		{libGobreaker, gobreakerSub(false)},
@@ -168,7 +168,7 @@ func BenchmarkBreakerSuccess(b *testing.B) {
 			timedCalls(b, s, func() error { return exec.Do(ctx, benchKey, op) })
 		}
 	}
-	runRotated(b, []sub{
+	runSubsRotated(b, []sub{
 		{libNone, regoSub(policy.CircuitPolicy{})},
 		{libRego, regoSub(breakerConsecutive)},
 		{libRegoRates, regoSub(breakerRates)},

@@ -49,7 +49,7 @@ func BenchmarkBudgetParallel(b *testing.B) {
 			calls.Add(n)
 			attemptsMade.Add(s.attempts)
 		})
-		m.stop(b)
+		m.report(b)
 		b.StopTimer()
 		expect(b, "attempts", attemptsMade.Load(), 2*calls.Load())
 	}

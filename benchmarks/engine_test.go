@@ -35,7 +35,7 @@ func loopDo(b *testing.B, exec *retry.Executor, op func(context.Context) error) 
 			b.Fatal(err)
 		}
 	}
-	m.stop(b)
+	m.report(b)
 	b.StopTimer()
 	expect(b, "attempts", s.attempts, int64(b.N))
 }
@@ -78,7 +78,7 @@ func BenchmarkGated(b *testing.B) {
 	run := func(p policy.EffectivePolicy) func(*testing.B) {
 		return func(b *testing.B) { loopDo(b, gatedExec(p, reg), succeedOp) }
 	}
-	runRotated(b, []sub{
+	runSubsRotated(b, []sub{
 		{libRego, run(policy.EffectivePolicy{})},
 		{libRegoBreaker, run(policy.EffectivePolicy{Circuit: breaker})},
 		{libRegoTokenBucket, run(policy.EffectivePolicy{Retry: withBudget("bucket")})},
@@ -93,7 +93,7 @@ func BenchmarkGated(b *testing.B) {
 // primary on a goroutine, a timer for the hedge, a channel for the result).
 // Each checks every call made one attempt.
 func BenchmarkHedgePrimaryWins(b *testing.B) {
-	runRotated(b, []sub{
+	runSubsRotated(b, []sub{
 		{libRego, func(b *testing.B) {
 			exec := retry.NewExecutor(retry.ExecutorOptions{Provider: staticPolicy(policy.EffectivePolicy{
 				Retry: policy.RetryPolicy{MaxAttempts: 1},
@@ -113,7 +113,7 @@ func BenchmarkHedgePrimaryWins(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			m.stop(b)
+			m.report(b)
 			b.StopTimer()
 			expect(b, "attempts", made, int64(b.N))
 		}},

@@ -58,7 +58,7 @@ func BenchmarkEvents(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		m.stop(b)
+		m.report(b)
 		b.StopTimer()
 		expect(b, "attempts", s.attempts, wantAttempts(b))
 		expect(b, "events", obs.events, wantAttempts(b))
@@ -80,7 +80,7 @@ func BenchmarkEvents(b *testing.B) {
 			}
 			events += int64(len(tl.Attempts))
 		}
-		m.stop(b)
+		m.report(b)
 		b.StopTimer()
 		expect(b, "attempts", s.attempts, wantAttempts(b))
 		expect(b, "events", events, wantAttempts(b))
@@ -105,7 +105,7 @@ func BenchmarkEvents(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		m.stop(b)
+		m.report(b)
 		b.StopTimer()
 		expect(b, "attempts", s.attempts, wantAttempts(b))
 		expect(b, "events", events, wantAttempts(b))
@@ -129,7 +129,7 @@ func BenchmarkEvents(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		m.stop(b)
+		m.report(b)
 		b.StopTimer()
 		expect(b, "attempts", s.attempts, wantAttempts(b))
 		expect(b, "events", events, int64(fails*b.N))
@@ -149,7 +149,7 @@ func BenchmarkEvents(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		m.stop(b)
+		m.report(b)
 		b.StopTimer()
 		expect(b, "attempts", s.attempts, wantAttempts(b))
 		expect(b, "events", events, int64(fails*b.N))

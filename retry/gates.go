@@ -28,8 +28,10 @@ const (
 // reads none: timeNone, at admission nor completion (budgets); timeTripped,
 // at admission only when it says so (needsNow) and at completion only for
 // a failure or a probe (a breaker counting consecutive failures);
-// timeAlways (a breaker with a rate rule, and every other gate: the
-// contract of gate.Gate).
+// timeAlways (a breaker with a rate rule, the rate limiter and the
+// adaptive limit, user gates: the contract of gate.Gate). The bulkhead and
+// load shedding read no time (their waits run on their own clock), so
+// they are timeNone.
 const (
 	timeNone int8 = iota
 	timeTripped
@@ -56,7 +58,7 @@ var builtins = [...]builtin{
 	// Load shedding by criticality: package shed's Registry, a gate.Gate
 	// reading Policy.Shed (ExecutorOptions.Overload supplies it and the
 	// three below).
-	{name: gate.NameShed, stop: StopGateRefused, src: SourceGate, time: timeAlways, gate: func(e *Executor, _ policy.PolicyKey, p *policy.EffectivePolicy, _ gate.Kind) (gate.Gate, bool) {
+	{name: gate.NameShed, stop: StopGateRefused, src: SourceGate, time: timeNone, gate: func(e *Executor, _ policy.PolicyKey, p *policy.EffectivePolicy, _ gate.Kind) (gate.Gate, bool) {
 		return configured(e.shed, p.Shed.Enabled), p.Shed.Shadow
 	}},
 	// The rate limiter of first attempts: package ratelimit's Registry
@@ -66,7 +68,7 @@ var builtins = [...]builtin{
 	}},
 	{name: gate.NameBudget, stop: StopBudgetDenied, src: SourceBudget, time: timeNone, gate: budgetGate},
 	// The bulkhead: package bulkhead's Registry (Policy.Bulkhead).
-	{name: gate.NameBulkhead, stop: StopGateRefused, src: SourceGate, time: timeAlways, gate: func(e *Executor, _ policy.PolicyKey, p *policy.EffectivePolicy, _ gate.Kind) (gate.Gate, bool) {
+	{name: gate.NameBulkhead, stop: StopGateRefused, src: SourceGate, time: timeNone, gate: func(e *Executor, _ policy.PolicyKey, p *policy.EffectivePolicy, _ gate.Kind) (gate.Gate, bool) {
 		return configured(e.bulkhead, p.Bulkhead.Enabled), p.Bulkhead.Shadow
 	}},
 	// The adaptive concurrency limit: package adaptive's Registry

@@ -80,10 +80,12 @@
 // budget.Registry.Gate), the bulkhead, the adaptive concurrency limit; then
 // the user gates the policy names (policy.EffectivePolicy.Gates, looked up
 // in ExecutorOptions.Gates), in the list's order. Load shedding, the rate
-// limiter, the bulkhead and the concurrency limit come with their own
-// packages; until this executor is given them, a policy enabling one is
-// admitted and recorded as gate_not_configured. A name missing from a
-// registry fails open, recorded as budget_not_found or gate_not_found.
+// limiter, the bulkhead and the concurrency limit keep their per-key state
+// in ExecutorOptions.Overload (an admission.Gates; the executor keeps its
+// own when it is nil); a gate whose registry is nil there is not
+// configured: a policy enabling it is admitted and recorded as
+// gate_not_configured. A name missing from a registry fails open, recorded
+// as budget_not_found or gate_not_found.
 // Gates run only when the policy enables them: a call without gates pays
 // nothing for the seam.
 //

@@ -211,3 +211,70 @@ func TestDocumentedStopErrorOfAGate(t *testing.T) {
 		t.Fatalf("stop_reason %q", tl.Attributes["stop_reason"])
 	}
 }
+
+func TestDocumentedAdaptiveWaitReasons(t *testing.T) {
+	// A limit of one, a wait of 1s: at most as many waiters as the limit.
+	exec, key, clk := reasonsExec(policy.EffectivePolicy{Concurrency: policy.ConcurrencyPolicy{
+		Enabled: true, InitialLimit: 1, MinLimit: 1, MaxLimit: 1, MaxWait: time.Second,
+	}}, retry.ExecutorOptions{})
+	release, done := holdOne(t, exec, key, context.Background())
+	type result struct {
+		tl  observe.Timeline
+		err error
+	}
+	waiter := make(chan result, 1)
+	go func() {
+		tl, err := exec.DoWithTimeline(context.Background(), key, never(t))
+		waiter <- result{tl, err}
+	}()
+	clk.BlockUntil(1)
+	tl, err := exec.DoWithTimeline(context.Background(), key, never(t))
+	refusal(t, tl, err, "concurrency", "queue_full", adaptive.ErrLimited)
+	clk.Advance(time.Second)
+	r := <-waiter
+	refusal(t, r.tl, r.err, "concurrency", "wait_timeout", adaptive.ErrLimited)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDocumentedBulkheadCancelledWait(t *testing.T) {
+	// The caller gives up while its attempt waits for a slot: the call
+	// stops (stop_reason context_done) with the context's error, and the
+	// record keeps the bulkhead's "cancelled".
+	exec, key, clk := reasonsExec(policy.EffectivePolicy{Bulkhead: policy.BulkheadPolicy{
+		Enabled: true, MaxConcurrent: 1, MaxWait: time.Second,
+	}}, retry.ExecutorOptions{})
+	release, done := holdOne(t, exec, key, context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	type result struct {
+		tl  observe.Timeline
+		err error
+	}
+	waiter := make(chan result, 1)
+	go func() {
+		tl, err := exec.DoWithTimeline(ctx, key, never(t))
+		waiter <- result{tl, err}
+	}()
+	clk.BlockUntil(1)
+	cancel()
+	r := <-waiter
+	if !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", r.err)
+	}
+	if r.tl.Attributes["stop_reason"] != "context_done" {
+		t.Fatalf("stop_reason %q", r.tl.Attributes["stop_reason"])
+	}
+	if len(r.tl.Attempts) != 1 {
+		t.Fatalf("records %+v", r.tl.Attempts)
+	}
+	gs := r.tl.Attempts[0].Gates
+	if len(gs) != 1 || gs[0].Gate != "bulkhead" || gs[0].Reason != "cancelled" || gs[0].Admitted {
+		t.Fatalf("decisions %+v, want the bulkhead's cancelled wait", gs)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -278,3 +278,57 @@ func TestDocumentedBulkheadCancelledWait(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDocumentedStopErrorOfTheBulkhead(t *testing.T) {
+	// The first attempt of call B fails; meanwhile call A queued for B's
+	// slot gets it, so B's retry waits, then is refused: B stops with a
+	// *retry.StopError over its last error, matching bulkhead.ErrFull.
+	exec, key, clk := reasonsExec(policy.EffectivePolicy{
+		Retry:    policy.RetryPolicy{MaxAttempts: 3},
+		Bulkhead: policy.BulkheadPolicy{Enabled: true, MaxConcurrent: 1, MaxQueue: 1, MaxWait: time.Second},
+	}, retry.ExecutorOptions{})
+	failure := errors.New("svc: unavailable")
+	aRunning, aRelease, aDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	calls := 0
+	type result struct {
+		tl  observe.Timeline
+		err error
+	}
+	b := make(chan result, 1)
+	go func() {
+		tl, err := exec.DoWithTimeline(context.Background(), key, func(context.Context) error {
+			calls++
+			if calls == 1 {
+				go func() {
+					aDone <- exec.Do(context.Background(), key, func(context.Context) error {
+						close(aRunning)
+						<-aRelease
+						return nil
+					})
+				}()
+				clk.BlockUntil(1) // A waits for B's slot
+			}
+			return failure
+		})
+		b <- result{tl, err}
+	}()
+	<-aRunning        // B's first attempt ended; A has the slot
+	clk.BlockUntil(1) // B's retry waits for it
+	clk.Advance(time.Second)
+	r := <-b
+	var stop *retry.StopError
+	if !errors.As(r.err, &stop) || stop.Reason != "gate_refused" || !errors.Is(r.err, bulkhead.ErrFull) ||
+		!errors.Is(r.err, gate.ErrRefused) || !errors.Is(r.err, failure) {
+		t.Fatalf("err = %#v, want a StopError gate_refused matching bulkhead.ErrFull and the last error", r.err)
+	}
+	if calls != 1 || len(r.tl.Attempts) != 2 || r.tl.Attributes["stop_reason"] != "gate_refused" {
+		t.Fatalf("calls %d, records %+v, stop_reason %q", calls, r.tl.Attempts, r.tl.Attributes["stop_reason"])
+	}
+	if gs := r.tl.Attempts[1].Gates; len(gs) != 1 || gs[0].Reason != "wait_timeout" {
+		t.Fatalf("retry's decisions %+v, want the bulkhead's wait_timeout", gs)
+	}
+	close(aRelease)
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+}

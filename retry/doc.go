@@ -34,18 +34,19 @@
 //
 //   - a non-retryable outcome or an abort: that error itself;
 //   - a retryable failure after which the call stopped (the attempts ran
-//     out, a budget or the breaker refused the retry, the deadline left
-//     no room for the next wait): a *StopError, whose message is the last
-//     error's and which unwraps both to it and to the cause, so that
-//     errors.Is(err, ErrAttemptsExhausted), errors.Is(err,
-//     budget.ErrDenied), errors.Is(err, circuit.ErrOpen) or errors.Is(err,
-//     ErrDeadline) says why;
+//     out, a budget, the breaker or another gate refused the retry, the
+//     deadline left no room for the next wait): a *StopError, whose
+//     message is the last error's and which unwraps both to it and to the
+//     cause, so that errors.Is(err, ErrAttemptsExhausted), errors.Is(err,
+//     budget.ErrDenied), errors.Is(err, circuit.ErrOpen), errors.Is(err,
+//     gate.ErrRefused) or errors.Is(err, ErrDeadline) says why;
 //   - the caller's context ending the call: an error matching both
 //     ctx.Err() and the last operation's error.
 //
 // When nothing ran, the error is rego's own: ErrNoPolicy/*NoPolicyError,
 // budget.ErrDenied/*budget.DeniedError, circuit.ErrOpen/*circuit.OpenError,
-// or ctx.Err(). A panic is a *PanicError (see Panics).
+// gate.ErrRefused/*gate.RefusedError (an overload gate or a user gate), or
+// ctx.Err(). A panic is a *PanicError (see Panics).
 //
 // # Hedging
 //

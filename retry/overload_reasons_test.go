@@ -56,6 +56,9 @@ func refusal(t *testing.T, tl observe.Timeline, err error, name, reason string, 
 	if d := gs[len(gs)-1]; d.Gate != name || d.Reason != reason || d.Admitted {
 		t.Fatalf("decision %+v, want %s refusing with %q", d, name, reason)
 	}
+	if sr := tl.Attributes["stop_reason"]; sr != "gate_refused" {
+		t.Fatalf("stop_reason %q, want gate_refused", sr)
+	}
 }
 
 func never(t *testing.T) func(context.Context) error {

@@ -73,3 +73,33 @@ func TestDocumentedCircuitReasonsAndCauses(t *testing.T) {
 		t.Fatalf("event %+v, want the reset", ev)
 	}
 }
+
+func TestDocumentedCircuitFailureRateThroughTheExecutor(t *testing.T) {
+	// Failures alternate with successes, so no run of consecutive failures
+	// opens the breaker; half of the attempts failing does, once
+	// MinThroughput attempts ended in the window.
+	var events []observe.Event
+	breakers := &circuit.Registry{OnStateChange: func(c circuit.StateChange) { events = append(events, c.Event()) }}
+	exec, key, clk := reasonsExec(policy.EffectivePolicy{
+		Circuit: policy.CircuitPolicy{
+			Enabled: true, FailureThreshold: 100, FailureRateThreshold: 0.5,
+			MinThroughput: 4, Window: 10 * time.Second, Cooldown: time.Second,
+		},
+	}, retry.ExecutorOptions{Breakers: breakers})
+	for i := 0; i < 4; i++ {
+		clk.Advance(100 * time.Millisecond)
+		failing := i%2 == 1
+		_ = exec.Do(context.Background(), key, func(context.Context) error {
+			if failing {
+				return errors.New("svc: down")
+			}
+			return nil
+		})
+		if i < 3 && len(events) != 0 {
+			t.Fatalf("after %d attempts: events %+v", i+1, events)
+		}
+	}
+	if len(events) != 1 || events[0].To != "open" || events[0].Detail != "failure_rate" {
+		t.Fatalf("events %+v, want the breaker opened by failure_rate", events)
+	}
+}

@@ -61,6 +61,33 @@ func refusal(t *testing.T, tl observe.Timeline, err error, name, reason string, 
 	}
 }
 
+// docCall is what a call started with startDocCall returned.
+type docCall struct {
+	tl  observe.Timeline
+	err error
+}
+
+// startDocCall runs a call of key on its own goroutine; its result arrives on
+// the channel.
+func startDocCall(ctx context.Context, exec *retry.Executor, key policy.PolicyKey, op func(context.Context) error) <-chan docCall {
+	ch := make(chan docCall, 1)
+	go func() {
+		tl, err := exec.DoWithTimeline(ctx, key, op)
+		ch <- docCall{tl, err}
+	}()
+	return ch
+}
+
+// letGo ends a call held in its operation (holdOne) and checks that it
+// succeeded.
+func letGo(t *testing.T, release chan struct{}, done chan error) {
+	t.Helper()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func never(t *testing.T) func(context.Context) error {
 	return func(context.Context) error {
 		t.Error("the operation ran past a refusal")
@@ -74,36 +101,30 @@ func TestDocumentedBulkheadReasons(t *testing.T) {
 	release, done := holdOne(t, exec, key, context.Background())
 	tl, err := exec.DoWithTimeline(context.Background(), key, never(t))
 	refusal(t, tl, err, "bulkhead", "full", bulkhead.ErrFull)
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	letGo(t, release, done)
 
-	// A queue of one and a wait of 1s: the second waiter finds the queue
-	// full, the first waits its 1s out.
-	exec, key, clk := reasonsExec(policy.EffectivePolicy{Bulkhead: policy.BulkheadPolicy{
+	// A queue of one and a wait of 1s.
+	waitReasons(t, policy.EffectivePolicy{Bulkhead: policy.BulkheadPolicy{
 		Enabled: true, MaxConcurrent: 1, MaxQueue: 1, MaxWait: time.Second,
-	}}, retry.ExecutorOptions{})
-	release, done = holdOne(t, exec, key, context.Background())
-	type result struct {
-		tl  observe.Timeline
-		err error
-	}
-	waiter := make(chan result, 1)
-	go func() {
-		tl, err := exec.DoWithTimeline(context.Background(), key, never(t))
-		waiter <- result{tl, err}
-	}()
+	}}, "bulkhead", bulkhead.ErrFull)
+}
+
+// waitReasons runs, under p (one slot, one waiter at most, a wait of 1s),
+// a call holding the slot, a call waiting for it and one more: the third
+// finds the queue full ("queue_full"), the second waits its 1s out
+// ("wait_timeout").
+func waitReasons(t *testing.T, p policy.EffectivePolicy, name string, sentinel error) {
+	t.Helper()
+	exec, key, clk := reasonsExec(p, retry.ExecutorOptions{})
+	release, done := holdOne(t, exec, key, context.Background())
+	waiter := startDocCall(context.Background(), exec, key, never(t))
 	clk.BlockUntil(1) // the waiter's timer
-	tl, err = exec.DoWithTimeline(context.Background(), key, never(t))
-	refusal(t, tl, err, "bulkhead", "queue_full", bulkhead.ErrFull)
+	tl, err := exec.DoWithTimeline(context.Background(), key, never(t))
+	refusal(t, tl, err, name, "queue_full", sentinel)
 	clk.Advance(time.Second)
 	r := <-waiter
-	refusal(t, r.tl, r.err, "bulkhead", "wait_timeout", bulkhead.ErrFull)
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	refusal(t, r.tl, r.err, name, "wait_timeout", sentinel)
+	letGo(t, release, done)
 }
 
 func TestDocumentedRateLimitReason(t *testing.T) {
@@ -125,10 +146,7 @@ func TestDocumentedAdaptiveReason(t *testing.T) {
 	release, done := holdOne(t, exec, key, context.Background())
 	tl, err := exec.DoWithTimeline(context.Background(), key, never(t))
 	refusal(t, tl, err, "concurrency", "limited", adaptive.ErrLimited)
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	letGo(t, release, done)
 }
 
 func TestDocumentedShedReasons(t *testing.T) {
@@ -157,10 +175,7 @@ func TestDocumentedShedReasons(t *testing.T) {
 	if err := exec.Do(held, key, func(context.Context) error { return nil }); err != nil {
 		t.Fatalf("critical_plus: %v", err)
 	}
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	letGo(t, release, done)
 }
 
 func TestDocumentedFailOpenReasons(t *testing.T) {
@@ -217,29 +232,9 @@ func TestDocumentedStopErrorOfAGate(t *testing.T) {
 
 func TestDocumentedAdaptiveWaitReasons(t *testing.T) {
 	// A limit of one, a wait of 1s: at most as many waiters as the limit.
-	exec, key, clk := reasonsExec(policy.EffectivePolicy{Concurrency: policy.ConcurrencyPolicy{
+	waitReasons(t, policy.EffectivePolicy{Concurrency: policy.ConcurrencyPolicy{
 		Enabled: true, InitialLimit: 1, MinLimit: 1, MaxLimit: 1, MaxWait: time.Second,
-	}}, retry.ExecutorOptions{})
-	release, done := holdOne(t, exec, key, context.Background())
-	type result struct {
-		tl  observe.Timeline
-		err error
-	}
-	waiter := make(chan result, 1)
-	go func() {
-		tl, err := exec.DoWithTimeline(context.Background(), key, never(t))
-		waiter <- result{tl, err}
-	}()
-	clk.BlockUntil(1)
-	tl, err := exec.DoWithTimeline(context.Background(), key, never(t))
-	refusal(t, tl, err, "concurrency", "queue_full", adaptive.ErrLimited)
-	clk.Advance(time.Second)
-	r := <-waiter
-	refusal(t, r.tl, r.err, "concurrency", "wait_timeout", adaptive.ErrLimited)
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	}}, "concurrency", adaptive.ErrLimited)
 }
 
 func TestDocumentedBulkheadCancelledWait(t *testing.T) {
@@ -251,15 +246,7 @@ func TestDocumentedBulkheadCancelledWait(t *testing.T) {
 	}}, retry.ExecutorOptions{})
 	release, done := holdOne(t, exec, key, context.Background())
 	ctx, cancel := context.WithCancel(context.Background())
-	type result struct {
-		tl  observe.Timeline
-		err error
-	}
-	waiter := make(chan result, 1)
-	go func() {
-		tl, err := exec.DoWithTimeline(ctx, key, never(t))
-		waiter <- result{tl, err}
-	}()
+	waiter := startDocCall(ctx, exec, key, never(t))
 	clk.BlockUntil(1)
 	cancel()
 	r := <-waiter
@@ -276,10 +263,7 @@ func TestDocumentedBulkheadCancelledWait(t *testing.T) {
 	if len(gs) != 1 || gs[0].Gate != "bulkhead" || gs[0].Reason != "cancelled" || gs[0].Admitted {
 		t.Fatalf("decisions %+v, want the bulkhead's cancelled wait", gs)
 	}
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	letGo(t, release, done)
 }
 
 func TestDocumentedStopErrorOfTheBulkhead(t *testing.T) {
@@ -293,28 +277,20 @@ func TestDocumentedStopErrorOfTheBulkhead(t *testing.T) {
 	failure := errors.New("svc: unavailable")
 	aRunning, aRelease, aDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	calls := 0
-	type result struct {
-		tl  observe.Timeline
-		err error
-	}
-	b := make(chan result, 1)
-	go func() {
-		tl, err := exec.DoWithTimeline(context.Background(), key, func(context.Context) error {
-			calls++
-			if calls == 1 {
-				go func() {
-					aDone <- exec.Do(context.Background(), key, func(context.Context) error {
-						close(aRunning)
-						<-aRelease
-						return nil
-					})
-				}()
-				clk.BlockUntil(1) // A waits for B's slot
-			}
-			return failure
-		})
-		b <- result{tl, err}
-	}()
+	b := startDocCall(context.Background(), exec, key, func(context.Context) error {
+		calls++
+		if calls == 1 {
+			go func() {
+				aDone <- exec.Do(context.Background(), key, func(context.Context) error {
+					close(aRunning)
+					<-aRelease
+					return nil
+				})
+			}()
+			clk.BlockUntil(1) // A waits for B's slot
+		}
+		return failure
+	})
 	<-aRunning        // B's first attempt ended; A has the slot
 	clk.BlockUntil(1) // B's retry waits for it
 	clk.Advance(time.Second)
@@ -330,8 +306,5 @@ func TestDocumentedStopErrorOfTheBulkhead(t *testing.T) {
 	if gs := r.tl.Attempts[1].Gates; len(gs) != 1 || gs[0].Reason != "wait_timeout" {
 		t.Fatalf("retry's decisions %+v, want the bulkhead's wait_timeout", gs)
 	}
-	close(aRelease)
-	if err := <-aDone; err != nil {
-		t.Fatal(err)
-	}
+	letGo(t, aRelease, aDone)
 }

@@ -4,8 +4,10 @@
 // A call site names itself with a low-cardinality PolicyKey such as
 // "payments.Charge". An EffectivePolicy attached to that key says how many
 // attempts to make, how to back off between them, which timeouts apply,
-// which classifier judges outcomes, which budget gates extra attempts and
-// whether to hedge.
+// which classifier judges outcomes, which budget gates extra attempts,
+// whether to hedge, whether a circuit breaker guards the key, which
+// overload gates apply (BulkheadPolicy, RateLimitPolicy, ConcurrencyPolicy,
+// ShedPolicy) and which user gates are asked (GateRef).
 //
 // A zero field in a policy means "the default", so
 //

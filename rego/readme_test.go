@@ -1,6 +1,7 @@
 package rego_test
 
-// This file mirrors every snippet of the README, unchanged but for the
+// This file (with readme_gates_test.go) mirrors every snippet of the
+// README that the core module can run, unchanged but for the
 // surrounding function, so that the README keeps compiling and behaving
 // as written.
 

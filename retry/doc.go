@@ -34,18 +34,19 @@
 //
 //   - a non-retryable outcome or an abort: that error itself;
 //   - a retryable failure after which the call stopped (the attempts ran
-//     out, a budget or the breaker refused the retry, the deadline left
-//     no room for the next wait): a *StopError, whose message is the last
-//     error's and which unwraps both to it and to the cause, so that
-//     errors.Is(err, ErrAttemptsExhausted), errors.Is(err,
-//     budget.ErrDenied), errors.Is(err, circuit.ErrOpen) or errors.Is(err,
-//     ErrDeadline) says why;
+//     out, a budget, the breaker or another gate refused the retry, the
+//     deadline left no room for the next wait): a *StopError, whose
+//     message is the last error's and which unwraps both to it and to the
+//     cause, so that errors.Is(err, ErrAttemptsExhausted), errors.Is(err,
+//     budget.ErrDenied), errors.Is(err, circuit.ErrOpen), errors.Is(err,
+//     gate.ErrRefused) or errors.Is(err, ErrDeadline) says why;
 //   - the caller's context ending the call: an error matching both
 //     ctx.Err() and the last operation's error.
 //
 // When nothing ran, the error is rego's own: ErrNoPolicy/*NoPolicyError,
 // budget.ErrDenied/*budget.DeniedError, circuit.ErrOpen/*circuit.OpenError,
-// or ctx.Err(). A panic is a *PanicError (see Panics).
+// gate.ErrRefused/*gate.RefusedError (an overload gate or a user gate), or
+// ctx.Err(). A panic is a *PanicError (see Panics).
 //
 // # Hedging
 //
@@ -80,10 +81,12 @@
 // budget.Registry.Gate), the bulkhead, the adaptive concurrency limit; then
 // the user gates the policy names (policy.EffectivePolicy.Gates, looked up
 // in ExecutorOptions.Gates), in the list's order. Load shedding, the rate
-// limiter, the bulkhead and the concurrency limit come with their own
-// packages; until this executor is given them, a policy enabling one is
-// admitted and recorded as gate_not_configured. A name missing from a
-// registry fails open, recorded as budget_not_found or gate_not_found.
+// limiter, the bulkhead and the concurrency limit keep their per-key state
+// in ExecutorOptions.Overload (an admission.Gates; the executor keeps its
+// own when it is nil); a gate whose registry is nil there is not
+// configured: a policy enabling it is admitted and recorded as
+// gate_not_configured. A name missing from a registry fails open, recorded
+// as budget_not_found or gate_not_found.
 // Gates run only when the policy enables them: a call without gates pays
 // nothing for the seam.
 //

@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"reflect"
 	"sync/atomic"
 	"unsafe"
 
@@ -76,14 +77,25 @@ func (e *Executor) current(pl *gatePlan, p *policy.EffectivePolicy, k gate.Kind)
 		en := pl.at(i)
 		switch {
 		case en.bi == int32(budgetIndex):
-			if g, _ := budgetGate(e, policy.PolicyKey{}, p, k); g != en.g {
+			if g, _ := budgetGate(e, policy.PolicyKey{}, p, k); !sameGate(g, en.g) {
 				return false
 			}
 		case en.bi < 0:
-			if g, _ := userGate(e, p.Gates[-1-int(en.bi)].Name); g != en.g {
+			if g, _ := userGate(e, p.Gates[-1-int(en.bi)].Name); !sameGate(g, en.g) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// sameGate reports whether a and b are the same gate. Gates of a type that
+// cannot be compared (a gate.Func, say) never count as the same: plans
+// holding them are resolved again on every call, instead of panicking.
+func sameGate(a, b gate.Gate) bool {
+	ta := reflect.TypeOf(a)
+	if ta != reflect.TypeOf(b) || (ta != nil && !ta.Comparable()) {
+		return false
+	}
+	return a == b
 }

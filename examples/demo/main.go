@@ -1,8 +1,8 @@
 // Command demo shows rego doing its main job, with no external service:
 // it calls a flaky in-process "dependency" through an executor under a few
 // policies (retries with a per-attempt timeout, a retry budget, a
-// permanent error, a circuit breaker, a hedge) and prints what happened,
-// attempt by attempt.
+// permanent error, a circuit breaker, a hedge, a bulkhead that sheds the
+// least critical work first) and prints what happened, attempt by attempt.
 //
 //	go run ./examples/demo
 package main
@@ -11,12 +11,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/controlplane"
+	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/retry"
@@ -52,6 +54,12 @@ func main() {
 			ID:    "query-hedged",
 			Retry: policy.RetryPolicy{MaxAttempts: 3},
 			Hedge: policy.HedgePolicy{Enabled: true, MaxHedges: 1, Delay: 30 * time.Millisecond},
+		},
+		policy.ParseKey("reports.Render"): {
+			ID:       "render-bounded",
+			Retry:    policy.RetryPolicy{MaxAttempts: 1},
+			Bulkhead: policy.BulkheadPolicy{Enabled: true, MaxConcurrent: 4},
+			Shed:     policy.ShedPolicy{Enabled: true}, // sheddable work may fill 2 of the 4 slots, critical work 3
 		},
 	}}
 	exec := retry.NewExecutor(retry.ExecutorOptions{Provider: provider, Budgets: budgets})
@@ -112,6 +120,32 @@ func main() {
 		}
 	})
 	show("hedged request", tl, err)
+
+	// 6. Overload: two renders are in flight; a sheddable one is refused
+	// at once (its share of the bulkhead is full), a critical one runs.
+	release := make(chan struct{})
+	running := make(chan struct{}, 2)
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = exec.Do(ctx, policy.ParseKey("reports.Render"), func(ctx context.Context) error {
+				running <- struct{}{}
+				<-release
+				return nil
+			})
+		}()
+		<-running
+	}
+	render := func(context.Context) error { return nil }
+	sheddable := gate.WithCriticality(ctx, gate.CriticalitySheddable)
+	tl, err = exec.DoWithTimeline(sheddable, policy.ParseKey("reports.Render"), render)
+	show("overload, sheddable call", tl, err)
+	tl, err = exec.DoWithTimeline(gate.WithCriticality(ctx, gate.CriticalityCritical), policy.ParseKey("reports.Render"), render)
+	show("overload, critical call", tl, err)
+	close(release)
+	wg.Wait()
 }
 
 func show(title string, tl observe.Timeline, err error) {

@@ -68,9 +68,41 @@ func TestDocumentedCircuitReasonsAndCauses(t *testing.T) {
 		t.Fatal(err)
 	}
 	lastEvent("open", "closed", "force_close")
+	if r, _ := reason(fail); r != "forced_closed" {
+		t.Fatalf("reason %q, want forced_closed", r)
+	}
 	breakers.Reset(key, clk.Now())
 	if ev := events[len(events)-1]; ev.Detail != "reset" {
 		t.Fatalf("event %+v, want the reset", ev)
+	}
+}
+
+func TestDocumentedCircuitSlowCallsThroughTheExecutor(t *testing.T) {
+	// Successful attempts slower than SlowCallDuration count as slow:
+	// with every attempt slow, the slow-call rule opens the breaker once
+	// MinThroughput attempts ended in the window.
+	var events []observe.Event
+	breakers := &circuit.Registry{OnStateChange: func(c circuit.StateChange) { events = append(events, c.Event()) }}
+	exec, key, clk := reasonsExec(policy.EffectivePolicy{
+		Circuit: policy.CircuitPolicy{
+			Enabled: true, SlowCallDuration: 100 * time.Millisecond, SlowCallRateThreshold: 0.5,
+			MinThroughput: 3, Window: 10 * time.Second, Cooldown: time.Second,
+		},
+	}, retry.ExecutorOptions{Breakers: breakers})
+	slow := func(context.Context) error {
+		clk.Advance(200 * time.Millisecond)
+		return nil
+	}
+	for i := 0; i < 3; i++ {
+		if err := exec.Do(context.Background(), key, slow); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if len(events) != 1 || events[0].To != "open" || events[0].Detail != "slow_call_rate" {
+		t.Fatalf("events %+v, want the breaker opened by slow_call_rate", events)
+	}
+	if err := exec.Do(context.Background(), key, slow); !errors.Is(err, circuit.ErrOpen) {
+		t.Fatalf("err = %v, want circuit.ErrOpen", err)
 	}
 }
 

@@ -153,14 +153,14 @@ func TestFleetBudgetTable(t *testing.T) {
 		}
 	}
 	t.Log("\n" + b.String())
-	syncRedisDoc(t, "fleet-table", b.String())
+	for _, doc := range []string{"../docs/redis.md", "../docs/fleet.md"} {
+		syncDocBlock(t, doc, "fleet-table", b.String())
+	}
 }
 
-const redisDocPath = "../docs/redis.md"
-
-// syncRedisDoc compares the block between the named markers of
-// docs/redis.md with table, or writes table there under -update-docs.
-func syncRedisDoc(t *testing.T, marker, table string) {
+// syncDocBlock compares the block between the named markers of the doc at
+// redisDocPath with table, or writes table there under -update-docs.
+func syncDocBlock(t *testing.T, redisDocPath, marker, table string) {
 	t.Helper()
 	raw, err := os.ReadFile(redisDocPath)
 	if err != nil {

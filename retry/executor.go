@@ -134,6 +134,7 @@ type Executor struct {
 	latePanics                             atomic.Uint64
 	noGates                                atomic.Pointer[policy.EffectivePolicy] // the last policy seen to enable no gate
 	plans                                  planCache                              // the gate plans of the policies in force
+	life                                   lifecycle                              // the state of the lifecycle events (events.go)
 
 	// forceConcurrent runs every call's attempts on goroutines even
 	// without hedging; the conformance tests use it to run the same
@@ -155,7 +156,6 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 		recoverPanics: opts.RecoverPanics,
 		triggers:      opts.HedgeTriggers,
 		latencies:     opts.Latencies,
-		breakers:      opts.Breakers,
 		gates:         opts.Gates,
 	}
 	if e.provider == nil {
@@ -176,9 +176,7 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 		e.clk = clock.Real{}
 	}
 	e.realClock = clock.IsReal(e.clk)
-	if e.breakers == nil {
-		e.breakers = circuit.NewRegistry()
-	}
+	e.useBreakers(opts.Breakers)
 	if e.triggers == nil {
 		e.triggers = hedge.NewRegistry()
 	}

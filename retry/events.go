@@ -100,7 +100,8 @@ func (e *Executor) overflowed(reg string, key policy.PolicyKey) {
 // hedge is allowed again. A call's first attempt, which budgets allow as a
 // matter of course, does not count as allowing (first is set for it). At
 // most maxExhausted pairs are remembered as exhausted at once; a denial of
-// another pair while that many are is not reported.
+// another pair while that many are is not reported. The executor calls
+// it only when it has an EventObserver.
 func (e *Executor) budgetVerdict(name string, key policy.PolicyKey, denied, first bool) {
 	l := &e.life
 	if !denied {
@@ -119,9 +120,6 @@ func (e *Executor) budgetVerdict(name string, key policy.PolicyKey, denied, firs
 			}
 			l.mu.Unlock()
 		}
-		return
-	}
-	if e.events == nil {
 		return
 	}
 	k := exhaustKey{name, key}

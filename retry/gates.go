@@ -399,7 +399,7 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 		switch int(en.bi) {
 		case budgetIndex:
 			c.gBudget = p.Reason
-			if en.g != budgetNotFound {
+			if c.e.events != nil && en.g != budgetNotFound { // (nobody to tell: no state to keep)
 				c.e.budgetVerdict(budgetName(c.res.p, isHedge), c.key, err != nil, a.Launched == 0 && !isHedge)
 			}
 		case circuitIndex:

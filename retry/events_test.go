@@ -152,20 +152,27 @@ func TestKeyOverflowEvents(t *testing.T) {
 	}
 }
 
-// A token bucket running dry is heard once, not on every denial.
-func TestBudgetExhaustedOnce(t *testing.T) {
-	clk := regotest.NewAutoClock(time.Time{})
-	obs := &eventLog{kind: observe.EventBudgetExhausted}
+// budgetEventExec is an executor on clk whose key makes maxAttempts
+// attempts under budget b, registered as name; obs hears its exhaustion
+// events.
+func budgetEventExec(clk *regotest.Clock, obs *eventLog, name string, b budget.Budget, maxAttempts int) *retry.Executor {
 	budgets := budget.NewRegistry()
-	budgets.Register("retries", budget.NewTokenBucketBudgetClock(1, 0, clk))
-	exec := retry.NewExecutor(retry.ExecutorOptions{
+	budgets.Register(name, b)
+	return retry.NewExecutor(retry.ExecutorOptions{
 		Clock:    clk,
 		Observer: obs,
 		Budgets:  budgets,
 		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{key: {
-			Retry: policy.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Budget: policy.BudgetRef{Name: "retries"}},
+			Retry: policy.RetryPolicy{MaxAttempts: maxAttempts, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Budget: policy.BudgetRef{Name: name}},
 		}}},
 	})
+}
+
+// A token bucket running dry is heard once, not on every denial.
+func TestBudgetExhaustedOnce(t *testing.T) {
+	clk := regotest.NewAutoClock(time.Time{})
+	obs := &eventLog{kind: observe.EventBudgetExhausted}
+	exec := budgetEventExec(clk, obs, "retries", budget.NewTokenBucketBudgetClock(1, 0, clk), 3)
 	fail := func(context.Context) error { return errA }
 	// The first retry takes the token, the second is denied; the next
 	// call's first retry is denied again.
@@ -195,16 +202,7 @@ func TestBudgetExhaustedAgainAfterAllowing(t *testing.T) {
 	clk := regotest.NewAutoClock(time.Time{})
 	obs := &eventLog{kind: observe.EventBudgetExhausted}
 	b := &toggleBudget{}
-	budgets := budget.NewRegistry()
-	budgets.Register("toggle", b)
-	exec := retry.NewExecutor(retry.ExecutorOptions{
-		Clock:    clk,
-		Observer: obs,
-		Budgets:  budgets,
-		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{key: {
-			Retry: policy.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Budget: policy.BudgetRef{Name: "toggle"}},
-		}}},
-	})
+	exec := budgetEventExec(clk, obs, "toggle", b, 2)
 	fail := func(context.Context) error { return errA }
 	for i, allow := range []bool{false, false, true, false, false} {
 		b.allow.Store(allow)

@@ -164,6 +164,32 @@
 // attempt's, so observe.AttemptFromContext works), OnHedgeSpawn and
 // OnHedgeCancel for hedging, and OnSuccess or OnFailure last.
 //
+// # Lifecycle events
+//
+// An Observer that implements observe.EventObserver also hears the
+// executor's lifecycle events, synchronously on the goroutine that saw
+// them; a panic in OnEvent is recovered and dropped. None comes with
+// every call:
+//
+//   - observe.EventBreakerState for every state change of a breaker, through
+//     the OnStateChange hook the executor sets on its breaker registry (its
+//     own, or ExecutorOptions.Breakers when that hook is nil).
+//   - observe.EventBudgetExhausted (Detail: the budget's name) when a
+//     budget denies an attempt of a key for the first time, or for the first
+//     time since it last allowed a retry or hedge of that key; a call's first
+//     attempt does not count as allowing. Shadow budgets count too. At most
+//     256 (budget, key) pairs are held as exhausted at once; further pairs
+//     go unreported until one recovers.
+//   - observe.EventKeyOverflow (Detail: the registry, Key: the key) for the
+//     1st, 2nd, 4th, 8th, ... overflow the executor sees in each per-key
+//     registry: the breakers ("circuit"), the overload gates ("shed",
+//     "rate_limit", "bulkhead", "concurrency") and the hedge latencies
+//     (OverflowLatencies). The registries' Overflowed methods count them
+//     all.
+//   - observe.EventLatePanic, as above.
+//
+// Policy reloads are the providers' to report (their Observer options).
+//
 // # Time
 //
 // ExecutorOptions.Clock and Rand make the executor deterministic in tests:

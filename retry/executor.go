@@ -54,7 +54,10 @@ type ExecutorOptions struct {
 	// Provider resolves policies. If nil, every key gets
 	// policy.DefaultPolicyFor(key) through an empty StaticProvider.
 	Provider controlplane.PolicyProvider
-	// Observer receives the executor's events. If nil, NoopObserver.
+	// Observer receives the executor's events. If nil, NoopObserver. If
+	// it implements observe.EventObserver, it also hears the lifecycle
+	// events the executor emits (breaker state changes, budget
+	// exhaustion, key overflows, late panics; see the package doc).
 	Observer observe.Observer
 	// Budgets holds the budgets policies name. If nil, no budget is found
 	// and every attempt is allowed (fail-open, recorded as
@@ -82,7 +85,12 @@ type ExecutorOptions struct {
 	// hedge.NewRegistry() (the built-in triggers).
 	HedgeTriggers *hedge.Registry
 	// Breakers holds the circuit breakers of the keys whose policy
-	// enables one. If nil, the executor keeps its own.
+	// enables one. If nil, the executor keeps its own. When Observer
+	// implements observe.EventObserver, NewExecutor sets the registry's
+	// OnStateChange (if nil) to deliver every state change as an
+	// observe.EventBreakerState; a non-nil OnStateChange is left alone.
+	// Build the executor before the registry is used elsewhere: the field
+	// is set without synchronisation.
 	Breakers *circuit.Registry
 	// Gates holds the user gates that policies name in their Gates list
 	// (policy.GateRef); they are asked after the built-in gates, in the
@@ -134,6 +142,7 @@ type Executor struct {
 	latePanics                             atomic.Uint64
 	noGates                                atomic.Pointer[policy.EffectivePolicy] // the last policy seen to enable no gate
 	plans                                  planCache                              // the gate plans of the policies in force
+	life                                   lifecycle                              // the state of the lifecycle events (events.go)
 
 	// forceConcurrent runs every call's attempts on goroutines even
 	// without hedging; the conformance tests use it to run the same
@@ -155,7 +164,6 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 		recoverPanics: opts.RecoverPanics,
 		triggers:      opts.HedgeTriggers,
 		latencies:     opts.Latencies,
-		breakers:      opts.Breakers,
 		gates:         opts.Gates,
 	}
 	if e.provider == nil {
@@ -176,9 +184,7 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 		e.clk = clock.Real{}
 	}
 	e.realClock = clock.IsReal(e.clk)
-	if e.breakers == nil {
-		e.breakers = circuit.NewRegistry()
-	}
+	e.useBreakers(opts.Breakers)
 	if e.triggers == nil {
 		e.triggers = hedge.NewRegistry()
 	}

@@ -90,12 +90,15 @@ func configured(g gate.Gate, enabled bool) gate.Gate {
 	return g
 }
 
-func circuitGate(e *Executor, key policy.PolicyKey, p *policy.EffectivePolicy, _ gate.Kind) (gate.Gate, bool) {
+func circuitGate(e *Executor, key policy.PolicyKey, p *policy.EffectivePolicy, k gate.Kind) (gate.Gate, bool) {
 	if !p.Circuit.Enabled {
 		return nil, false
 	}
 	b := e.breakers.For(key)
 	if b == nil {
+		if k == gate.KindRetry { // (a hedged call looks its breaker up twice)
+			e.overflowed(gate.NameCircuit, key)
+		}
 		return absent, false // the registry is full: the key's calls pass, and it counts them
 	}
 	return b, p.Circuit.Shadow
@@ -110,6 +113,15 @@ func circuitTiming(p *policy.CircuitPolicy) int8 {
 		return timeAlways
 	}
 	return timeTripped
+}
+
+// budgetName is the name of the budget of the attempts of policy p of the
+// given kind.
+func budgetName(p *policy.EffectivePolicy, isHedge bool) string {
+	if isHedge {
+		return p.Hedge.Budget.Name
+	}
+	return p.Retry.Budget.Name
 }
 
 func budgetGate(e *Executor, _ policy.PolicyKey, p *policy.EffectivePolicy, k gate.Kind) (gate.Gate, bool) {
@@ -387,8 +399,15 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 		switch int(en.bi) {
 		case budgetIndex:
 			c.gBudget = p.Reason
+			if c.e.events != nil && en.g != budgetNotFound { // (nobody to tell: no state to keep)
+				c.e.budgetVerdict(budgetName(c.res.p, isHedge), c.key, err != nil, a.Launched == 0 && !isHedge)
+			}
 		case circuitIndex:
 			c.gCircuit = p.Reason
+		default:
+			if en.bi >= 0 && p.Reason == reasonOverflow {
+				c.e.overflowed(builtins[en.bi].name, c.key)
+			}
 		}
 		if err != nil {
 			if en.shadow {

@@ -208,6 +208,9 @@ func (c *engine[T]) startHedging() {
 	// clock reading per attempt).
 	if _, fixed := c.trigger.(hedge.Fixed); !fixed || !c.e.ownLatencies {
 		c.tracker = c.e.latencies.For(c.key)
+		if c.tracker != nil && c.tracker == c.e.latencies.Overflow() {
+			c.e.overflowed(OverflowLatencies, c.key)
+		}
 	}
 }
 

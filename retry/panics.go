@@ -1,7 +1,6 @@
 package retry
 
 import (
-	"context"
 	"time"
 
 	"github.com/aponysus/rego/classify"
@@ -187,10 +186,7 @@ func (e *Executor) latePanic(key policy.PolicyKey, pe *PanicError) {
 	if e.events == nil {
 		return
 	}
-	defer func() { _ = recover() }() // the observer's own panic has nowhere to go
-	e.events.OnEvent(context.Background(), observe.Event{
-		Kind: observe.EventLatePanic, Key: key, Time: e.clk.Now(), Detail: pe.Source, Err: pe,
-	})
+	e.event(observe.Event{Kind: observe.EventLatePanic, Key: key, Time: e.clk.Now(), Detail: pe.Source, Err: pe})
 }
 
 // LatePanics counts the panics that could not reach a caller: raised by an

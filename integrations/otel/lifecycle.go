@@ -82,7 +82,7 @@ func newLifecycle(m metric.Meter, prefix string) (*lifecycle, error) {
 	}
 	if l.keyOverflow, err = m.Int64Counter(prefix+SuffixKeyOverflow,
 		metric.WithUnit("{event}"),
-		metric.WithDescription("Keys a per-key registry had no room for, by registry.")); err != nil {
+		metric.WithDescription("Key overflow events by registry: the executor reports the 1st, 2nd, 4th, ... key each per-key registry had no room for.")); err != nil {
 		return nil, err
 	}
 	return l, nil

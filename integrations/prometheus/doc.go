@@ -17,7 +17,7 @@
 //	rego_policy_reload_failures_total                policy loads that failed
 //	rego_budget_not_found_total{key}                 attempts naming an unregistered budget
 //	rego_budget_exhausted_total{key}                 times a budget began denying
-//	rego_key_overflow_total{registry}                keys a per-key registry had no room for
+//	rego_key_overflow_total{registry}                key_overflow events (1st, 2nd, 4th, ... overflow)
 //	rego_budget_available{budget, type}              tokens or retry units a budget has left
 //	rego_budget_reject_probability{budget}           a throttle's refusal probability
 //

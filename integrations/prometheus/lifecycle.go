@@ -57,7 +57,7 @@ func newLifecycle(ns string) (*lifecycle, []string, []prometheus.Collector) {
 	}, []string{"key"})
 	l.keyOverflow = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: ns, Name: "key_overflow_total",
-		Help: "Keys a per-key registry had no room for, by registry.",
+		Help: "Key overflow events by registry: the executor reports the 1st, 2nd, 4th, ... key each per-key registry had no room for.",
 	}, []string{"registry"})
 	names := []string{"breaker_state", "policy_info", "policy_reload_failures_total",
 		"budget_not_found_total", "budget_exhausted_total", "key_overflow_total"}

@@ -90,6 +90,7 @@ func TestLevelsAndAttributesThroughARealExecutor(t *testing.T) {
 		{slogobs.MsgCall, "INFO", "", ""}, // recovered after a retry
 		{slogobs.MsgAttempt, "DEBUG", "first", "retryable"},
 		{slogobs.MsgAttempt, "DEBUG", "retry", "retryable"},
+		{slogobs.MsgBudgetExhausted, "WARN", "", ""}, // the executor's lifecycle event
 		{slogobs.MsgAttemptDenied, "WARN", "retry", "denied"},
 		{slogobs.MsgCallFailed, "WARN", "", ""},
 	}
@@ -101,7 +102,7 @@ func TestLevelsAndAttributesThroughARealExecutor(t *testing.T) {
 		if r["msg"] != w.msg || r["level"] != w.level {
 			t.Errorf("record %d: %v %v, want %s %s", i, r["level"], r["msg"], w.level, w.msg)
 		}
-		if r["trace"] != "trace-1" {
+		if r["trace"] != "trace-1" && r["msg"] != slogobs.MsgBudgetExhausted { // (events carry no call's context)
 			t.Errorf("record %d: context not passed to the handler: %v", i, r)
 		}
 		if w.kind != "" && (r["kind"] != w.kind || r["outcome"] != w.outcome) {
@@ -111,11 +112,14 @@ func TestLevelsAndAttributesThroughARealExecutor(t *testing.T) {
 	if got[1]["wait"] == nil || got[0]["wait"] != nil {
 		t.Errorf("wait belongs to retries only: %v / %v", got[0], got[1])
 	}
-	denied := got[5]
+	if ev := got[5]; ev["key"] != "svc.Down" || ev["detail"] != "tight" {
+		t.Errorf("exhaustion record: %v", ev)
+	}
+	denied := got[6]
 	if denied["reason"] != "tokens_exhausted" || denied["gates"] != "refused by budget: tokens_exhausted" || denied["wait"] != nil {
 		t.Errorf("denied record: %v", denied)
 	}
-	failed := got[6]
+	failed := got[7]
 	if failed["key"] != "svc.Down" || failed["policy"] != "down" || failed["stop_reason"] != "budget_denied" ||
 		failed["attempts"] != float64(3) || failed["err"] != "503" || failed["source"] != "static" {
 		t.Errorf("failed call record: %v", failed)

@@ -3,7 +3,7 @@ module github.com/aponysus/rego/examples/etcd
 go 1.26.0
 
 require (
-	github.com/aponysus/rego v0.0.0-00010101000000-000000000000
+	github.com/aponysus/rego v0.1.0
 	github.com/aponysus/rego/integrations/etcd v0.0.0-00010101000000-000000000000
 	go.etcd.io/etcd/client/v3 v3.7.3
 	go.etcd.io/etcd/server/v3 v3.7.3

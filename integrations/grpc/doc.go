@@ -21,7 +21,11 @@
 // returns codes.Canceled or codes.DeadlineExceeded, as gRPC does. A unary
 // call whose server pushback would end at or after the caller's deadline
 // returns codes.DeadlineExceeded at once, where grpc-go would wait for the
-// deadline to pass.
+// deadline to pass. So does a call with an attempt left whose next wait
+// (backoff or pushback) would end at or after its deadline, the earlier of
+// the caller's and the policy's OverallTimeout (the executor stops it with
+// retry.ErrDeadline): the message holds the last attempt's status. Any
+// other call whose attempts ran out returns the last attempt's status.
 //
 // Streams are retried only before they commit, as gRFC A6 defines: until
 // the response headers (or the first response message) arrive. The messages

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/aponysus/rego/retry"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -12,7 +13,13 @@ import (
 // callError turns the error that ended a call into what a gRPC caller
 // expects. A call ended by its context (the caller's, or the policy's
 // overall timeout) reports codes.Canceled or codes.DeadlineExceeded, as
-// gRPC does, with the last attempt's error in the message. Otherwise a call
+// gRPC does, with the last attempt's error in the message. A call the
+// executor stopped because its next wait would end at or after the call's
+// deadline (retry.ErrDeadline) reports codes.DeadlineExceeded too, with the
+// last attempt's status in the message: grpc-go would wait until the
+// deadline ended the call with that code. The call's deadline is the
+// executor's, the earlier of the caller's and the policy's OverallTimeout:
+// either ending the call already reports DEADLINE_EXCEEDED. Otherwise a call
 // that failed on its attempt's status returns that status error as gRPC
 // produced it, without the marks the interceptor put on it or anything the
 // executor wrapped around it. Errors of rego itself (a budget denial
@@ -27,6 +34,8 @@ func callError(err error) error {
 		return status.Error(codes.DeadlineExceeded, unmark(err).Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, unmark(err).Error())
+	case errors.Is(err, retry.ErrDeadline):
+		return backoffDeadlineError(unmark(err))
 	}
 	return unmark(err)
 }
@@ -46,4 +55,11 @@ func outlastsDeadline(ctx context.Context, d time.Duration) bool {
 // in the message.
 func pushbackDeadlineError(last error) error {
 	return status.Error(codes.DeadlineExceeded, "regogrpc: the server's pushback ends after the call's deadline; last attempt: "+last.Error())
+}
+
+// backoffDeadlineError is the error of a call whose next wait would end at
+// or after the call's deadline, so that no further attempt could start in
+// time (retry.ErrDeadline).
+func backoffDeadlineError(last error) error {
+	return status.Error(codes.DeadlineExceeded, "regogrpc: the wait before the next attempt ends after the call's deadline; last attempt: "+last.Error())
 }

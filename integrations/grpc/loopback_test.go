@@ -49,3 +49,23 @@ func connect(t testing.TB, srv testgrpc.TestServiceServer, lis net.Listener, tar
 	})
 	return testgrpc.NewTestServiceClient(cc)
 }
+
+// serveTCP serves s on a TCP port of the loopback interface until the test
+// ends and returns its address.
+func serveTCP(t testing.TB, s *grpc.Server) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = s.Serve(lis)
+	}()
+	t.Cleanup(func() {
+		s.Stop()
+		<-served
+	})
+	return lis.Addr().String()
+}

@@ -3,7 +3,6 @@ package regogrpc_test
 import (
 	"context"
 	"io"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -76,20 +75,7 @@ func startGuarded(t *testing.T, p policy.EffectivePolicy) *guarded {
 		grpc.ChainStreamInterceptor(regogrpc.StreamServerInterceptor(so)),
 	)
 	testgrpc.RegisterTestServiceServer(s, srv)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = s.Serve(lis)
-	}()
-	t.Cleanup(func() {
-		s.Stop()
-		<-served
-	})
-	g.addr = lis.Addr().String()
+	g.addr = serveTCP(t, s)
 	return g
 }
 

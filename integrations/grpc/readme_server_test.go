@@ -2,7 +2,6 @@ package regogrpc_test
 
 import (
 	"context"
-	"net"
 	"testing"
 
 	"github.com/aponysus/rego/admission"
@@ -34,20 +33,8 @@ func TestReadmeServerSnippet(t *testing.T) {
 	testgrpc.RegisterTestServiceServer(srv, &testServer{unary: func(context.Context, int, *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
 		return &testgrpc.SimpleResponse{}, nil
 	}})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = srv.Serve(lis)
-	}()
-	defer func() {
-		srv.Stop()
-		<-served
-	}()
-	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecureCreds()))
+	addr := serveTCP(t, srv)
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecureCreds()))
 	if err != nil {
 		t.Fatal(err)
 	}

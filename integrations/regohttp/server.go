@@ -57,7 +57,9 @@ type ServerOptions struct {
 // in whole seconds (at least 1), which a regohttp Transport honours. An
 // admitted request runs with its criticality in its context (so the
 // handler's own rego calls carry it on); its latency, and whether it
-// failed (a 5xx or 429 status, or a panic), feed the adaptive limit.
+// failed (a 5xx or 429 status), feed the adaptive limit. A handler that
+// panics tells the limit nothing (gate.Cancelled): a bug, not a sign of
+// overload.
 //
 // Every request counts as a first attempt, retries included: a server
 // limits what it receives.

@@ -393,6 +393,7 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 		en := pl.at(i)
 		c.hook(en.src(), a.Index)
 		p, err := en.g.Admit(c.callCtx, a, now)
+		c.unhook()
 		if decs != nil {
 			decs = append(decs, observe.GateDecision{Gate: en.name(c.res.p), Reason: p.Reason, Admitted: err == nil, Shadow: en.shadow, Waited: p.Waited})
 		}
@@ -467,6 +468,7 @@ func (c *engine[T]) releasePermits(s *slot, r gate.Result) {
 		h := s.perm.pop()
 		c.hook(h.src, s.rec)
 		h.p.Done(r)
+		c.unhook()
 	}
 }
 

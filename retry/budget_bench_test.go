@@ -31,47 +31,49 @@ func BenchmarkSuccessWithRatio(b *testing.B) {
 	benchDo(b, budgetBenchExec(benchRatio(b)), succeed, nil)
 }
 
-// BenchmarkTimelineWithTokenBucket and BenchmarkTimelineWithRatio: a
-// recorded call, whose start reading the ratio budget can share.
-func BenchmarkTimelineWithTokenBucket(b *testing.B) {
-	benchTimeline(b, budgetBenchExec(budget.NewTokenBucketBudget(100, 10)))
+// budgets are the two budgets the benchmarks below compare.
+func budgets(b *testing.B) []struct {
+	name string
+	b    budget.Budget
+} {
+	return []struct {
+		name string
+		b    budget.Budget
+	}{{"TokenBucket", budget.NewTokenBucketBudget(100, 10)}, {"Ratio", benchRatio(b)}}
 }
 
-func BenchmarkTimelineWithRatio(b *testing.B) {
-	benchTimeline(b, budgetBenchExec(benchRatio(b)))
-}
-
-func benchTimeline(b *testing.B, exec *retry.Executor) {
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := exec.DoWithTimeline(ctx, benchKey, succeed); err != nil {
-			b.Fatal(err)
-		}
+// BenchmarkTimelineWithBudget: a recorded call, whose start reading the
+// ratio budget can share.
+func BenchmarkTimelineWithBudget(b *testing.B) {
+	for _, bb := range budgets(b) {
+		exec := budgetBenchExec(bb.b)
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := exec.DoWithTimeline(context.Background(), benchKey, succeed); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
-// BenchmarkParallelTokenBucket and BenchmarkParallelRatio: every
-// goroutine's first attempts through one shared budget.
-func BenchmarkParallelTokenBucket(b *testing.B) {
-	benchParallel(b, budgetBenchExec(budget.NewTokenBucketBudget(100, 10)))
-}
-
-func BenchmarkParallelRatio(b *testing.B) {
-	benchParallel(b, budgetBenchExec(benchRatio(b)))
-}
-
-func benchParallel(b *testing.B, exec *retry.Executor) {
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := exec.Do(ctx, benchKey, succeed); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+// BenchmarkParallelBudget: every goroutine's first attempts through one
+// shared budget.
+func BenchmarkParallelBudget(b *testing.B) {
+	for _, bb := range budgets(b) {
+		exec := budgetBenchExec(bb.b)
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				var err error
+				for pb.Next() && err == nil {
+					err = exec.Do(context.Background(), benchKey, succeed)
+				}
+				if err != nil {
+					b.Error(err)
+				}
+			})
+		})
+	}
 }

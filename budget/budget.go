@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/aponysus/rego/clock"
 
 	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/internal/cow"
@@ -44,6 +47,25 @@ type Decision struct {
 // and must not block.
 type Budget interface {
 	AllowAttempt(ctx context.Context, key policy.PolicyKey, attemptIdx int, kind AttemptKind, ref policy.BudgetRef) Decision
+}
+
+// TimedBudget is implemented by budgets that can decide at a clock reading
+// their caller already has, sparing one of their own. The executor asks a
+// TimedBudget with AllowAttemptAt, passing its own reading, only when the
+// budget's Clock is the executor's clock (both the wall clock, or the same
+// clock value); a budget built on another clock is asked with
+// AllowAttempt and keeps reading its own. The executor passes a reading
+// only when it has one anyway (another gate needed the time, or the call
+// is recorded and the attempt is its first); otherwise it calls
+// AllowAttempt. RatioBudget, TokenBucketBudget and Throttle implement it.
+type TimedBudget interface {
+	Budget
+	// AllowAttemptAt is AllowAttempt at time now, a reading of Clock. A
+	// zero now means the budget reads its own clock, as AllowAttempt does.
+	AllowAttemptAt(ctx context.Context, key policy.PolicyKey, attemptIdx int, kind AttemptKind, ref policy.BudgetRef, now time.Time) Decision
+	// Clock returns the clock whose readings AllowAttemptAt expects: the
+	// one the budget reads itself. Nil means any clock's readings will do.
+	Clock() clock.Clock
 }
 
 // OutcomeRecorder is implemented by budgets that learn from the results of
@@ -123,7 +145,9 @@ func (r *Registry) Get(name string) (Budget, bool) {
 // the dependency answered). The gate is built once, at Register: asking it
 // costs no allocation beyond the budget's own, except for a budget whose
 // decisions carry a Release and that also records outcomes (one small
-// allocation per admitted attempt).
+// allocation per admitted attempt). A TimedBudget decides at the now
+// passed to Admit, which must then be a reading of the budget's Clock; a
+// zero now lets it read its own clock.
 func (r *Registry) Gate(name string) (gate.Gate, bool) {
 	if r == nil {
 		return nil, false

@@ -14,11 +14,20 @@ type budgetGate struct {
 	name string
 	b    Budget
 	rec  OutcomeRecorder // b, when it learns from outcomes
+	at   TimedBudget     // b, when it decides at its caller's time
 }
+
+// The built-in budgets that read the time take the caller's reading.
+var (
+	_ TimedBudget = (*RatioBudget)(nil)
+	_ TimedBudget = (*TokenBucketBudget)(nil)
+	_ TimedBudget = (*Throttle)(nil)
+)
 
 func newBudgetGate(name string, b Budget) *budgetGate {
 	g := &budgetGate{name: name, b: b}
 	g.rec, _ = b.(OutcomeRecorder)
+	g.at, _ = b.(TimedBudget)
 	return g
 }
 
@@ -33,10 +42,16 @@ func ref(a gate.Attempt) policy.BudgetRef {
 	return a.Policy.Retry.Budget
 }
 
-// Admit asks the budget. It never waits.
-func (g *budgetGate) Admit(ctx context.Context, a gate.Attempt, _ time.Time) (gate.Permit, error) {
+// Admit asks the budget. It never waits. A TimedBudget decides at now (a
+// zero now lets it read its own clock); others ignore now.
+func (g *budgetGate) Admit(ctx context.Context, a gate.Attempt, now time.Time) (gate.Permit, error) {
 	kind := AttemptKind(a.Kind)
-	dec := g.b.AllowAttempt(ctx, a.Key, a.Launched, kind, ref(a))
+	var dec Decision
+	if g.at != nil && !now.IsZero() {
+		dec = g.at.AllowAttemptAt(ctx, a.Key, a.Launched, kind, ref(a), now)
+	} else {
+		dec = g.b.AllowAttempt(ctx, a.Key, a.Launched, kind, ref(a))
+	}
 	if !dec.Allowed {
 		if dec.Release != nil {
 			dec.Release()

@@ -125,7 +125,20 @@ func NewRatioBudget(opts RatioOptions) (*RatioBudget, error) {
 // hedge, costing ref.Cost units (1 when unset), while the window's retries
 // stay within the limit.
 func (r *RatioBudget) AllowAttempt(_ context.Context, _ policy.PolicyKey, attemptIdx int, kind AttemptKind, ref policy.BudgetRef) Decision {
-	idx := r.w.nowIndex()
+	return r.allow(r.w.nowIndex(), attemptIdx, kind, ref)
+}
+
+// AllowAttemptAt is AllowAttempt at now, a reading of the budget's Clock
+// (RatioOptions.Clock); a zero now reads the clock.
+func (r *RatioBudget) AllowAttemptAt(_ context.Context, _ policy.PolicyKey, attemptIdx int, kind AttemptKind, ref policy.BudgetRef, now time.Time) Decision {
+	return r.allow(r.w.at(now), attemptIdx, kind, ref)
+}
+
+// Clock returns the clock the budget reads: RatioOptions.Clock, or
+// clock.Real when that was nil.
+func (r *RatioBudget) Clock() clock.Clock { return r.w.clk }
+
+func (r *RatioBudget) allow(idx int64, attemptIdx int, kind AttemptKind, ref policy.BudgetRef) Decision {
 	if attemptIdx == 0 && kind == KindRetry {
 		r.request(idx)
 		return Decision{Allowed: true, Reason: ReasonFirstAttempt}

@@ -74,3 +74,17 @@ func BenchmarkRatioTakeRetryAt(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRatioAllowAttemptAt: a first attempt at a reading the caller
+// already has (the executor's), against BenchmarkRatioAllowAttempt's
+// realclock/first/serial, which reads the clock itself.
+func BenchmarkRatioAllowAttemptAt(b *testing.B) {
+	r := newBenchRatio(b, nil)
+	now := time.Now()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if !r.AllowAttemptAt(benchCtx, benchKey, 0, budget.KindRetry, benchRef, now).Allowed {
+			b.Fatal("denied")
+		}
+	}
+}

@@ -86,6 +86,14 @@ func (w *window) nowIndex() int64 {
 	return int64(d) / w.width
 }
 
+// at is index(t), or nowIndex for the zero t.
+func (w *window) at(t time.Time) int64 {
+	if t.IsZero() {
+		return w.nowIndex()
+	}
+	return w.index(t)
+}
+
 // index returns the index of the bucket holding t. Times before the epoch
 // count as the epoch.
 func (w *window) index(t time.Time) int64 {

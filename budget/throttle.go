@@ -117,7 +117,20 @@ func (globalRand) Float64() float64 { return rand.Float64() }
 // AllowAttempt rejects the attempt with the current throttling
 // probability. ref is ignored: every attempt is one request to the backend.
 func (t *Throttle) AllowAttempt(_ context.Context, _ policy.PolicyKey, _ int, _ AttemptKind, _ policy.BudgetRef) Decision {
-	idx := t.w.nowIndex()
+	return t.allow(t.w.nowIndex())
+}
+
+// AllowAttemptAt is AllowAttempt at now, a reading of the throttle's Clock
+// (ThrottleOptions.Clock); a zero now reads the clock.
+func (t *Throttle) AllowAttemptAt(_ context.Context, _ policy.PolicyKey, _ int, _ AttemptKind, _ policy.BudgetRef, now time.Time) Decision {
+	return t.allow(t.w.at(now))
+}
+
+// Clock returns the clock the throttle reads: ThrottleOptions.Clock, or
+// clock.Real when that was nil.
+func (t *Throttle) Clock() clock.Clock { return t.w.clk }
+
+func (t *Throttle) allow(idx int64) Decision {
 	p := t.prob(idx)
 	if p > 0 && t.rand.Float64() < p {
 		t.reject(idx)

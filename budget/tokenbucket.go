@@ -68,7 +68,13 @@ func NewTokenBucketBudgetClock(capacity int, refillPerSecond float64, clk clock.
 
 // AllowAttempt allows first attempts for free and charges retries and
 // hedges ref.Cost tokens.
-func (b *TokenBucketBudget) AllowAttempt(_ context.Context, _ policy.PolicyKey, attemptIdx int, kind AttemptKind, ref policy.BudgetRef) Decision {
+func (b *TokenBucketBudget) AllowAttempt(ctx context.Context, key policy.PolicyKey, attemptIdx int, kind AttemptKind, ref policy.BudgetRef) Decision {
+	return b.AllowAttemptAt(ctx, key, attemptIdx, kind, ref, time.Time{})
+}
+
+// AllowAttemptAt is AllowAttempt at now, a reading of the bucket's Clock;
+// a zero now reads the clock (first attempts read none either way).
+func (b *TokenBucketBudget) AllowAttemptAt(_ context.Context, _ policy.PolicyKey, attemptIdx int, kind AttemptKind, ref policy.BudgetRef, now time.Time) Decision {
 	if attemptIdx == 0 && kind == KindRetry {
 		return Decision{Allowed: true, Reason: "first_attempt"}
 	}
@@ -76,11 +82,21 @@ func (b *TokenBucketBudget) AllowAttempt(_ context.Context, _ policy.PolicyKey, 
 	if cost <= 0 {
 		cost = 1
 	}
-	if b.take(b.elapsed(), cost) {
+	var since time.Duration
+	if now.IsZero() {
+		since = b.elapsed()
+	} else {
+		since = now.Sub(b.epoch)
+	}
+	if b.take(since, cost) {
 		return Decision{Allowed: true, Reason: "tokens_available"}
 	}
 	return Decision{Allowed: false, Reason: "tokens_exhausted"}
 }
+
+// Clock returns the clock the bucket reads: the one it was built on, or
+// clock.Real.
+func (b *TokenBucketBudget) Clock() clock.Clock { return b.clk }
 
 // TakeAt takes n tokens at time t if the bucket holds at least n, and
 // reports whether it did. Times before the bucket's creation count as its

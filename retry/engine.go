@@ -158,6 +158,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	}
 	c.hook(SourceProvider, -1)
 	e.resolve(ctx, key, &c.res)
+	c.unhook()
 	p := c.res.p
 	if opts.SingleAttempt || (opts.NoHedge && p.Hedge.Enabled) {
 		p = c.res.mutable()
@@ -176,7 +177,9 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		c.tl.Attributes = timelineAttrs(p, c.res.polErr, c.res.mode, clsMissing)
 		if p.Meta.Version == "" && e.versioned != nil {
 			c.hook(SourceProvider, -1)
-			if v := e.versioned.Version(); v != "" {
+			v := e.versioned.Version()
+			c.unhook()
+			if v != "" {
 				c.tl.Attributes[observe.AttrPolicyVersion] = v
 			}
 		}
@@ -197,6 +200,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 			pol.Key = key // a shared default policy carries its own key
 			e.obs.OnStart(ctx, key, pol)
 		}
+		c.unhook()
 	}
 	if err := ctx.Err(); err != nil {
 		c.stop = StopContextDone
@@ -306,6 +310,7 @@ func (c *engine[T]) deny(isHedge bool, wait time.Duration, en *planEntry, err er
 		if !c.e.noopObs {
 			c.hook(SourceObserver, ai)
 			c.e.obs.OnAttempt(c.ctx, c.key, rec)
+			c.unhook()
 		}
 	}
 	if !isHedge {
@@ -368,6 +373,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) {
 		if isHedge && !c.e.noopObs {
 			c.hook(SourceObserver, ai)
 			c.e.obs.OnHedgeSpawn(actx, c.key, rec)
+			c.unhook()
 		}
 	}
 	c.inflight++
@@ -466,6 +472,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 	} else {
 		c.hook(SourceClassifier, s.rec)
 		out = c.cls.Classify(r.val, r.err)
+		c.unhook()
 		if out.Kind == classify.OutcomeUnknown {
 			out.Kind = classify.OutcomeRetryable
 			if r.err == nil {
@@ -590,6 +597,7 @@ func (c *engine[T]) keepValue(v T, ai int) {
 	if had && c.discard != nil {
 		c.hook(SourceDiscard, ai)
 		c.discard(old)
+		c.unhook()
 	}
 }
 
@@ -604,6 +612,7 @@ func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
 	if !c.e.noopObs {
 		c.hook(SourceObserver, s.rec)
 		c.e.obs.OnAttempt(s.actx, c.key, *rec)
+		c.unhook()
 	}
 }
 
@@ -630,6 +639,7 @@ func (c *engine[T]) cancelRunning(reason string) {
 			if !c.e.noopObs {
 				c.hook(SourceObserver, s.rec)
 				c.e.obs.OnHedgeCancel(s.actx, c.key, *rec, reason)
+				c.unhook()
 			}
 		}
 	}
@@ -654,6 +664,7 @@ func (c *engine[T]) succeed(tl *observe.Timeline) (T, error) {
 		if !c.e.noopObs {
 			c.hook(SourceObserver, -1)
 			c.e.obs.OnSuccess(c.ctx, c.key, c.tl)
+			c.unhook()
 		}
 	}
 	if tl != nil {
@@ -685,6 +696,7 @@ func (c *engine[T]) fail(err error, tl *observe.Timeline) (T, error) {
 		if !c.e.noopObs {
 			c.hook(SourceObserver, -1)
 			c.e.obs.OnFailure(c.ctx, c.key, c.tl)
+			c.unhook()
 		}
 	}
 	if tl != nil {

@@ -37,6 +37,7 @@ const (
 	SourceDiscard    = "discard"    // CallOptions.Discard
 	SourceGate       = "gate"       // a user gate's Admit, or its permit's completion
 	SourceProvider   = "provider"   // the policy provider
+	SourceExecutor   = "executor"   // the executor's own code between hooks, its Clock included
 )
 
 // PanicError carries a panic raised during a call by code a user supplied:
@@ -58,7 +59,9 @@ type PanicError struct {
 	Attempt int
 	// Source is where the panic came from: SourceOperation,
 	// SourceClassifier, SourceBudget, SourceObserver, SourceTrigger,
-	// SourceDiscard, SourceGate or SourceProvider.
+	// SourceDiscard, SourceGate, SourceProvider, or SourceExecutor for a
+	// panic raised outside every hook (the executor itself, or the Clock
+	// it was given).
 	Source string
 }
 

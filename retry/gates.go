@@ -2,11 +2,13 @@ package retry
 
 import (
 	"context"
+	"reflect"
 	"time"
 
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/circuit"
 	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
@@ -25,7 +27,10 @@ const (
 )
 
 // How much of the clock a gate needs, so that a call whose gates need none
-// reads none: timeNone, at admission nor completion (budgets); timeTripped,
+// reads none: timeNone, at admission nor completion (budgets: a
+// budget.TimedBudget on the executor's clock is given the reading the
+// executor has, when it has one, and reads its own otherwise; see
+// gateNow); timeTripped,
 // at admission only when it says so (needsNow) and at completion only for
 // a failure or a probe (a breaker counting consecutive failures);
 // timeAlways (a breaker with a rate rule, the rate limiter and the
@@ -179,6 +184,11 @@ type planEntry struct {
 	// policy's Gates, -1-j.
 	bi     int32
 	shadow bool
+	// takesNow: the gate is a budget that decides at the executor's clock
+	// reading (a budget.TimedBudget on the executor's clock). Other
+	// budgets are asked at the zero time, so that none is fed a reading
+	// of a clock it does not read.
+	takesNow bool
 }
 
 // name is the gate's name, as recorded, under policy p.
@@ -260,16 +270,18 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 			continue
 		}
 		timing := builtins[i].time
+		en := planEntry{g: g, bi: int32(i), shadow: shadow}
 		switch i {
 		case budgetIndex:
 			pl.budget = true
+			en.takesNow = e.budgetTakesNow(budgetName(p, k == gate.KindHedge))
 		case circuitIndex:
 			if b, ok := g.(*circuit.Breaker); ok {
 				pl.breaker = b
 				timing = circuitTiming(&p.Circuit)
 			}
 		}
-		pl.add(planEntry{g: g, bi: int32(i), shadow: shadow}, timing)
+		pl.add(en, timing)
 	}
 	for j, ref := range p.Gates {
 		g, _ := userGate(e, ref.Name)
@@ -392,7 +404,8 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 	for i := 0; i < pl.n; i++ {
 		en := pl.at(i)
 		c.hook(en.src(), a.Index)
-		p, err := en.g.Admit(c.callCtx, a, now)
+		p, err := en.g.Admit(c.callCtx, a, c.gateNow(en, now))
+		c.unhook()
 		if decs != nil {
 			decs = append(decs, observe.GateDecision{Gate: en.name(c.res.p), Reason: p.Reason, Admitted: err == nil, Shadow: en.shadow, Waited: p.Waited})
 		}
@@ -424,6 +437,52 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 	}
 	c.gDecisions = decs
 	return true
+}
+
+// gateNow is the time gate en is asked at, now being the reading admit
+// took (zero when no gate needed one). A budget's entry is timeNone: it
+// makes the executor read no clock. A budget that takes the executor's
+// reading gets the one the executor has: now, or for the first attempt of
+// a recorded call the call's start (nothing that waits ran since, as for
+// the attempt's own start). Any other budget gets the zero time and reads
+// its own clock.
+func (c *engine[T]) gateNow(en *planEntry, now time.Time) time.Time {
+	if int(en.bi) != budgetIndex {
+		return now
+	}
+	if !en.takesNow {
+		return time.Time{}
+	}
+	if now.IsZero() && c.recording && c.launched == 0 {
+		return c.tl.Start
+	}
+	return now
+}
+
+// budgetTakesNow reports whether the budget registered under name decides
+// at the executor's clock readings: a budget.TimedBudget whose Clock is the
+// executor's (or nil: any clock's).
+func (e *Executor) budgetTakesNow(name string) bool {
+	b, ok := e.budgets.Get(name)
+	if !ok {
+		return false
+	}
+	tb, ok := b.(budget.TimedBudget)
+	return ok && sameClock(tb.Clock(), e.clk)
+}
+
+// sameClock reports whether readings of clock b are readings of clock a:
+// both are the wall clock, or they are the same comparable value. A nil a
+// accepts any clock.
+func sameClock(a, b clock.Clock) bool {
+	switch {
+	case a == nil:
+		return true
+	case clock.IsReal(a) || clock.IsReal(b):
+		return clock.IsReal(a) && clock.IsReal(b)
+	}
+	t := reflect.TypeOf(a)
+	return t == reflect.TypeOf(b) && t.Comparable() && a == b
 }
 
 // budgetReasonNone marks an attempt whose budget was not asked.
@@ -467,6 +526,7 @@ func (c *engine[T]) releasePermits(s *slot, r gate.Result) {
 		h := s.perm.pop()
 		c.hook(h.src, s.rec)
 		h.p.Done(r)
+		c.unhook()
 	}
 }
 

@@ -223,6 +223,7 @@ func (c *engine[T]) armHedge() {
 	}
 	c.hook(SourceTrigger, c.nrec)
 	d, reason, ok := c.trigger.Delay(hedgeInput(c.key, p, c.hedgesInStep+1, c.tracker))
+	c.unhook()
 	if !ok {
 		c.hedgeStopped = true
 		return

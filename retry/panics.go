@@ -21,13 +21,27 @@ const PanicDrainTimeout = 100 * time.Millisecond
 // caught by finish says where it came from.
 func (c *engine[T]) hook(src string, attempt int) { c.src, c.srcAttempt = src, attempt }
 
+// unhook notes that the user code named by the last hook returned: a panic
+// raised from here on is the executor's own (SourceExecutor), not the last
+// hook's.
+func (c *engine[T]) unhook() { c.src, c.srcAttempt = "", -1 }
+
+// panicSource is where a panic caught by finish came from.
+func (c *engine[T]) panicSource() (src string, attempt int) {
+	if c.src == "" {
+		return SourceExecutor, -1
+	}
+	return c.src, c.srcAttempt
+}
+
 // finish runs on every path out of run. It catches a panic raised in the
 // caller's goroutine by user code, cleans up (every call into user code
 // there is contained one by one), hands undelivered values to Discard and,
 // when the call panicked, re-raises the first panic or returns it.
 func (c *engine[T]) finish(v *T, err *error, tl *observe.Timeline) {
 	if r := recover(); r != nil {
-		c.caught(&PanicError{Value: r, Stack: stack(), Attempt: c.srcAttempt, Source: c.src})
+		src, ai := c.panicSource()
+		c.caught(&PanicError{Value: r, Stack: stack(), Attempt: ai, Source: src})
 	}
 	c.cleanup()
 	if c.panicErr == nil {

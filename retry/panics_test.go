@@ -210,3 +210,43 @@ func TestVersionedProviderVersionIsRecorded(t *testing.T) {
 		t.Fatalf("err %v attributes %v", err, tl.Attributes)
 	}
 }
+
+// panicClock panics from its first Now once armed (once: the cleanup
+// reads it too): a panic raised by the executor's own code, outside every
+// hook.
+type panicClock struct {
+	*regotest.Clock
+	armed atomic.Bool
+}
+
+func (c *panicClock) Now() time.Time {
+	if c.armed.CompareAndSwap(true, false) {
+		panic("clock boom")
+	}
+	return c.Clock.Now()
+}
+
+// A panic between hooks is the executor's: it used to be blamed on the
+// last hook the engine had called (the provider, here).
+func TestExecutorPanicBetweenHooksIsExecutors(t *testing.T) {
+	bothModes(t, func(t *testing.T, concurrent bool) {
+		clk := &panicClock{Clock: regotest.NewClock(time.Time{})}
+		prov := providerFunc(func(context.Context, policy.PolicyKey) (policy.EffectivePolicy, error) {
+			clk.armed.Store(true) // the executor's next clock reading panics
+			return policy.EffectivePolicy{Retry: policy.RetryPolicy{MaxAttempts: 1}}, nil
+		})
+		exec := retry.NewExecutor(retry.ExecutorOptions{Clock: clk, Provider: prov, RecoverPanics: true})
+		retry.SetConcurrent(exec, concurrent)
+		_, err := exec.DoWithTimeline(context.Background(), key, func(context.Context) error { return nil })
+		var pe *retry.PanicError
+		if !errors.As(err, &pe) || pe.Source != retry.SourceExecutor || pe.Attempt != -1 || pe.Value != "clock boom" {
+			t.Fatalf("err = %v (%#v)", err, pe)
+		}
+	})
+}
+
+type providerFunc func(context.Context, policy.PolicyKey) (policy.EffectivePolicy, error)
+
+func (f providerFunc) GetEffectivePolicy(ctx context.Context, k policy.PolicyKey) (policy.EffectivePolicy, error) {
+	return f(ctx, k)
+}

@@ -37,6 +37,11 @@ var _ = fleetDocSnippet
 // TestFleetDocSnippet checks that docs/fleet.md shows the code above.
 func TestFleetDocSnippet(t *testing.T) {
 	page, err := os.ReadFile("../../docs/fleet.md")
+	if os.IsNotExist(err) && testing.Short() {
+		// A consumer's copy of the module (the release dry run tests it
+		// with -short) has no docs/ beside it.
+		t.Skip("docs/fleet.md is not beside this copy of the module")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

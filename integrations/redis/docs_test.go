@@ -15,6 +15,11 @@ const docPath = "../../docs/redis.md"
 // ExampleNewFleetBudget compiles: both must stay true of the code.
 func TestDocs(t *testing.T) {
 	raw, err := os.ReadFile(docPath)
+	if os.IsNotExist(err) && testing.Short() {
+		// A consumer's copy of the module (the release dry run tests it
+		// with -short) has no docs/ beside it.
+		t.Skip("docs/redis.md is not beside this copy of the module")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

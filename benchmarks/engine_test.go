@@ -87,39 +87,6 @@ func BenchmarkGated(b *testing.B) {
 	})
 }
 
-// BenchmarkHedgePrimaryWins is a hedged call whose primary answers before
-// the hedge delay (an hour), the common case: rego with hedging on, and
-// the least a hand-written hedge does (a context for the attempts, the
-// primary on a goroutine, a timer for the hedge, a channel for the result).
-// Each checks every call made one attempt.
-func BenchmarkHedgePrimaryWins(b *testing.B) {
-	runSubsRotated(b, []sub{
-		{libRego, func(b *testing.B) {
-			exec := retry.NewExecutor(retry.ExecutorOptions{Provider: staticPolicy(policy.EffectivePolicy{
-				Retry: policy.RetryPolicy{MaxAttempts: 1},
-				Hedge: policy.HedgePolicy{Enabled: true, MaxHedges: 1, Delay: time.Hour},
-			})})
-			loopDo(b, exec, succeedOp)
-		}},
-		{libHandwritten, func(b *testing.B) {
-			ctx := context.Background()
-			var made int64
-			op := func(context.Context) error { made++; return nil }
-			b.ReportAllocs()
-			b.ResetTimer()
-			m := startCPU()
-			for i := 0; i < b.N; i++ {
-				if err := handHedge(ctx, op, time.Hour); err != nil {
-					b.Fatal(err)
-				}
-			}
-			m.report(b)
-			b.StopTimer()
-			expect(b, "attempts", made, int64(b.N))
-		}},
-	})
-}
-
 // handHedge runs op, and a second op if the first has not answered after
 // delay; the first answer wins and the other attempt is cancelled.
 func handHedge(ctx context.Context, op func(context.Context) error, delay time.Duration) error {

@@ -165,8 +165,12 @@ The scenarios:
   made one attempt. What each adds, measured in pairs that cancel the
   load, is in [performance.md](performance.md).
 - **HedgePrimaryWins**: hedging on (one hedge after an hour), the primary
-  answers at once: rego beside a hand-written hedge (a cancellable
-  context, the primary on a goroutine, a timer, a result channel).
+  answers at once: rego beside failsafe-go's \`hedgepolicy\` and a
+  hand-written hedge (a cancellable context, the primary on a goroutine, a
+  timer, a result channel). The libraries run in an order rotated by round.
+- **HedgeWins**: the same libraries launch the hedge with no delay (rego
+  through a hedge trigger that returns 0); the first attempt of every call
+  waits until it is cancelled, the second answers at once.
 - **GRPCSuccess**, **GRPCRetry**: a unary call (the standard health
   service) over an in-memory connection (bufconn) to a real gRPC server;
   in GRPCRetry the first attempt fails with UNAVAILABLE. lib=rego wraps

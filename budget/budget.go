@@ -13,23 +13,17 @@ import (
 	"github.com/aponysus/rego/policy"
 )
 
-// AttemptKind tells a budget what kind of attempt it is gating.
-type AttemptKind int
+// AttemptKind tells a budget what kind of attempt it is gating. It is the
+// gate seam's kind (gate.Kind), so that budgets and gates share one notion.
+type AttemptKind = gate.Kind
 
 // The attempt kinds.
 const (
 	// KindRetry is a sequential attempt: the first call or a retry.
-	KindRetry AttemptKind = iota
+	KindRetry = gate.KindRetry
 	// KindHedge is a concurrent extra attempt launched while another runs.
-	KindHedge
+	KindHedge = gate.KindHedge
 )
-
-func (k AttemptKind) String() string {
-	if k == KindHedge {
-		return "hedge"
-	}
-	return "retry"
-}
 
 // Decision is a budget's answer for one attempt.
 type Decision struct {

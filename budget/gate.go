@@ -45,7 +45,7 @@ func ref(a gate.Attempt) policy.BudgetRef {
 // Admit asks the budget. It never waits. A TimedBudget decides at now (a
 // zero now lets it read its own clock); others ignore now.
 func (g *budgetGate) Admit(ctx context.Context, a gate.Attempt, now time.Time) (gate.Permit, error) {
-	kind := AttemptKind(a.Kind)
+	kind := a.Kind
 	var dec Decision
 	if g.at != nil && !now.IsZero() {
 		dec = g.at.AllowAttemptAt(ctx, a.Key, a.Launched, kind, ref(a), now)
@@ -80,7 +80,7 @@ func (g *budgetGate) record(r gate.Result) {
 	if r.Outcome == classify.OutcomeUnknown || (r.Verdict != gate.Answered && r.Verdict != gate.Failed && r.Verdict != gate.Cancelled) {
 		return
 	}
-	g.rec.RecordOutcome(r.Attempt.Key, AttemptKind(r.Attempt.Kind), r.Verdict == gate.Answered)
+	g.rec.RecordOutcome(r.Attempt.Key, r.Attempt.Kind, r.Verdict == gate.Answered)
 }
 
 // releaseFunc completes a permit by releasing its decision.

@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/aponysus/rego/bulkhead"
-	"github.com/aponysus/rego/controlplane"
 	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/ratelimit"
-	"github.com/aponysus/rego/regotest"
 	"github.com/aponysus/rego/retry"
 	"github.com/aponysus/rego/shed"
 )
@@ -19,14 +16,7 @@ import (
 // overloadExec returns an executor whose only key runs under p, on a
 // virtual clock, with the overload gates the executor builds itself.
 func overloadExec(p policy.EffectivePolicy) (*retry.Executor, policy.PolicyKey) {
-	key := policy.ParseKey("svc.Call")
-	p.Key = key
-	p.Retry.MaxAttempts = 1
-	clk := regotest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	exec := retry.NewExecutor(retry.ExecutorOptions{
-		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{key: p}},
-		Clock:    clk,
-	})
+	exec, key, _ := reasonsExec(p, retry.ExecutorOptions{})
 	return exec, key
 }
 

@@ -104,7 +104,6 @@ type engine[T any] struct {
 	inflight int
 	step     int
 
-	pending  result[T] // the inline attempt's result
 	lastVal  T
 	hasVal   bool
 	lastErr  error
@@ -114,6 +113,10 @@ type engine[T any] struct {
 	override time.Duration
 	prevWait time.Duration
 	stop     string
+	wait     time.Duration // the current step's wait
+	failErr  error         // the error of a call that ends before it starts
+	ctxDone  bool          // the driver saw the call's context end
+	stepped  bool          // a Call's driver runs the attempts
 
 	// The gates of retries and first attempts (hedges' are in
 	// hedgeState), and what they said about the attempt being admitted.
@@ -141,17 +144,69 @@ type engine[T any] struct {
 }
 
 func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T], tl *observe.Timeline) (v T, err error) {
-	discard := opts.Discard
 	// Field by field: a composite literal of this size is built in a
 	// temporary and copied, which costs more than the rest of the call.
 	var c engine[T]
-	c.e, c.key, c.op, c.discard, c.ctx = e, key, op, discard, ctx
+	c.e, c.key, c.op, c.discard, c.ctx = e, key, op, opts.Discard, ctx
 	// finish contains every panic raised in this goroutine by code the
 	// user supplied, and cleans up on every path. (tl is passed, not kept
 	// in c: a pointer stored in c would move the caller's timeline to the
 	// heap.)
 	defer c.finish(&v, &err, tl)
-	c.recording = tl != nil || !e.noopObs
+	// This goroutine drives the decision core: it runs what the core asks
+	// for (an attempt inline or on a goroutine, a wait, a wait for
+	// results and the hedge timer) and feeds back what happened.
+	a := c.begin(&opts, tl != nil || !e.noopObs)
+	for {
+		if a.kind != aAwait {
+			c.stopHedgeTimer()
+		}
+		switch a.kind {
+		case aLaunch:
+			s := c.slot(a.si)
+			if c.hub == nil {
+				a = c.resultIn(c.invokeInline(a.si, s.rec, s.actx))
+				continue
+			}
+			go c.hub.run(c.op, s.actx, a.si, s.rec, c.lateGates(s))
+			a = c.started()
+		case aSleep:
+			a = c.woke(c.sleep(a.d))
+		case aAwait:
+			a = c.await(a)
+		case aSucceed:
+			return c.succeed(tl)
+		default:
+			return c.fail(c.failErr, tl)
+		}
+	}
+}
+
+// actKind is what the decision core asks its driver to do next.
+type actKind uint8
+
+const (
+	aLaunch  actKind = iota + 1 // start the attempt in slot si
+	aSleep                      // wait d, then call woke
+	aAwait                      // wait for a result, the hedge timer or the call's end
+	aSucceed                    // end the call with the winning value: succeed
+	aFail                       // end the call: fail(failErr)
+)
+
+// act is one request of the decision core to its driver.
+type act struct {
+	kind  actKind
+	hedge HedgeTimer    // aAwait: what to do with the hedge timer
+	si    int           // aLaunch: the slot of the attempt
+	d     time.Duration // aSleep: the wait; aAwait with HedgeArm: the hedge delay
+}
+
+// begin resolves the call's policy and prepares its state; it returns the
+// first request (the first attempt's launch, or the end of a call that
+// cannot start). record makes the call keep its timeline.
+func (c *engine[T]) begin(opts *CallOptions[T], record bool) act {
+	e, key, ctx := c.e, c.key, c.ctx
+	c.recording = record
 	if c.recording {
 		c.tl.Key = key
 		c.tl.Start = c.now()
@@ -189,7 +244,8 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	}
 	if c.res.denyErr != nil {
 		c.stop = StopNoPolicy
-		return c.fail(c.res.denyErr, tl)
+		c.failErr = c.res.denyErr
+		return act{kind: aFail}
 	}
 	if !e.noopObs {
 		c.hook(SourceObserver, -1)
@@ -204,7 +260,8 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	}
 	if err := ctx.Err(); err != nil {
 		c.stop = StopContextDone
-		return c.fail(err, tl)
+		c.failErr = err
+		return act{kind: aFail}
 	}
 	c.callCtx = ctx
 	if d := p.Retry.OverallTimeout; d > 0 {
@@ -215,46 +272,129 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	if c.rplan.n > 0 {
 		c.crit = gate.CriticalityFrom(ctx)
 	}
-	if p.Hedge.Enabled {
+	switch {
+	case p.Hedge.Enabled:
 		c.startHedging()
-	} else if e.forceConcurrent {
-		c.hub = newHub[T](e, key, p.Retry.MaxAttempts, discard)
+	case c.stepped:
+		// One attempt at a time: the inline slot serves.
+	case e.forceConcurrent:
+		c.hub = newHub[T](e, key, p.Retry.MaxAttempts, c.discard)
 		c.many = c.hub.slotsFor(p.Retry.MaxAttempts)
 	}
+	return c.advance()
+}
 
-	var wait time.Duration
-	for c.step = 0; ; c.step++ {
-		if c.step > 0 {
-			if c.launched >= p.Retry.MaxAttempts {
-				c.stop = StopAttemptsExhausted
-				break
-			}
-			wait = c.nextWait()
-			if c.hasDL && !c.now().Add(wait).Before(c.deadline) {
-				c.stop = StopDeadline
-				break
-			}
+// advance starts the current step: it decides whether the call may go on,
+// how long to wait before the step's attempt, and asks the gates. The
+// gates are asked before the wait, so that a refused retry costs the
+// caller no waiting.
+func (c *engine[T]) advance() act {
+	p := c.res.p
+	c.wait = 0
+	if c.step > 0 {
+		if c.launched >= p.Retry.MaxAttempts {
+			c.stop = StopAttemptsExhausted
+			return act{kind: aFail}
 		}
-		// The gates are asked before the wait, so that a refused retry
-		// costs the caller no waiting.
-		if !c.admit(false, wait) {
-			break
-		}
-		if c.step > 0 && !c.sleep(wait) {
-			s := c.slot(c.launched)
-			c.releasePermits(s, gate.Result{Verdict: gate.NotRun, Attempt: c.gateAttempt(false)})
-			break
-		}
-		c.launch(false, 0, wait)
-		v := c.awaitStep()
-		if v == vSuccess {
-			return c.succeed(tl)
-		}
-		if v == vStop {
-			break
+		c.wait = c.nextWait()
+		if c.hasDL && !c.now().Add(c.wait).Before(c.deadline) {
+			c.stop = StopDeadline
+			return act{kind: aFail}
 		}
 	}
-	return c.fail(nil, tl)
+	if !c.admit(false, c.wait) {
+		return act{kind: aFail}
+	}
+	if c.step == 0 {
+		return c.launch(false, 0, 0)
+	}
+	if c.wait > 0 {
+		return act{kind: aSleep, d: c.wait}
+	}
+	return c.woke(c.callCtx.Err() == nil)
+}
+
+// woke continues the step after its wait; ok false means the call's
+// context ended during it.
+func (c *engine[T]) woke(ok bool) act {
+	if !ok {
+		c.stop = StopContextDone
+		s := c.slot(c.launched)
+		c.releasePermits(s, gate.Result{Verdict: gate.NotRun, Attempt: c.gateAttempt(false)})
+		return act{kind: aFail}
+	}
+	return c.launch(false, 0, c.wait)
+}
+
+// started continues after the driver started the attempt of the last
+// launch on its own: the core waits for results, arming the hedge timer
+// when the step may hedge.
+func (c *engine[T]) started() act {
+	if c.hedgeState == nil {
+		return act{kind: aAwait}
+	}
+	if c.slot(c.launched - 1).isHedge {
+		c.hedgesInStep++
+	} else {
+		c.hedgesInStep = 0
+		c.hedgeStopped = false
+	}
+	return c.armHedge()
+}
+
+// resultIn handles the result of an attempt and decides what follows.
+func (c *engine[T]) resultIn(r result[T]) act {
+	switch c.handle(r) {
+	case vWait:
+		return act{kind: aAwait}
+	case vSuccess:
+		return act{kind: aSucceed}
+	case vStop:
+		return act{kind: aFail}
+	}
+	c.step++
+	return c.advance()
+}
+
+// callDone notes that the caller's context (or the overall timeout) ended
+// the call while attempts run. Their contexts are its children, so they
+// are cancelled too: the core waits for them to return, exactly as the
+// inline mode does, so that both modes give the same result.
+func (c *engine[T]) callDone() act {
+	if c.hedgeState != nil {
+		c.hedgeStopped = true
+	}
+	return act{kind: aAwait, hedge: HedgeStop}
+}
+
+// await is the goroutine driver's wait for the next event of the
+// concurrent mode: a result, the hedge timer, the call's end.
+func (c *engine[T]) await(a act) act {
+	switch a.hedge {
+	case HedgeArm:
+		c.stopHedgeTimer()
+		c.hedgeTimer = c.e.clk.NewTimer(a.d)
+	case HedgeStop:
+		c.stopHedgeTimer()
+	}
+	var hc <-chan time.Time
+	if c.hedgeState != nil && c.hedgeTimer != nil {
+		hc = c.hedgeTimer.C()
+	}
+	var done <-chan struct{}
+	if !c.ctxDone {
+		done = c.callCtx.Done()
+	}
+	select {
+	case si := <-c.hub.results:
+		return c.resultIn(c.hub.take(si))
+	case <-hc:
+		c.hedgeTimer = nil
+		return c.hedgeDue()
+	case <-done:
+		c.ctxDone = true
+		return c.callDone()
+	}
 }
 
 // nextWait returns the wait before the next retry step.
@@ -268,7 +408,8 @@ func (c *engine[T]) nextWait() time.Duration {
 	return d
 }
 
-// sleep waits d on the executor's clock; false means the call must stop.
+// sleep is the goroutine driver's wait of d on the executor's clock;
+// false means the call's context ended.
 func (c *engine[T]) sleep(d time.Duration) bool {
 	if d > 0 {
 		t := c.e.clk.NewTimer(d)
@@ -278,11 +419,7 @@ func (c *engine[T]) sleep(d time.Duration) bool {
 			t.Stop()
 		}
 	}
-	if c.callCtx.Err() != nil {
-		c.stop = StopContextDone
-		return false
-	}
-	return true
+	return c.callCtx.Err() == nil
 }
 
 // deny records an attempt a gate refused (the plan entry en, with err); a
@@ -326,7 +463,9 @@ func (c *engine[T]) hedgeReasonFor(isHedge bool) string {
 	return ""
 }
 
-func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) {
+// launch prepares the attempt the gates admitted and asks the driver to
+// start it.
+func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 	si := c.launched
 	c.launched++
 	ai := c.nrec
@@ -345,7 +484,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) {
 	actx := c.callCtx
 	if tpa := p.Retry.TimeoutPerAttempt; tpa > 0 {
 		actx, s.cancel = withTimeout(actx, c.e.clk, c.e.realClock, tpa)
-	} else if c.hub != nil {
+	} else if c.many != nil {
 		actx, s.cancel = context.WithCancel(actx)
 	}
 	actx = observe.WithAttempt(actx, info)
@@ -378,11 +517,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) {
 	}
 	c.inflight++
 	s.ran = true
-	if c.hub == nil {
-		c.pending = c.invokeInline(si, ai, actx)
-		return
-	}
-	go c.hub.run(c.op, actx, si, ai, c.lateGates(s))
+	return act{kind: aLaunch, si: si}
 }
 
 func (c *engine[T]) invokeInline(si, ai int, ctx context.Context) (r result[T]) {
@@ -398,47 +533,6 @@ func (c *engine[T]) invokeInline(si, ai int, ctx context.Context) (r result[T]) 
 	r.val, r.err = c.op.invoke(ctx)
 	done = true
 	return r
-}
-
-// awaitStep waits for the attempts of the current step until one succeeds,
-// all fail, or the call must stop.
-func (c *engine[T]) awaitStep() verdict {
-	if c.hub == nil {
-		return c.handle(c.pending)
-	}
-	if c.hedgeState != nil {
-		c.hedgesInStep = 0
-		c.hedgeStopped = false
-		c.armHedge()
-	}
-	defer c.stopHedgeTimer()
-	done := c.callCtx.Done()
-	for {
-		var hc <-chan time.Time
-		if c.hedgeState != nil && c.hedgeTimer != nil {
-			hc = c.hedgeTimer.C()
-		}
-		select {
-		case si := <-c.hub.results:
-			r := c.hub.take(si)
-			if v := c.handle(r); v != vWait {
-				return v
-			}
-		case <-hc:
-			c.hedgeTimer = nil
-			c.fireHedge()
-		case <-done:
-			// The caller's context (or the overall timeout) ended the
-			// call. The attempts' contexts are its children, so they are
-			// cancelled too; wait for them to return, exactly as the inline
-			// mode does, so that both modes give the same result.
-			done = nil
-			c.stopHedgeTimer()
-			if c.hedgeState != nil {
-				c.hedgeStopped = true
-			}
-		}
-	}
 }
 
 // handle processes the result of one attempt.

@@ -73,7 +73,7 @@ type hedgeState struct {
 	tracker      *hedge.Tracker
 	stepStart    time.Time // launch of the step's primary
 	hedgesInStep int
-	hedgeTimer   clock.Timer
+	hedgeTimer   clock.Timer // the goroutine driver's
 	hedgeReason  string
 	hedgeStopped bool // no more hedges in this step
 }
@@ -188,13 +188,19 @@ func stack() []byte { return debug.Stack() }
 // startHedging prepares the concurrent mode of the engine.
 func (c *engine[T]) startHedging() {
 	p := c.res.p
-	c.hub = newHub[T](c.e, c.key, p.Retry.MaxAttempts, c.discard)
-	c.hedgeState = &c.hub.hs
+	if c.stepped {
+		// The driver runs the attempts: no hub, no goroutines.
+		c.hedgeState = new(hedgeState)
+		c.many = make([]slot, p.Retry.MaxAttempts)
+	} else {
+		c.hub = newHub[T](c.e, c.key, p.Retry.MaxAttempts, c.discard)
+		c.hedgeState = &c.hub.hs
+		c.many = c.hub.slotsFor(p.Retry.MaxAttempts)
+	}
 	c.e.planGates(c.key, p, !c.res.owned, gate.KindHedge, &c.hplan)
 	if c.hplan.n > 0 {
 		c.crit = gate.CriticalityFrom(c.ctx)
 	}
-	c.many = c.hub.slotsFor(p.Retry.MaxAttempts)
 	if t, ok := c.e.triggers.Get(p.Hedge.Trigger); ok {
 		c.trigger = t
 	} else {
@@ -214,19 +220,21 @@ func (c *engine[T]) startHedging() {
 	}
 }
 
-// armHedge schedules the next hedge of the step, if the policy and the
-// deadline allow one.
-func (c *engine[T]) armHedge() {
+// armHedge decides the next hedge of the step: it asks the driver to arm
+// the hedge timer if the policy and the deadline allow one, and to stop it
+// otherwise.
+func (c *engine[T]) armHedge() act {
 	p := c.res.p
+	stop := act{kind: aAwait, hedge: HedgeStop}
 	if !p.Hedge.Enabled || c.hedgeStopped || c.nonRetry || c.hedgesInStep >= p.Hedge.MaxHedges || c.launched >= p.Retry.MaxAttempts {
-		return
+		return stop
 	}
 	c.hook(SourceTrigger, c.nrec)
 	d, reason, ok := c.trigger.Delay(hedgeInput(c.key, p, c.hedgesInStep+1, c.tracker))
 	c.unhook()
 	if !ok {
 		c.hedgeStopped = true
-		return
+		return stop
 	}
 	if d < 0 {
 		d = 0
@@ -236,24 +244,28 @@ func (c *engine[T]) armHedge() {
 		if c.recording {
 			c.tl.Attributes[observe.AttrHedgeSkipped] = "deadline"
 		}
-		return
+		return stop
 	}
 	if c.recording {
 		c.hedgeReason = HedgeTriggerPrefix + reason
 	}
-	c.hedgeTimer = c.e.clk.NewTimer(d)
+	return act{kind: aAwait, hedge: HedgeArm, d: d}
 }
 
-func (c *engine[T]) fireHedge() {
-	if !c.admit(true, 0) {
-		c.hedgeStopped = true // a refused hedge ends hedging for the step
-		return
+// hedgeDue handles the hedge timer's firing: the gates are asked about
+// the hedge, and a refused hedge ends hedging for the step.
+func (c *engine[T]) hedgeDue() act {
+	if c.hedgeState == nil || c.hedgeStopped {
+		return act{kind: aAwait}
 	}
-	c.launch(true, c.hedgesInStep+1, 0)
-	c.hedgesInStep++
-	c.armHedge()
+	if !c.admit(true, 0) {
+		c.hedgeStopped = true
+		return act{kind: aAwait}
+	}
+	return c.launch(true, c.hedgesInStep+1, 0)
 }
 
+// stopHedgeTimer stops the goroutine driver's hedge timer.
 func (c *engine[T]) stopHedgeTimer() {
 	if c.hedgeState != nil && c.hedgeTimer != nil {
 		c.hedgeTimer.Stop()

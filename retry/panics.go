@@ -39,7 +39,12 @@ func (c *engine[T]) panicSource() (src string, attempt int) {
 // there is contained one by one), hands undelivered values to Discard and,
 // when the call panicked, re-raises the first panic or returns it.
 func (c *engine[T]) finish(v *T, err *error, tl *observe.Timeline) {
-	if r := recover(); r != nil {
+	c.finishWith(recover(), v, err, tl)
+}
+
+// finishWith is finish, r being what a deferred recover returned.
+func (c *engine[T]) finishWith(r any, v *T, err *error, tl *observe.Timeline) {
+	if r != nil {
 		src, ai := c.panicSource()
 		c.caught(&PanicError{Value: r, Stack: stack(), Attempt: ai, Source: src})
 	}

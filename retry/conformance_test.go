@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,7 +24,8 @@ var (
 	key  = policy.ParseKey("svc.Method")
 )
 
-// scenario is one executor behaviour, run in both engine modes.
+// scenario is one executor behaviour, run in both engine modes and through
+// a driver of the stepped call API (retry.Begin).
 type scenario struct {
 	name   string
 	policy policy.EffectivePolicy
@@ -391,7 +393,7 @@ func wantStopError(reason string, attempts int) func(*testing.T, observe.Timelin
 // runScenario runs sc on a fresh executor in the given mode and checks
 // every expectation; it returns a digest of the results for comparing the
 // two modes.
-func runScenario(t *testing.T, sc scenario, concurrent bool) string {
+func runScenario(t *testing.T, sc scenario, mode string) string {
 	t.Helper()
 	clk := regotest.NewAutoClock(time.Time{})
 	opts := retry.ExecutorOptions{
@@ -409,21 +411,31 @@ func runScenario(t *testing.T, sc scenario, concurrent bool) string {
 		after = sc.setup(&opts, clk)
 	}
 	exec := retry.NewExecutor(opts)
-	retry.SetConcurrent(exec, concurrent)
+	retry.SetConcurrent(exec, mode == "concurrent")
 	ctx, cancel := context.WithCancel(context.Background())
 	if sc.ctx != nil {
 		ctx, cancel = sc.ctx()
 	}
 	defer cancel()
 	var calls atomic.Int32
-	v, tl, err := retry.DoValueWithTimeline(ctx, exec, key, func(ctx context.Context) (int, error) {
+	op := func(ctx context.Context) (int, error) {
 		calls.Add(1)
 		info, ok := observe.AttemptFromContext(ctx)
 		if !ok {
 			t.Error("AttemptFromContext: no info inside the attempt")
 		}
 		return sc.op(ctx, info.Attempt, &env{cancel: cancel, clk: clk})
-	})
+	}
+	var (
+		v   int
+		tl  observe.Timeline
+		err error
+	)
+	if mode == "stepped" {
+		v, tl, err = driveSteps(t, ctx, exec, clk, op)
+	} else {
+		v, tl, err = retry.DoValueWithTimeline(ctx, exec, key, op)
+	}
 	if sc.wantNoErr && err != nil {
 		t.Fatalf("err = %v, want nil", err)
 	}
@@ -490,12 +502,59 @@ func runScenario(t *testing.T, sc scenario, concurrent bool) string {
 func TestConformance(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			var inline, concurrent string
-			t.Run("inline", func(t *testing.T) { inline = runScenario(t, sc, false) })
-			t.Run("concurrent", func(t *testing.T) { concurrent = runScenario(t, sc, true) })
-			if inline != concurrent {
-				t.Errorf("modes differ:\ninline:     %s\nconcurrent: %s", inline, concurrent)
+			var inline, concurrent, stepped string
+			t.Run("inline", func(t *testing.T) { inline = runScenario(t, sc, "inline") })
+			t.Run("concurrent", func(t *testing.T) { concurrent = runScenario(t, sc, "concurrent") })
+			t.Run("stepped", func(t *testing.T) { stepped = runScenario(t, sc, "stepped") })
+			if inline != concurrent || inline != stepped {
+				t.Errorf("modes differ:\ninline:     %s\nconcurrent: %s\nstepped:    %s", inline, concurrent, stepped)
 			}
 		})
 	}
+}
+
+// driveSteps makes one call through retry.Begin, as a driver of its own
+// would: attempts run in this goroutine, waits are timers of clk.
+func driveSteps(t *testing.T, ctx context.Context, exec *retry.Executor, clk *regotest.Clock, op func(context.Context) (int, error)) (int, observe.Timeline, error) {
+	k := retry.Begin(ctx, exec, key, retry.CallOptions[int]{})
+	for {
+		st := k.Next()
+		switch st.Kind {
+		case retry.StepLaunch:
+			k.Launched()
+			v, err, pv, stack := runAttempt(st.Ctx, op)
+			if stack != nil {
+				k.Panicked(st.Attempt, pv, stack)
+				continue
+			}
+			k.Result(st.Attempt, v, err)
+		case retry.StepSleep:
+			timer := clk.NewTimer(st.Wait)
+			select {
+			case <-timer.C():
+			case <-ctx.Done():
+				timer.Stop()
+			}
+			k.Woke()
+		case retry.StepAwait:
+			// Attempts run to their end in this goroutine, and these
+			// scenarios do not hedge: only the caller's end is awaited.
+			if ctx.Err() == nil {
+				t.Fatalf("StepAwait with nothing to wait for")
+			}
+			k.ContextDone()
+		case retry.StepDone:
+			return k.Outcome()
+		}
+	}
+}
+
+func runAttempt(ctx context.Context, op func(context.Context) (int, error)) (v int, err error, pv any, stack []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			pv, stack = r, debug.Stack()
+		}
+	}()
+	v, err = op(ctx)
+	return v, err, nil, nil
 }

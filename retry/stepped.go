@@ -137,8 +137,8 @@ type Step struct {
 // and the event methods. ctx is the caller's context: its values reach the
 // attempts, and its end is reported with ContextDone. opts.Timeline is
 // ignored: a Call always records its timeline.
-func Begin[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, opts CallOptions[T]) *Call[T] {
-	k := &Call[T]{}
+func Begin[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, opts CallOptions[T]) (k *Call[T]) {
+	k = &Call[T]{} // named: a panic that guard recovers still returns k
 	c := &k.c
 	c.e, c.key, c.discard, c.ctx, c.stepped = exec, key, opts.Discard, ctx, true
 	defer k.guard()
@@ -207,7 +207,9 @@ func (k *Call[T]) ContextDone() {
 
 // Result reports the end of attempt (the Attempt of its StepLaunch) with
 // the value and error the operation returned.
-func (k *Call[T]) Result(attempt int, v T, err error) {
+func (k *Call[T]) Result(attempt int, v T, err error) { k.resultOrPanic(attempt, v, err, nil) }
+
+func (k *Call[T]) resultOrPanic(attempt int, v T, err error, pe *PanicError) {
 	c := &k.c
 	si := -1
 	for i := 0; i < c.launched; i++ {
@@ -223,12 +225,24 @@ func (k *Call[T]) Result(attempt int, v T, err error) {
 		// Cancelled when the call ended, or as a losing hedge: its
 		// permits were completed then; only its value is left.
 		s.got = true
+		if pe != nil {
+			c.e.latePanic(c.key, pe)
+			return
+		}
 		k.late(v, attempt)
 		return
 	}
 	defer k.guard()
-	k.a = c.resultIn(result[T]{slot: si, ai: attempt, val: v, err: err})
+	k.a = c.resultIn(result[T]{slot: si, ai: attempt, val: v, err: err, pe: pe})
 	k.settle()
+}
+
+// Panicked reports that attempt panicked with value v (what recover
+// returned) and stack: the call ends with a *PanicError from
+// SourceOperation, as in Do.
+func (k *Call[T]) Panicked(attempt int, v any, stack []byte) {
+	var zero T
+	k.resultOrPanic(attempt, zero, nil, &PanicError{Value: v, Stack: stack, Attempt: attempt, Source: SourceOperation})
 }
 
 // Outcome returns the call's value, timeline and error once Next has

@@ -69,8 +69,13 @@
 // never aborts the call. No goroutine outlives the call except an attempt
 // whose operation ignores its cancelled context.
 //
-// The sequential and the concurrent mode share every decision; the package
-// tests run each scenario in both modes and demand identical results.
+// The sequential and the concurrent mode share every decision: both drive
+// one decision core, a state machine with no goroutines, channels, timers
+// or sleeps inside, which asks its driver for steps and reads time only
+// through the executor's clock. Begin exposes that core to a driver of the
+// caller's own (an event loop on virtual time, such as package sim's): see
+// Call. The package tests run each scenario through the three drivers and
+// demand identical results.
 //
 // # Gates
 //

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/internal/ctxkey"
 	"github.com/aponysus/rego/policy"
 )
 
@@ -233,7 +234,7 @@ type AttemptInfo struct {
 	PolicyID   string
 }
 
-type attemptKey struct{}
+type attemptKey = ctxkey.Attempt
 
 // WithAttempt returns a context carrying info. The executor calls it for
 // every attempt; tests of operations may call it too.
@@ -249,8 +250,13 @@ func AttemptFromContext(ctx context.Context) (AttemptInfo, bool) {
 	if ac, ok := ctx.(*attemptCtx); ok {
 		return ac.info, true
 	}
-	info, ok := ctx.Value(attemptKey{}).(AttemptInfo)
-	return info, ok
+	switch v := ctx.Value(attemptKey{}).(type) {
+	case *AttemptInfo:
+		return *v, true
+	case AttemptInfo:
+		return v, true
+	}
+	return AttemptInfo{}, false
 }
 
 // attemptCtx is a context.WithValue specialised for AttemptInfo: one
@@ -262,7 +268,7 @@ type attemptCtx struct {
 
 func (c *attemptCtx) Value(key any) any {
 	if _, ok := key.(attemptKey); ok {
-		return c.info
+		return &c.info // a pointer: boxing the info would allocate
 	}
 	return c.Context.Value(key)
 }

@@ -52,8 +52,9 @@ const (
 // slot is the coordinator's bookkeeping for one attempt, from its
 // admission by the gates to its end.
 type slot struct {
-	perm     permits // the gates' permits it holds
-	cancel   context.CancelFunc
+	perm     permits            // the gates' permits it holds
+	cancel   context.CancelFunc // ends actx, when it has a timeout
+	ac       *attemptCtx        // actx, when it is one
 	actx     context.Context
 	start    time.Time
 	si       int // its launch index (gate.Attempt.Launched)
@@ -168,6 +169,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 				a = c.resultIn(c.invokeInline(a.si, s.rec, s.actx))
 				continue
 			}
+			c.hub.refs.Add(1)
 			go c.hub.run(c.op, s.actx, a.si, s.rec, c.lateGates(s))
 			a = c.started()
 		case aSleep:
@@ -474,7 +476,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 	// Field by field, for the same reason as in run. (The permits the
 	// gates granted are already in the slot.)
 	s.si, s.rec, s.step, s.hedgeIdx, s.isHedge, s.running = si, ai, c.step, hedgeIdx, isHedge, true
-	s.cancel, s.actx, s.got, s.ran = nil, nil, false, false
+	s.cancel, s.ac, s.actx, s.got, s.ran = nil, nil, nil, false, false
 	kind := budget.KindRetry
 	if isHedge {
 		kind = budget.KindHedge
@@ -482,12 +484,18 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 	p := c.res.p
 	info := observe.AttemptInfo{RetryIndex: c.step, Attempt: ai, IsHedge: isHedge, HedgeIndex: hedgeIdx, PolicyID: p.ID}
 	actx := c.callCtx
-	if tpa := p.Retry.TimeoutPerAttempt; tpa > 0 {
+	switch tpa := p.Retry.TimeoutPerAttempt; {
+	case tpa > 0:
 		actx, s.cancel = withTimeout(actx, c.e.clk, c.e.realClock, tpa)
-	} else if c.many != nil {
-		actx, s.cancel = context.WithCancel(actx)
+		actx = observe.WithAttempt(actx, info)
+	case c.many != nil:
+		// Attempts that may be cancelled while they run: one context that
+		// both cancels and carries the info.
+		s.ac = newAttemptCtx(actx, info)
+		actx = s.ac
+	default:
+		actx = observe.WithAttempt(actx, info)
 	}
-	actx = observe.WithAttempt(actx, info)
 	s.actx = actx
 	if c.recording || c.tracking() || c.plan(isHedge).timing == timeAlways {
 		if si == 0 && c.recording && c.rplan.timing < timeAlways {
@@ -540,10 +548,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 	s := c.slot(r.slot)
 	s.running, s.got = false, true
 	c.inflight--
-	if s.cancel != nil {
-		s.cancel()
-		s.cancel = nil
-	}
+	s.stop()
 	// The value is kept first, so that it reaches the caller or Discard
 	// whatever hook panics next; permits a hook's panic leaves uncompleted
 	// are completed by cleanup (the slot is marked got).
@@ -673,6 +678,18 @@ func verdictOf(out classify.OutcomeKind, callDone bool) gate.Verdict {
 	return gate.Failed
 }
 
+// stop cancels the attempt's context.
+func (s *slot) stop() {
+	if s.cancel != nil {
+		s.cancel()
+		s.cancel = nil
+	}
+	if s.ac != nil {
+		s.ac.cancel(context.Canceled)
+		s.ac = nil
+	}
+}
+
 // slot returns the bookkeeping of attempt i.
 func (c *engine[T]) slot(i int) *slot {
 	if c.many == nil {
@@ -719,10 +736,7 @@ func (c *engine[T]) cancelRunning(reason string) {
 			continue
 		}
 		s.running = false
-		if s.cancel != nil {
-			s.cancel()
-			s.cancel = nil
-		}
+		s.stop()
 		if c.recording {
 			rec := &c.tl.Attempts[s.rec]
 			rec.EndTime = c.now()

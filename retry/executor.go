@@ -4,6 +4,7 @@ import (
 	"context"
 	"github.com/aponysus/rego/admission"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 
 	"github.com/aponysus/rego/budget"
@@ -140,6 +141,7 @@ type Executor struct {
 	events                                 observe.EventObserver  // obs, when it wants lifecycle events
 	versioned                              controlplane.Versioned // provider, when it serves versions
 	latePanics                             atomic.Uint64
+	hubs                                   sync.Pool                              // of *hub[T], for hedged calls
 	noGates                                atomic.Pointer[policy.EffectivePolicy] // the last policy seen to enable no gate
 	plans                                  planCache                              // the gate plans of the policies in force
 	life                                   lifecycle                              // the state of the lifecycle events (events.go)

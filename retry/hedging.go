@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aponysus/rego/clock"
@@ -27,6 +28,11 @@ type hub[T any] struct {
 	key     policy.PolicyKey
 	mu      sync.Mutex
 	closed  bool
+	// refs counts who may still touch the hub: the caller until its
+	// cleanup, and each attempt goroutine until it delivered its result.
+	// The last one hands a pooled hub back to its executor's pool.
+	refs   atomic.Int32
+	pooled bool
 	// hs is the coordinator's hedging state, and slots room for the
 	// slots of a call of up to inlineSlots attempts, allocated with the
 	// hub; the attempt goroutines never touch them.
@@ -81,14 +87,34 @@ type hedgeState struct {
 // tracking reports whether the call feeds a latency tracker.
 func (c *engine[T]) tracking() bool { return c.hedgeState != nil && c.tracker != nil }
 
+// newHub returns a hub for a call of up to maxAttempts attempts. Hubs of
+// calls of up to inlineSlots attempts are reused, through the executor's
+// pool: a hub and its channel are most of what a hedged call allocates.
 func newHub[T any](e *Executor, key policy.PolicyKey, maxAttempts int, discard func(T)) *hub[T] {
-	h := &hub[T]{results: make(chan int, maxAttempts), discard: discard, e: e, key: key}
-	if maxAttempts <= len(h.resIn) {
+	var h *hub[T]
+	if maxAttempts <= inlineSlots {
+		h, _ = e.hubs.Get().(*hub[T]) // (a hub of another T is dropped)
+		if h == nil {
+			h = &hub[T]{results: make(chan int, inlineSlots), pooled: true}
+		}
 		h.res = h.resIn[:maxAttempts:maxAttempts]
 	} else {
-		h.res = make([]result[T], maxAttempts)
+		h = &hub[T]{results: make(chan int, maxAttempts), res: make([]result[T], maxAttempts)}
 	}
+	h.discard, h.e, h.key = discard, e, key
+	h.refs.Store(1)
 	return h
+}
+
+// unref drops one reference to the hub; the last one returns a pooled hub
+// to the pool, emptied (its channel is: every result sent on it was taken).
+func (h *hub[T]) unref() {
+	if h.refs.Add(-1) != 0 || !h.pooled {
+		return
+	}
+	e, results := h.e, h.results
+	*h = hub[T]{results: results, pooled: true}
+	e.hubs.Put(h)
 }
 
 // take returns the result announced as launch index si, and forgets it.
@@ -122,10 +148,12 @@ func (h *hub[T]) deliver(r result[T], lg *lateGates) {
 		h.res[r.slot] = r
 		h.results <- r.slot
 		h.mu.Unlock()
+		h.unref()
 		return
 	}
 	h.mu.Unlock()
 	h.late(&r, lg)
+	h.unref()
 }
 
 // late cleans up after a result that arrived once the call had returned.

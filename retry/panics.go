@@ -125,10 +125,7 @@ func (c *engine[T]) discardSafely(v T, ai int) {
 func (c *engine[T]) cleanup() {
 	c.stopHedgeTimer()
 	for i := 0; i < c.launched; i++ {
-		if s := c.slot(i); s.cancel != nil {
-			s.cancel()
-			s.cancel = nil
-		}
+		c.slot(i).stop()
 	}
 	if c.hub != nil {
 		if c.panicErr != nil {
@@ -160,6 +157,13 @@ func (c *engine[T]) cleanup() {
 	}
 	if c.cancelCall != nil {
 		c.cancelCall()
+	}
+	if c.hub != nil {
+		// The slots and the hedging state live in the hub: the call is
+		// done with them.
+		h := c.hub
+		c.hub, c.many, c.hedgeState = nil, nil, nil
+		h.unref()
 	}
 }
 

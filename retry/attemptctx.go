@@ -1,0 +1,134 @@
+package retry
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/aponysus/rego/internal/ctxkey"
+	"github.com/aponysus/rego/observe"
+)
+
+// attemptCtx is the context of an attempt of the concurrent mode that has
+// no timeout of its own: context.WithCancel and observe.WithAttempt in one
+// allocation. Its Done channel is made only when someone asks for it, and
+// it ends with its parent (the call's context) through the parent's
+// AfterFunc only when the parent can end at all.
+type attemptCtx struct {
+	parent     context.Context
+	info       observe.AttemptInfo
+	mu         sync.Mutex
+	done       chan struct{}
+	err        error
+	stopParent func() bool
+	afters     []*afterFunc
+}
+
+// afterFunc is a function registered with attemptCtx.AfterFunc.
+type afterFunc struct {
+	f    func()
+	done bool // run or stopped
+}
+
+// closedDone is the Done channel of an attempt context that ended before
+// anyone asked for its channel.
+var closedDone = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+func newAttemptCtx(parent context.Context, info observe.AttemptInfo) *attemptCtx {
+	c := &attemptCtx{parent: parent, info: info}
+	if parent.Done() == nil {
+		return c
+	}
+	if err := parent.Err(); err != nil {
+		c.cancel(err)
+		return c
+	}
+	stop := context.AfterFunc(parent, func() { c.cancel(parent.Err()) })
+	c.mu.Lock()
+	c.stopParent = stop
+	ended := c.err != nil // the parent ended already: nothing to stop later
+	c.mu.Unlock()
+	if ended {
+		stop()
+	}
+	return c
+}
+
+// cancel ends the context with err, unless it has ended already.
+func (c *attemptCtx) cancel(err error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = err
+	if c.done == nil {
+		c.done = closedDone
+	} else {
+		close(c.done)
+	}
+	for _, a := range c.afters {
+		if !a.done {
+			a.done = true
+			go a.f()
+		}
+	}
+	c.afters = nil
+	stop := c.stopParent
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+func (c *attemptCtx) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+
+func (c *attemptCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+func (c *attemptCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *attemptCtx) Value(key any) any {
+	if _, ok := key.(ctxkey.Attempt); ok {
+		return &c.info
+	}
+	return c.parent.Value(key)
+}
+
+// AfterFunc runs f in its own goroutine once the context ends, as
+// context.AfterFunc does; contexts derived from an attempt's use it to end
+// with it, without a goroutine of their own while they wait.
+func (c *attemptCtx) AfterFunc(f func()) (stop func() bool) {
+	a := &afterFunc{f: f}
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	c.afters = append(c.afters, a)
+	c.mu.Unlock()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if a.done {
+			return false
+		}
+		a.done = true
+		return true
+	}
+}

@@ -375,13 +375,13 @@ func (c *engine[T]) await(a act) act {
 	switch a.hedge {
 	case HedgeArm:
 		c.stopHedgeTimer()
-		c.hedgeTimer = c.e.clk.NewTimer(a.d)
+		c.hedgeTimer.start(c.e, a.d)
 	case HedgeStop:
 		c.stopHedgeTimer()
 	}
 	var hc <-chan time.Time
-	if c.hedgeState != nil && c.hedgeTimer != nil {
-		hc = c.hedgeTimer.C()
+	if c.hedgeState != nil {
+		hc = c.hedgeTimer.c()
 	}
 	var done <-chan struct{}
 	if !c.ctxDone {
@@ -391,7 +391,7 @@ func (c *engine[T]) await(a act) act {
 	case si := <-c.hub.results:
 		return c.resultIn(c.hub.take(si))
 	case <-hc:
-		c.hedgeTimer = nil
+		c.hedgeTimer.fired()
 		return c.hedgeDue()
 	case <-done:
 		c.ctxDone = true
@@ -408,20 +408,6 @@ func (c *engine[T]) nextWait() time.Duration {
 	}
 	c.prevWait = d
 	return d
-}
-
-// sleep is the goroutine driver's wait of d on the executor's clock;
-// false means the call's context ended.
-func (c *engine[T]) sleep(d time.Duration) bool {
-	if d > 0 {
-		t := c.e.clk.NewTimer(d)
-		select {
-		case <-t.C():
-		case <-c.callCtx.Done():
-			t.Stop()
-		}
-	}
-	return c.callCtx.Err() == nil
 }
 
 // deny records an attempt a gate refused (the plan entry en, with err); a

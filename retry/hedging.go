@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/hedge"
 	"github.com/aponysus/rego/observe"
@@ -79,7 +78,7 @@ type hedgeState struct {
 	tracker      *hedge.Tracker
 	stepStart    time.Time // launch of the step's primary
 	hedgesInStep int
-	hedgeTimer   clock.Timer // the goroutine driver's
+	hedgeTimer   driverTimer // the goroutine driver's
 	hedgeReason  string
 	hedgeStopped bool // no more hedges in this step
 }
@@ -295,9 +294,8 @@ func (c *engine[T]) hedgeDue() act {
 
 // stopHedgeTimer stops the goroutine driver's hedge timer.
 func (c *engine[T]) stopHedgeTimer() {
-	if c.hedgeState != nil && c.hedgeTimer != nil {
-		c.hedgeTimer.Stop()
-		c.hedgeTimer = nil
+	if c.hedgeState != nil {
+		c.hedgeTimer.stop()
 	}
 }
 

@@ -151,7 +151,10 @@ func (h *hub[T]) deliver(r result[T], lg *lateGates) {
 		return
 	}
 	h.mu.Unlock()
-	h.late(&r, lg)
+	if r.pe != nil || lg.perm.n > 0 || h.discard != nil {
+		// (Only then: late's frame would grow the goroutine's stack.)
+		h.late(&r, lg)
+	}
 	h.unref()
 }
 

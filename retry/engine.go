@@ -75,11 +75,17 @@ type result[T any] struct {
 	pe   *PanicError
 }
 
-// engine is the state of one call. It is the only decision code: attempts
-// run inline (hub == nil) or on their own goroutines (hub != nil, hedging),
-// and both ways every launch, result and wait goes through the methods
-// below. The engine lives on the caller's stack; attempt goroutines see
-// only the hub.
+// engine is the state of one call, and its methods in this file (with
+// the hedging decisions in hedging.go and the gates in gates.go) are the
+// decision core: the only decision code. It starts no goroutine, touches
+// no channel and never sleeps: it returns an act (launch this attempt,
+// sleep, await an event, end the call) and is told what happened
+// (resultIn, woke, started, hedgeDue, callDone); the only outside input it
+// reads itself is the time, through the executor's clock. Its drivers are
+// drive.go's (the caller's goroutine, inline or with attempt goroutines
+// through the hub, for Do) and stepped.go's (a driver of the caller's own,
+// for Begin). Under Do the engine lives on the caller's stack; attempt
+// goroutines see only the hub.
 type engine[T any] struct {
 	e          *Executor
 	key        policy.PolicyKey
@@ -142,46 +148,6 @@ type engine[T any] struct {
 	*hedgeState
 	lastEnd time.Time // when the last result was handled, when timing
 	base    time.Time // the call's first clock reading, on the wall clock
-}
-
-func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T], tl *observe.Timeline) (v T, err error) {
-	// Field by field: a composite literal of this size is built in a
-	// temporary and copied, which costs more than the rest of the call.
-	var c engine[T]
-	c.e, c.key, c.op, c.discard, c.ctx = e, key, op, opts.Discard, ctx
-	// finish contains every panic raised in this goroutine by code the
-	// user supplied, and cleans up on every path. (tl is passed, not kept
-	// in c: a pointer stored in c would move the caller's timeline to the
-	// heap.)
-	defer c.finish(&v, &err, tl)
-	// This goroutine drives the decision core: it runs what the core asks
-	// for (an attempt inline or on a goroutine, a wait, a wait for
-	// results and the hedge timer) and feeds back what happened.
-	a := c.begin(&opts, tl != nil || !e.noopObs)
-	for {
-		if a.kind != aAwait {
-			c.stopHedgeTimer()
-		}
-		switch a.kind {
-		case aLaunch:
-			s := c.slot(a.si)
-			if c.hub == nil {
-				a = c.resultIn(c.invokeInline(a.si, s.rec, s.actx))
-				continue
-			}
-			c.hub.refs.Add(1)
-			go c.hub.run(c.op, s.actx, a.si, s.rec, c.lateGates(s))
-			a = c.started()
-		case aSleep:
-			a = c.woke(c.sleep(a.d))
-		case aAwait:
-			a = c.await(a)
-		case aSucceed:
-			return c.succeed(tl)
-		default:
-			return c.fail(c.failErr, tl)
-		}
-	}
 }
 
 // actKind is what the decision core asks its driver to do next.
@@ -369,36 +335,6 @@ func (c *engine[T]) callDone() act {
 	return act{kind: aAwait, hedge: HedgeStop}
 }
 
-// await is the goroutine driver's wait for the next event of the
-// concurrent mode: a result, the hedge timer, the call's end.
-func (c *engine[T]) await(a act) act {
-	switch a.hedge {
-	case HedgeArm:
-		c.stopHedgeTimer()
-		c.hedgeTimer.start(c.e, a.d)
-	case HedgeStop:
-		c.stopHedgeTimer()
-	}
-	var hc <-chan time.Time
-	if c.hedgeState != nil {
-		hc = c.hedgeTimer.c()
-	}
-	var done <-chan struct{}
-	if !c.ctxDone {
-		done = c.callCtx.Done()
-	}
-	select {
-	case si := <-c.hub.results:
-		return c.resultIn(c.hub.take(si))
-	case <-hc:
-		c.hedgeTimer.fired()
-		return c.hedgeDue()
-	case <-done:
-		c.ctxDone = true
-		return c.callDone()
-	}
-}
-
 // nextWait returns the wait before the next retry step.
 func (c *engine[T]) nextWait() time.Duration {
 	d := c.override
@@ -512,21 +448,6 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 	c.inflight++
 	s.ran = true
 	return act{kind: aLaunch, si: si}
-}
-
-func (c *engine[T]) invokeInline(si, ai int, ctx context.Context) (r result[T]) {
-	r.slot, r.ai = si, ai
-	done := false
-	defer func() {
-		if !done {
-			if v := recover(); v != nil {
-				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: SourceOperation}
-			}
-		}
-	}()
-	r.val, r.err = c.op.invoke(ctx)
-	done = true
-	return r
 }
 
 // handle processes the result of one attempt.

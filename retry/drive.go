@@ -1,0 +1,104 @@
+package retry
+
+import (
+	"context"
+	"time"
+
+	"github.com/aponysus/rego/observe"
+	"github.com/aponysus/rego/policy"
+)
+
+// This file is the goroutine driver of the decision core (engine.go):
+// what Do and friends run in the caller's goroutine. It runs the
+// attempts the core asks for (inline, or on goroutines through the hub
+// when the call may have several in flight), waits the waits on the
+// executor's clock (timers.go), and feeds back what happened.
+
+func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T], tl *observe.Timeline) (v T, err error) {
+	// Field by field: a composite literal of this size is built in a
+	// temporary and copied, which costs more than the rest of the call.
+	var c engine[T]
+	c.e, c.key, c.op, c.discard, c.ctx = e, key, op, opts.Discard, ctx
+	// finish contains every panic raised in this goroutine by code the
+	// user supplied, and cleans up on every path. (tl is passed, not kept
+	// in c: a pointer stored in c would move the caller's timeline to the
+	// heap.)
+	defer c.finish(&v, &err, tl)
+	a := c.begin(&opts, tl != nil || !e.noopObs)
+	for {
+		if a.kind != aAwait {
+			c.stopHedgeTimer()
+		}
+		switch a.kind {
+		case aLaunch:
+			s := c.slot(a.si)
+			if c.hub == nil {
+				a = c.resultIn(c.invokeInline(a.si, s.rec, s.actx))
+				continue
+			}
+			c.hub.refs.Add(1)
+			go c.hub.run(c.op, s.actx, a.si, s.rec, c.lateGates(s))
+			a = c.started()
+		case aSleep:
+			a = c.woke(c.sleep(a.d))
+		case aAwait:
+			a = c.await(a)
+		case aSucceed:
+			return c.succeed(tl)
+		default:
+			return c.fail(c.failErr, tl)
+		}
+	}
+}
+
+// await is the goroutine driver's wait for the next event of the
+// concurrent mode: a result, the hedge timer, the call's end.
+func (c *engine[T]) await(a act) act {
+	switch a.hedge {
+	case HedgeArm:
+		c.stopHedgeTimer()
+		c.hedgeTimer.start(c.e, a.d)
+	case HedgeStop:
+		c.stopHedgeTimer()
+	}
+	var hc <-chan time.Time
+	if c.hedgeState != nil {
+		hc = c.hedgeTimer.c()
+	}
+	var done <-chan struct{}
+	if !c.ctxDone {
+		done = c.callCtx.Done()
+	}
+	select {
+	case si := <-c.hub.results:
+		return c.resultIn(c.hub.take(si))
+	case <-hc:
+		c.hedgeTimer.fired()
+		return c.hedgeDue()
+	case <-done:
+		c.ctxDone = true
+		return c.callDone()
+	}
+}
+
+func (c *engine[T]) invokeInline(si, ai int, ctx context.Context) (r result[T]) {
+	r.slot, r.ai = si, ai
+	done := false
+	defer func() {
+		if !done {
+			if v := recover(); v != nil {
+				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: SourceOperation}
+			}
+		}
+	}()
+	r.val, r.err = c.op.invoke(ctx)
+	done = true
+	return r
+}
+
+// stopHedgeTimer stops the goroutine driver's hedge timer.
+func (c *engine[T]) stopHedgeTimer() {
+	if c.hedgeState != nil {
+		c.hedgeTimer.stop()
+	}
+}

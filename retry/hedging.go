@@ -1,11 +1,12 @@
 package retry
 
 import (
+	"time"
+
 	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/hedge"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
-	"time"
 )
 
 // hedgeState is what the coordinator keeps while hedging.

@@ -106,17 +106,19 @@ func unaryOp(actx context.Context) (*unaryAttempt, error) {
 
 // unaryAttempt is the value of one attempt.
 type unaryAttempt struct {
-	call        *unaryCall
-	reply       any
+	call    *unaryCall
+	reply   any
+	header  metadata.MD
+	trailer metadata.MD
+	peer    *peer.Peer // only when the caller asked for the peer
+	err     error      // the attempt's status error, unmarked
+	// optBuf holds the options of the common call: one of the caller's
+	// (generated clients pass grpc.StaticMethod), the header and the trailer.
+	optBuf      [3]grpc.CallOption
 	owner       bool // reply is the caller's
-	header      metadata.MD
-	trailer     metadata.MD
-	peer        *peer.Peer // only when the caller asked for the peer
-	err         error      // the attempt's status error, unmarked
 	ownDeadline bool
 	committed   bool // the response headers had arrived: gRFC A6 commit
 	outlasts    bool // its pushback would end after the caller's deadline
-	optBuf      [4]grpc.CallOption
 }
 
 // facts is safe on a nil attempt, for the classifier's sake.
@@ -154,9 +156,13 @@ func (u *unaryCall) attempt(actx context.Context) (*unaryAttempt, error) {
 	}
 	// The header tells a committed failure from a retryable one and the
 	// trailer holds the pushback, so every attempt asks for both.
+	need := len(u.opts) + 2
+	if u.peerAddr != nil {
+		need++
+	}
 	opts := a.optBuf[:0]
-	if len(u.opts)+3 > len(a.optBuf) {
-		opts = make([]grpc.CallOption, 0, len(u.opts)+3)
+	if need > len(a.optBuf) {
+		opts = make([]grpc.CallOption, 0, need)
 	}
 	opts = append(opts, u.opts...)
 	opts = append(opts, grpc.Header(&a.header), grpc.Trailer(&a.trailer))

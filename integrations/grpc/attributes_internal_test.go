@@ -82,3 +82,15 @@ func TestAttributeCacheBounded(t *testing.T) {
 		t.Fatalf("code 99 gave %v", big)
 	}
 }
+
+// Judging a failure the classifier has seen before (same method and
+// code, no pushback) allocates nothing: no attribute map per attempt.
+func TestClassifyRepeatFailureAllocatesNothing(t *testing.T) {
+	c := NewClassifier(ClassifierOptions{})
+	a := &unaryAttempt{call: &unaryCall{method: "/s/m"}}
+	err := status.Error(codes.Unavailable, "x")
+	c.Classify(a, err)
+	if n := testing.AllocsPerRun(100, func() { c.Classify(a, err) }); n != 0 {
+		t.Fatalf("Classify allocated %v times per failed attempt, want 0", n)
+	}
+}

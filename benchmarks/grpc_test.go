@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 )
@@ -133,13 +135,18 @@ func regoGRPC(client healthpb.HealthClient) func(ctx context.Context) error {
 // health check's key running under a policy of three attempts on a clock
 // that does not sleep.
 func regoInterceptor() grpc.DialOption {
+	return grpc.WithUnaryInterceptor(regoUnaryInterceptor())
+}
+
+// regoUnaryInterceptor is the interceptor regoInterceptor installs.
+func regoUnaryInterceptor() grpc.UnaryClientInterceptor {
 	exec := retry.NewExecutor(retry.ExecutorOptions{
 		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{
 			regogrpc.MethodKey(healthpb.Health_Check_FullMethodName): {Retry: policy.RetryPolicy{MaxAttempts: attempts}},
 		}},
 		Clock: regotest.InstantClock{},
 	})
-	return grpc.WithUnaryInterceptor(regogrpc.UnaryClientInterceptor(regogrpc.Options{Executor: exec}))
+	return regogrpc.UnaryClientInterceptor(regogrpc.Options{Executor: exec})
 }
 
 // plainGRPC returns a call running client.Check as it is.
@@ -157,11 +164,16 @@ const libGRPCMiddleware = "lib=go-grpc-middleware"
 // middlewareRetry returns the dial option installing go-grpc-middleware's
 // retry interceptor: three attempts on UNAVAILABLE, no backoff.
 func middlewareRetry() grpc.DialOption {
-	return grpc.WithUnaryInterceptor(grpcretry.UnaryClientInterceptor(
+	return grpc.WithUnaryInterceptor(middlewareInterceptor())
+}
+
+// middlewareInterceptor is the interceptor middlewareRetry installs.
+func middlewareInterceptor() grpc.UnaryClientInterceptor {
+	return grpcretry.UnaryClientInterceptor(
 		grpcretry.WithMax(attempts),
 		grpcretry.WithCodes(codes.Unavailable),
 		grpcretry.WithBackoff(func(context.Context, uint) time.Duration { return 0 }),
-	))
+	)
 }
 
 // grpcLibs returns the gRPC libraries' cases, each call making perCall
@@ -208,7 +220,7 @@ func BenchmarkGRPCSuccess(b *testing.B) { runRotated(b, grpcLibs(1, false, true)
 // UNAVAILABLE and whose second succeeds.
 func BenchmarkGRPCRetry(b *testing.B) { runRotated(b, grpcLibs(2, true, false)) }
 
-// grpcPairedBlock is how many calls a block of BenchmarkGRPCPaired times:
+// grpcPairedBlock is how many calls a block of BenchmarkGRPCPairs times:
 // a few milliseconds, short enough for the load to change little between
 // the two blocks of a pair.
 const grpcPairedBlock = 100
@@ -266,14 +278,14 @@ func grpcPaired(b *testing.B, h *flakyHealth, perCall int64, base, feat func(ctx
 	b.ReportMetric(median(dc), "extra-cpu-ns/op")
 }
 
-// BenchmarkGRPCPaired measures rego's unary client interceptor against
+// BenchmarkGRPCPairs measures rego's unary client interceptor against
 // each peer in alternating blocks (see grpcPaired): extra-cpu-ns/op is
 // what the interceptor costs above the peer (negative: below it), in the
 // scenarios of GRPCSuccess (against the bare call too) and GRPCRetry.
 // Every call of both sides makes the scenario's requests: the server
 // fails every other request, the first attempt of each call, in
 // GRPCRetry, and calls never overlap.
-func BenchmarkGRPCPaired(b *testing.B) {
+func BenchmarkGRPCPairs(b *testing.B) {
 	peers := []struct {
 		name        string
 		opts        []grpc.DialOption
@@ -298,6 +310,89 @@ func BenchmarkGRPCPaired(b *testing.B) {
 				base := plainGRPC(dial(p.opts...))
 				feat := plainGRPC(dial(grpc.WithDisableRetry(), regoInterceptor()))
 				grpcPaired(b, h, sc.perCall, base, feat)
+			})
+		}
+	}
+}
+
+// stubInvoker is a unary invoker that answers at once, filling the
+// Header, Trailer and Peer call options as gRPC does after a call: with
+// copies of the response metadata. With failOdd it fails every other
+// call (the first attempt of each sequential call) with UNAVAILABLE as a
+// trailers-only response: no header, the content type in the trailer.
+type stubInvoker struct {
+	failOdd bool
+	calls   int64
+}
+
+var (
+	stubHeader       = metadata.Pairs("content-type", "application/grpc")
+	stubPeer         = peer.Peer{Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50051}}
+	errStubAvailable = status.Error(codes.Unavailable, "benchmarks: stub unavailability")
+)
+
+func (s *stubInvoker) invoke(_ context.Context, _ string, _, _ any, _ *grpc.ClientConn, opts ...grpc.CallOption) error {
+	s.calls++
+	fail := s.failOdd && s.calls%2 == 1
+	for _, o := range opts {
+		switch o := o.(type) {
+		case grpc.HeaderCallOption:
+			if fail {
+				*o.HeaderAddr = nil
+			} else {
+				*o.HeaderAddr = stubHeader.Copy()
+			}
+		case grpc.TrailerCallOption:
+			if fail {
+				*o.TrailerAddr = stubHeader.Copy()
+			} else {
+				*o.TrailerAddr = metadata.MD(nil).Copy()
+			}
+		case grpc.PeerCallOption:
+			*o.PeerAddr = stubPeer
+		}
+	}
+	if fail {
+		return errStubAvailable
+	}
+	return nil
+}
+
+// BenchmarkGRPCInvokerPairs measures what the interceptors themselves add
+// to a call, without gRPC's transport: each calls an invoker that answers
+// at once (stubInvoker), in alternating blocks (see paired). base=none
+// calls the invoker directly; feat is rego's interceptor, base the bare
+// call or go-grpc-middleware's. In scenario=retry the first attempt of
+// every call fails with UNAVAILABLE. Both sides must invoke the stub the
+// same number of times.
+func BenchmarkGRPCInvokerPairs(b *testing.B) {
+	ctx := context.Background()
+	req, reply := &healthpb.HealthCheckRequest{}, &healthpb.HealthCheckResponse{}
+	method := healthpb.Health_Check_FullMethodName
+	opts := []grpc.CallOption{grpc.StaticMethod()} // what generated clients pass
+	rego := regoUnaryInterceptor()
+	middleware := middlewareInterceptor()
+	through := func(i grpc.UnaryClientInterceptor, s *stubInvoker) func() error {
+		if i == nil {
+			return func() error { return s.invoke(ctx, method, req, reply, nil, opts...) }
+		}
+		return func() error { return i(ctx, method, req, reply, nil, s.invoke, opts...) }
+	}
+	for _, sc := range []struct {
+		name    string
+		failOdd bool
+	}{{"success", false}, {"retry", true}} {
+		for _, p := range []struct {
+			name string
+			i    grpc.UnaryClientInterceptor
+		}{{"none", nil}, {"go-grpc-middleware", middleware}} {
+			if p.i == nil && sc.failOdd {
+				continue
+			}
+			b.Run("scenario="+sc.name+"/base="+p.name, func(b *testing.B) {
+				bs, fs := &stubInvoker{failOdd: sc.failOdd}, &stubInvoker{failOdd: sc.failOdd}
+				paired(b, through(p.i, bs), through(rego, fs))
+				expect(b, "invocations", fs.calls, bs.calls)
 			})
 		}
 	}

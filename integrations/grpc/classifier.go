@@ -57,6 +57,7 @@ type Classifier struct {
 	retryable   [numCodes]bool
 	timeoutOK   bool
 	maxPushback time.Duration // < 0: no limit
+	attrs       attrCache     // shared attribute maps, see attributes
 }
 
 // numCodes bounds the code table: gRPC defines codes 0..16.
@@ -89,6 +90,10 @@ type attemptFacts interface {
 
 // Classify implements classify.Classifier. value is the attempt's value as
 // the interceptors produce it; for any other value only err is looked at.
+//
+// The Attributes of failed attempts without pushback are one map per
+// method and code, shared by every attempt record they describe (the
+// classifier keeps up to 1024 of them): read them, do not modify them.
 func (c *Classifier) Classify(value any, err error) classify.Outcome {
 	var (
 		method    string
@@ -116,15 +121,7 @@ func (c *Classifier) classify(method string, trailer metadata.MD, ownDeadline bo
 		return classify.Outcome{Kind: classify.OutcomeSuccess}
 	}
 	v, raw := c.judge(trailer, ownDeadline, err)
-	out := classify.Outcome{Kind: v.kind, Reason: v.reason, BackoffOverride: v.delay, Attributes: make(map[string]string, 3)}
-	out.Attributes[AttrCode] = status.Code(err).String()
-	if method != "" {
-		out.Attributes[AttrMethod] = method
-	}
-	if raw != "" {
-		out.Attributes[AttrPushbackMs] = raw
-	}
-	return out
+	return classify.Outcome{Kind: v.kind, Reason: v.reason, BackoffOverride: v.delay, Attributes: c.attributes(method, status.Code(err), raw)}
 }
 
 // verdict is the classifier's judgement of a failed attempt without the

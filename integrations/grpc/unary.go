@@ -71,13 +71,22 @@ type unaryCall struct {
 	started atomic.Int32 // attempts started
 
 	// The caller's reply is decoded into by one attempt at a time; attempts
-	// that start while it is in use (hedges) decode into their own.
-	mu        sync.Mutex
-	replyBusy bool
-	replyFree chan struct{} // closed when the reply is released, if waited on
+	// that start while it is in use (hedges) decode into their own. The
+	// state is atomic so that a call without hedges takes no lock; mu
+	// guards replyFreed, which only a delivery waiting for a hedge needs.
+	replyState atomic.Int32
+	mu         sync.Mutex
+	replyFreed chan struct{} // closed when the reply is released, if awaited
 
 	first unaryAttempt // the first attempt's state, allocated with the call
 }
+
+// The states of the caller's reply message.
+const (
+	replyFree    = iota // no attempt decodes into it
+	replyBusy           // an attempt decodes into it
+	replyAwaited        // an attempt decodes into it and deliver waits
+)
 
 type unaryKey struct{}
 
@@ -97,17 +106,19 @@ func unaryOp(actx context.Context) (*unaryAttempt, error) {
 
 // unaryAttempt is the value of one attempt.
 type unaryAttempt struct {
-	call        *unaryCall
-	reply       any
+	call    *unaryCall
+	reply   any
+	header  metadata.MD
+	trailer metadata.MD
+	peer    *peer.Peer // only when the caller asked for the peer
+	err     error      // the attempt's status error, unmarked
+	// optBuf holds the options of the common call: one of the caller's
+	// (generated clients pass grpc.StaticMethod), the header and the trailer.
+	optBuf      [3]grpc.CallOption
 	owner       bool // reply is the caller's
-	header      metadata.MD
-	trailer     metadata.MD
-	peer        peer.Peer
-	err         error // the attempt's status error, unmarked
 	ownDeadline bool
 	committed   bool // the response headers had arrived: gRFC A6 commit
 	outlasts    bool // its pushback would end after the caller's deadline
-	optBuf      [4]grpc.CallOption
 }
 
 // facts is safe on a nil attempt, for the classifier's sake.
@@ -145,14 +156,19 @@ func (u *unaryCall) attempt(actx context.Context) (*unaryAttempt, error) {
 	}
 	// The header tells a committed failure from a retryable one and the
 	// trailer holds the pushback, so every attempt asks for both.
+	need := len(u.opts) + 2
+	if u.peerAddr != nil {
+		need++
+	}
 	opts := a.optBuf[:0]
-	if len(u.opts)+3 > len(a.optBuf) {
-		opts = make([]grpc.CallOption, 0, len(u.opts)+3)
+	if need > len(a.optBuf) {
+		opts = make([]grpc.CallOption, 0, need)
 	}
 	opts = append(opts, u.opts...)
 	opts = append(opts, grpc.Header(&a.header), grpc.Trailer(&a.trailer))
 	if u.peerAddr != nil {
-		opts = append(opts, grpc.Peer(&a.peer))
+		a.peer = &peer.Peer{}
+		opts = append(opts, grpc.Peer(a.peer))
 	}
 	err = u.invoker(withPreviousAttempts(actx, n), u.method, u.req, reply, u.cc, opts...)
 	if err == nil {
@@ -198,13 +214,9 @@ var errReplyNotPointer = status.Error(codes.Internal, "regogrpc: concurrent atte
 // claimReply returns the message the attempt decodes into: the caller's
 // when no other attempt uses it (owner true), else a new one of its type.
 func (u *unaryCall) claimReply() (reply any, owner bool, err error) {
-	u.mu.Lock()
-	if !u.replyBusy {
-		u.replyBusy = true
-		u.mu.Unlock()
+	if u.replyState.CompareAndSwap(replyFree, replyBusy) {
 		return u.reply, true, nil
 	}
-	u.mu.Unlock()
 	if m, ok := u.reply.(proto.Message); ok {
 		return m.ProtoReflect().New().Interface(), false, nil
 	}
@@ -215,14 +227,32 @@ func (u *unaryCall) claimReply() (reply any, owner bool, err error) {
 	return reflect.New(v.Type().Elem()).Interface(), false, nil
 }
 
+// releaseReply hands the caller's reply back, waking a delivery waiting
+// for it.
 func (u *unaryCall) releaseReply() {
-	u.mu.Lock()
-	u.replyBusy = false
-	if u.replyFree != nil {
-		close(u.replyFree)
-		u.replyFree = nil
+	if u.replyState.CompareAndSwap(replyBusy, replyFree) {
+		return
 	}
+	// Awaited: awaitReply holds mu from marking the state until replyFreed
+	// is set, so replyFreed is there once mu is ours.
+	u.mu.Lock()
+	u.replyState.Store(replyFree)
+	close(u.replyFreed)
+	u.replyFreed = nil
 	u.mu.Unlock()
+}
+
+// awaitReply returns once no attempt decodes into the caller's reply.
+func (u *unaryCall) awaitReply() {
+	u.mu.Lock()
+	if !u.replyState.CompareAndSwap(replyBusy, replyAwaited) {
+		u.mu.Unlock()
+		return
+	}
+	freed := make(chan struct{})
+	u.replyFreed = freed
+	u.mu.Unlock()
+	<-freed
 }
 
 // deliver hands the caller what the returned attempt produced. An attempt
@@ -236,22 +266,16 @@ func (u *unaryCall) deliver(a *unaryAttempt, ok bool) {
 		*u.trailerAddr = a.trailer
 	}
 	if u.peerAddr != nil {
-		*u.peerAddr = a.peer
+		if a.peer != nil {
+			*u.peerAddr = *a.peer
+		} else {
+			*u.peerAddr = peer.Peer{} // the attempt never reached gRPC
+		}
 	}
 	if !ok || a.owner || a.reply == nil {
 		return
 	}
-	u.mu.Lock()
-	if u.replyBusy {
-		if u.replyFree == nil {
-			u.replyFree = make(chan struct{})
-		}
-		free := u.replyFree
-		u.mu.Unlock()
-		<-free
-	} else {
-		u.mu.Unlock()
-	}
+	u.awaitReply()
 	if dst, isProto := u.reply.(proto.Message); isProto {
 		proto.Reset(dst)
 		proto.Merge(dst, a.reply.(proto.Message))

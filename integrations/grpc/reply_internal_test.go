@@ -28,6 +28,7 @@ func TestReplyHandoff(t *testing.T) {
 	delivered := make(chan struct{})
 	go func() {
 		defer close(delivered)
+		u.closeReply()
 		u.deliver(&unaryAttempt{call: u, reply: r2}, true)
 		if !released.Load() {
 			t.Error("deliver copied into the reply while an attempt still used it")
@@ -41,11 +42,12 @@ func TestReplyHandoff(t *testing.T) {
 	if caller.GetUsername() != "hedge" {
 		t.Fatalf("caller's reply %v, want the delivered attempt's", caller)
 	}
-	// Released, the reply can be claimed again.
-	if r, owner, _ := u.claimReply(); !owner || r != any(caller) {
-		t.Fatal("the released reply could not be claimed")
+	// Closed: an attempt still starting as the call returns gets a reply
+	// of its own, never the caller's.
+	if r, owner, _ := u.claimReply(); owner || r == any(caller) {
+		t.Fatal("an attempt claimed the reply after the call closed it")
 	}
-	u.releaseReply()
+	u.closeReply() // again: returns at once
 	if !proto.Equal(caller, &testgrpc.SimpleResponse{Username: "hedge"}) {
 		t.Fatalf("reply changed: %v", caller)
 	}
@@ -56,6 +58,7 @@ func TestReplyDeliverWhenFree(t *testing.T) {
 	caller := &testgrpc.SimpleResponse{Username: "old"}
 	u := &unaryCall{reply: caller}
 	own := &testgrpc.SimpleResponse{Username: "new"}
+	u.closeReply()
 	u.deliver(&unaryAttempt{call: u, reply: own}, true)
 	if caller.GetUsername() != "new" {
 		t.Fatalf("reply %v", caller)

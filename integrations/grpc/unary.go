@@ -42,6 +42,10 @@ func UnaryClientInterceptor(opts Options) grpc.UnaryClientInterceptor {
 		u := &unaryCall{Context: ctx, cfg: cfg, method: method, req: req, reply: reply, cc: cc, invoker: invoker}
 		u.splitOptions(callOpts)
 		a, _, err := retry.DoValueWith[*unaryAttempt](u, cfg.executor(), cfg.keyFor(method), unaryOp, retry.CallOptions[*unaryAttempt]{})
+		// The caller's reply is the caller's again: no attempt still
+		// running (a cancelled hedge, one launched as the call ended) may
+		// claim it or be decoding into it once the call returns.
+		u.closeReply()
 		if a != nil {
 			u.deliver(a, err == nil)
 			if err != nil && a.outlasts {
@@ -86,6 +90,7 @@ const (
 	replyFree    = iota // no attempt decodes into it
 	replyBusy           // an attempt decodes into it
 	replyAwaited        // an attempt decodes into it and deliver waits
+	replyClosed         // the call is returning: no attempt may claim it
 )
 
 type unaryKey struct{}
@@ -242,6 +247,17 @@ func (u *unaryCall) releaseReply() {
 	u.mu.Unlock()
 }
 
+// closeReply returns once no attempt decodes into the caller's reply, and
+// keeps any attempt from claiming it from then on.
+func (u *unaryCall) closeReply() {
+	for !u.replyState.CompareAndSwap(replyFree, replyClosed) {
+		if u.replyState.Load() == replyClosed {
+			return
+		}
+		u.awaitReply()
+	}
+}
+
 // awaitReply returns once no attempt decodes into the caller's reply.
 func (u *unaryCall) awaitReply() {
 	u.mu.Lock()
@@ -255,9 +271,9 @@ func (u *unaryCall) awaitReply() {
 	<-freed
 }
 
-// deliver hands the caller what the returned attempt produced. An attempt
-// that decoded into its own reply is copied once the caller's is no longer
-// being written: a cancelled hedge may still be finishing with it.
+// deliver hands the caller what the returned attempt produced, once
+// closeReply has made sure no attempt writes the caller's reply: an attempt
+// that decoded into its own reply is copied into it.
 func (u *unaryCall) deliver(a *unaryAttempt, ok bool) {
 	if u.headerAddr != nil {
 		*u.headerAddr = a.header
@@ -275,7 +291,6 @@ func (u *unaryCall) deliver(a *unaryAttempt, ok bool) {
 	if !ok || a.owner || a.reply == nil {
 		return
 	}
-	u.awaitReply()
 	if dst, isProto := u.reply.(proto.Message); isProto {
 		proto.Reset(dst)
 		proto.Merge(dst, a.reply.(proto.Message))

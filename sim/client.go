@@ -201,8 +201,10 @@ type Stats struct {
 	Attempts  int64 // attempts sent to the server, hedges included
 	Retries   int64 // attempts sent after the first of their call, hedges excluded
 	Hedges    int64 // hedges sent to the server
-	// Rejections counts attempts a gate refused (first, retry or hedge).
-	Rejections int64
+	// Rejections counts attempts a gate refused (first, retry or hedge);
+	// BudgetRefusals and CircuitRefusals count those a budget and the
+	// circuit breaker refused.
+	Rejections, BudgetRefusals, CircuitRefusals int64
 }
 
 // SuccessRate returns Succeeded / Done (1 when no call has ended).
@@ -219,6 +221,7 @@ func (st Stats) Add(o Stats) Stats {
 		Calls: st.Calls + o.Calls, Done: st.Done + o.Done, Succeeded: st.Succeeded + o.Succeeded,
 		Failed: st.Failed + o.Failed, Denied: st.Denied + o.Denied, Attempts: st.Attempts + o.Attempts,
 		Retries: st.Retries + o.Retries, Hedges: st.Hedges + o.Hedges, Rejections: st.Rejections + o.Rejections,
+		BudgetRefusals: st.BudgetRefusals + o.BudgetRefusals, CircuitRefusals: st.CircuitRefusals + o.CircuitRefusals,
 	}
 }
 

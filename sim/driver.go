@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/retry"
 )
@@ -104,6 +105,31 @@ func (a *attempt) end(ans Answer, err error) {
 	}
 }
 
+// refusals counts the refused attempts of recs by the gate that refused.
+func (k *call) refusals(recs []observe.AttemptRecord) {
+	for i := range recs {
+		d, ok := recs[i].Refusal()
+		if !ok || k.sent(i) {
+			continue
+		}
+		switch d.Gate {
+		case gate.NameBudget:
+			k.c.st.BudgetRefusals++
+		case gate.NameCircuit:
+			k.c.st.CircuitRefusals++
+		}
+	}
+}
+
+func (k *call) sent(i int) bool {
+	for _, j := range k.launched {
+		if j == i {
+			return true
+		}
+	}
+	return false
+}
+
 // finish takes the call's outcome and counts it.
 func (k *call) finish() {
 	k.over = true
@@ -124,7 +150,10 @@ func (k *call) finish() {
 		}
 	}
 	c.st.Hedges += int64(k.res.Hedges)
-	c.st.Rejections += int64(len(tl.Attempts) - len(k.launched))
+	if refused := len(tl.Attempts) - len(k.launched); refused > 0 {
+		c.st.Rejections += int64(refused)
+		k.refusals(tl.Attempts)
+	}
 	switch tl.Attributes[observe.AttrStopReason] {
 	case retry.StopBudgetDenied, retry.StopCircuitOpen, retry.StopGateRefused:
 		k.res.Denied = true

@@ -76,7 +76,7 @@ func TestClientBreakerOpens(t *testing.T) {
 			t.Fatalf("call %d: %v", i, r.Err)
 		}
 	}
-	if st := c.Stats(); st.Attempts != 3 || st.Denied != 2 || st.Failed != 3 || st.Rejections != 2 || srv.Received() != 3 {
+	if st := c.Stats(); st.Attempts != 3 || st.Denied != 2 || st.Failed != 3 || st.Rejections != 2 || st.CircuitRefusals != 2 || st.BudgetRefusals != 0 || srv.Received() != 3 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -142,7 +142,7 @@ func TestClientsShareAnExecutor(t *testing.T) {
 	calls(t, s, cs[0], 1, 0)
 	calls(t, s, cs[1], 1, 0)
 	// One token between them: one retry in all.
-	if a, b := cs[0].Stats(), cs[1].Stats(); a.Retries+b.Retries != 1 || a.Rejections+b.Rejections != 2 {
+	if a, b := cs[0].Stats(), cs[1].Stats(); a.Retries+b.Retries != 1 || a.Rejections+b.Rejections != 2 || a.BudgetRefusals+b.BudgetRefusals != 2 {
 		t.Fatalf("stats %+v and %+v", a, b)
 	}
 	if _, own := cs[0].EffectivePolicy(); own || cs[0].Executor() != exec {

@@ -283,20 +283,38 @@ func NewClient(s *Sim, srv Backend, cfg ClientConfig) (*Client, error) {
 // checkNoWait refuses gates that would wait: on the event loop an
 // attempt cannot block.
 func checkNoWait(p *policy.EffectivePolicy) error {
-	for _, g := range []struct {
-		name string
-		on   bool
-		wait time.Duration
-	}{
-		{"Bulkhead", p.Bulkhead.Enabled, p.Bulkhead.MaxWait},
-		{"RateLimit", p.RateLimit.Enabled, p.RateLimit.MaxWait},
-		{"Concurrency", p.Concurrency.Enabled, p.Concurrency.MaxWait},
-	} {
-		if g.on && g.wait > 0 {
-			return fmt.Errorf("%w: ClientConfig.Policy.%s.MaxWait is %v: a simulated attempt cannot wait for a gate (set it to zero)", ErrInvalidClient, g.name, g.wait)
-		}
+	if w := GateWaits(p); len(w) > 0 {
+		return fmt.Errorf("%w: ClientConfig.Policy.%s.MaxWait is %v: a simulated attempt cannot wait for a gate (set it to zero)", ErrInvalidClient, w[0].Field, w[0].Wait)
 	}
 	return nil
+}
+
+// GateWait is a gate of a policy that lets attempts wait for it.
+type GateWait struct {
+	// Field names the policy's section: "Bulkhead", "RateLimit" or
+	// "Concurrency".
+	Field string
+	// Name is the gate in words: "bulkhead", "rate limit", "adaptive
+	// concurrency limit".
+	Name string
+	// Wait is its MaxWait.
+	Wait time.Duration
+}
+
+// GateWaits lists the enabled gates of p whose MaxWait is positive, in
+// the order of gate.Order. NewClient refuses a policy with any: an
+// attempt cannot wait on the event loop.
+func GateWaits(p *policy.EffectivePolicy) []GateWait {
+	var out []GateWait
+	add := func(on bool, field, name string, wait time.Duration) {
+		if on && wait > 0 {
+			out = append(out, GateWait{Field: field, Name: name, Wait: wait})
+		}
+	}
+	add(p.RateLimit.Enabled, "RateLimit", "rate limit", p.RateLimit.MaxWait)
+	add(p.Bulkhead.Enabled, "Bulkhead", "bulkhead", p.Bulkhead.MaxWait)
+	add(p.Concurrency.Enabled, "Concurrency", "adaptive concurrency limit", p.Concurrency.MaxWait)
+	return out
 }
 
 // Policy returns the client's normalised retry policy (the zero policy

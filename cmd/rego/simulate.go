@@ -418,18 +418,8 @@ func notModelled(r simRun, budgetFlag string) []string {
 	p := r.p
 	var notes []string
 	var waits []string
-	for _, g := range []struct {
-		name string
-		on   bool
-		wait time.Duration
-	}{
-		{"bulkhead", p.Bulkhead.Enabled, p.Bulkhead.MaxWait},
-		{"rate limit", p.RateLimit.Enabled, p.RateLimit.MaxWait},
-		{"adaptive concurrency limit", p.Concurrency.Enabled, p.Concurrency.MaxWait},
-	} {
-		if g.on && g.wait > 0 {
-			waits = append(waits, fmt.Sprintf("the %s (max_wait %v)", g.name, g.wait))
-		}
+	for _, w := range sim.GateWaits(&p) {
+		waits = append(waits, fmt.Sprintf("the %s (max_wait %v)", w.Name, w.Wait))
 	}
 	if len(waits) > 0 {
 		notes = append(notes, fmt.Sprintf("%s lets attempts wait at %s; an attempt cannot wait on virtual time: simulated refusing at once",

@@ -11,6 +11,7 @@ import (
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/circuit"
 	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/controlplane"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/retry"
@@ -196,3 +197,36 @@ type ctxKey struct{}
 type backendFunc func(ctx context.Context, reply func(sim.Answer))
 
 func (f backendFunc) Serve(ctx context.Context, reply func(sim.Answer)) { f(ctx, reply) }
+
+// Run gives each client a budget under every name its policy gives one:
+// an empty token bucket stops every retry and every hedge.
+func TestRunPolicyBudgets(t *testing.T) {
+	empty := func(clk clock.Clock, _ *rand.Rand) (budget.Budget, error) {
+		return budget.NewTokenBucketBudgetClock(0, 0, clk), nil
+	}
+	p := policy.EffectivePolicy{
+		Retry: policy.RetryPolicy{MaxAttempts: 3, Budget: policy.BudgetRef{Name: "retries"}},
+		Hedge: policy.HedgePolicy{Enabled: true, Delay: 5 * time.Millisecond, Budget: policy.BudgetRef{Name: "hedges"}},
+	}
+	sc := sim.Scenario{
+		Seed: 1, Duration: time.Second, Rate: 100, Policy: &p, Budget: empty,
+		Server: sim.ServerConfig{Latency: sim.Constant(10 * time.Millisecond), Failure: sim.FailureRate(0.5)},
+	}
+	rep := run(t, sc)
+	if st := rep.Stats; st.Retries != 0 || st.Hedges != 0 || st.BudgetRefusals == 0 || st.Attempts != rep.Offered {
+		t.Fatalf("stats %+v", st)
+	}
+	// Without names, the budget gates the retries under "sim".
+	p.Retry.Budget, p.Hedge = policy.BudgetRef{}, policy.HedgePolicy{}
+	rep = run(t, sc)
+	if st := rep.Stats; st.Retries != 0 || st.BudgetRefusals == 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	// Without a budget, the names are missing and admit every attempt.
+	p.Retry.Budget = policy.BudgetRef{Name: "retries"}
+	sc.Budget = nil
+	rep = run(t, sc)
+	if st := rep.Stats; st.Retries == 0 || st.BudgetRefusals != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -95,9 +95,13 @@ func classifyAnswer(v any, err error) classify.Outcome {
 // Backend is what a Client sends attempts to: a *Server or a
 // *QueueServer.
 type Backend interface {
-	// Serve receives an attempt now, made with ctx (its values, such as
-	// the call's gate.Criticality, are the request's), and calls reply
-	// once with the answer when it is ready. It is called in the event
-	// loop.
+	// Serve receives an attempt now, made with ctx, the attempt's context
+	// (its values are the request's: the call's gate.Criticality, and the
+	// attempt's observe.AttemptInfo, which says whether it is a hedge),
+	// and calls reply once with the answer when it is ready. It is called
+	// in the event loop. The simulation never cancels ctx while the
+	// attempt is in flight: a backend that ignores it models a server that
+	// finishes the work of a caller who has left (a losing hedge, an
+	// attempt past its timeout), whose answer is then discarded.
 	Serve(ctx context.Context, reply func(Answer))
 }

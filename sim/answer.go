@@ -99,9 +99,9 @@ type Backend interface {
 	// (its values are the request's: the call's gate.Criticality, and the
 	// attempt's observe.AttemptInfo, which says whether it is a hedge),
 	// and calls reply once with the answer when it is ready. It is called
-	// in the event loop. The simulation never cancels ctx while the
-	// attempt is in flight: a backend that ignores it models a server that
-	// finishes the work of a caller who has left (a losing hedge, an
-	// attempt past its timeout), whose answer is then discarded.
+	// in the event loop. The call cancels ctx when it stops waiting for
+	// the attempt (a losing hedge, an attempt past its deadline), but no
+	// event tells the backend: it models a server that finishes the work
+	// of a caller who has left, and the answer is then discarded.
 	Serve(ctx context.Context, reply func(Answer))
 }

@@ -72,10 +72,11 @@ func TimeoutErr(ctxErr error) error {
 
 // Classifier judges simulated attempts when neither the policy nor
 // ClientConfig.Classifier names another: ErrNonRetryable is non-retryable
-// (reason "non_retryable"); every other error is judged by
-// classify.ClassifyError (an attempt's timeout is retryable, reason
-// "timeout"); a retryable failure whose Answer carries a RetryAfter gets
-// it as its BackoffOverride (reason "retry_after").
+// (reason "non_retryable"), ErrRetryable retryable (reason "retryable");
+// every other error is judged by classify.ClassifyError (an attempt's
+// timeout is retryable, reason "timeout"); a retryable failure whose
+// Answer carries a RetryAfter gets it as its BackoffOverride (reason
+// "retry_after").
 var Classifier classify.Classifier = classify.Func(classifyAnswer)
 
 func classifyAnswer(v any, err error) classify.Outcome {

@@ -230,3 +230,28 @@ func TestRunPolicyBudgets(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+func TestClassifierReasons(t *testing.T) {
+	for _, tc := range []struct {
+		v    sim.Answer
+		err  error
+		kind classify.OutcomeKind
+		why  string
+		wait time.Duration
+	}{
+		{sim.Answer{}, nil, classify.OutcomeSuccess, "", 0},
+		{sim.Answer{Reply: sim.ReplyNonRetryable}, sim.ErrNonRetryable, classify.OutcomeNonRetryable, "non_retryable", 0},
+		{sim.Answer{Reply: sim.ReplyRetryable}, sim.ErrRetryable, classify.OutcomeRetryable, "retryable", 0},
+		{sim.Answer{Reply: sim.ReplyRetryable, RetryAfter: time.Second}, sim.ErrRetryable, classify.OutcomeRetryable, "retry_after", time.Second},
+		{sim.Answer{}, sim.TimeoutErr(nil), classify.OutcomeRetryable, "timeout", 0},
+	} {
+		out := sim.Classifier.Classify(tc.v, tc.err)
+		if out.Kind != tc.kind || out.Reason != tc.why || out.BackoffOverride != tc.wait {
+			t.Errorf("%+v, %v: got %+v", tc.v, tc.err, out)
+		}
+	}
+	if err := sim.TimeoutErr(context.Canceled); !errors.Is(err, sim.ErrTimeout) || !errors.Is(err, context.Canceled) ||
+		err.Error() != "sim: attempt timed out: context canceled" {
+		t.Errorf("TimeoutErr: %v", err)
+	}
+}

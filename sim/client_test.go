@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/aponysus/rego/budget"
+	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
+	"github.com/aponysus/rego/retry"
 	"github.com/aponysus/rego/sim"
 )
 
@@ -118,15 +120,17 @@ func TestClientTimeouts(t *testing.T) {
 		t.Fatalf("releases %d, outcomes %v", b.releases, b.outcomes)
 	}
 
-	// The overall deadline cuts an attempt short, and a wait that would
-	// end past it is not waited.
+	// The overall deadline cuts an attempt short (the call fails as the
+	// executor's does: with the attempt's error, stopped for its
+	// context), and a wait that would end past it is not waited.
 	res, _ = oneCall(t, sim.ServerConfig{Latency: sim.Constant(time.Second)}, policy.RetryPolicy{OverallTimeout: 300 * time.Millisecond}, nil)
-	if !errors.Is(res.Err, sim.ErrDeadline) || res.End.Sub(res.Start) != 300*time.Millisecond {
+	if !errors.Is(res.Err, sim.ErrTimeout) || !errors.Is(res.Err, context.DeadlineExceeded) || res.End.Sub(res.Start) != 300*time.Millisecond ||
+		res.Timeline.Attributes[observe.AttrStopReason] != retry.StopContextDone {
 		t.Fatalf("result %+v", res)
 	}
 	res, _ = oneCall(t, sim.ServerConfig{Latency: sim.Constant(10 * time.Millisecond), Failure: sim.FailureRate(1)},
 		policy.RetryPolicy{OverallTimeout: 100 * time.Millisecond, InitialBackoff: 95 * time.Millisecond, Jitter: policy.JitterNone}, nil)
-	if !errors.Is(res.Err, sim.ErrRetryable) || res.Attempts != 1 || res.End.Sub(res.Start) != 10*time.Millisecond {
+	if !errors.Is(res.Err, sim.ErrRetryable) || !errors.Is(res.Err, retry.ErrDeadline) || res.Attempts != 1 || res.End.Sub(res.Start) != 10*time.Millisecond {
 		t.Fatalf("result %+v", res)
 	}
 }

@@ -54,3 +54,30 @@ func ExampleSim() {
 	// 1.2s true
 	// 1.8s false
 }
+
+// A client runs a whole policy through the executor's decision core: here
+// a hedge after 20ms against a server that takes 50ms, and a breaker.
+func ExampleNewClient() {
+	s := sim.New(1)
+	srv := sim.NewServer(s, sim.ServerConfig{Latency: sim.Constant(50 * time.Millisecond)})
+	p := policy.EffectivePolicy{
+		Retry:   policy.RetryPolicy{MaxAttempts: 2},
+		Hedge:   policy.HedgePolicy{Enabled: true, Delay: 20 * time.Millisecond},
+		Circuit: policy.CircuitPolicy{Enabled: true},
+	}
+	c, err := sim.NewClient(s, srv, sim.ClientConfig{Key: policy.ParseKey("search.Query"), Policy: &p})
+	if err != nil {
+		panic(err)
+	}
+	c.Call(func(r sim.Result) {
+		fmt.Printf("%v after %v: %d attempts, %d a hedge\n", r.Err, r.End.Sub(r.Start), r.Attempts, r.Hedges)
+		for _, a := range r.Timeline.Attempts {
+			fmt.Printf("attempt %d at +%v: hedge %v, cancelled %v\n", a.Attempt, a.StartTime.Sub(r.Start), a.IsHedge, a.Cancelled)
+		}
+	})
+	s.Run()
+	// Output:
+	// <nil> after 50ms: 2 attempts, 1 a hedge
+	// attempt 0 at +0s: hedge false, cancelled false
+	// attempt 1 at +20ms: hedge true, cancelled true
+}

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,82 +18,48 @@ import (
 	"github.com/aponysus/rego/controlplane"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
-	"github.com/aponysus/rego/regotest"
 	"github.com/aponysus/rego/retry"
 	"github.com/aponysus/rego/sim"
 )
 
-// The cross-check runs one scenario twice: through the simulation's client
-// and through the real retry.Executor, on virtual time from sim.Epoch in
-// both, and demands the same result. The published load-safety numbers
-// (docs/load-safety.md) come from the simulation, so they are only as good
-// as its model of the executor; this is where that model is held to the
-// real thing.
+// The cross-check runs one scenario twice, through the blocking executor
+// (retry.DoValueWith, on a stepClock) and through the simulator (a
+// sim.Client driving retry.Begin on the event queue), and demands the same
+// records: every field of every attempt record that is a function of the
+// events and their virtual times (index, start, end, backoff, outcome,
+// error text, hedge fields, budget and gate decisions, cancellation), each
+// call's start, end, stop reason, final error text and value. The
+// published results (docs/load-safety.md, docs/hedging.md) come from the
+// simulator: this is where it is held to the executor that users run.
 //
-// A scenario is N calls, one at a time, the i-th starting at i*xcPeriod
-// (long enough for any call to end first), against a downstream whose
-// answer to an attempt, and the time it takes, are fixed functions of the
-// attempt's global index, so both sides see the same failures whatever
-// else differs. The latency is the simulated server's, and, for the
-// executor, an advance of its clock inside the operation, which, as an
-// operation honouring its context must, gives up at the context's
-// deadline.
+// A scenario is xcCalls calls, one at a time, the i-th starting at
+// i*xcPeriod (long enough for any call to end first), on one executor per
+// side configured alike (its breakers, budgets and jitter stream carry
+// over from call to call), against a downstream whose answer to an
+// attempt, and the time it takes, are fixed functions of the attempt's
+// global index, so both sides see the same answers whatever else differs.
+// In the simulator the downstream is a Backend that answers after the
+// latency; in the executor it is an operation that waits the latency on
+// the clock, or returns when its context ends, as an operation honouring
+// its context must.
 const (
-	xcCalls   = 300
-	xcPeriod  = 400 * time.Millisecond
-	xcLatency = 5 * time.Millisecond
-	xcSeed    = 11
+	xcPeriod = 500 * time.Millisecond
+	xcSeed   = 11
 )
+
+// xcCalls is how many calls a scenario makes; fewer under the race
+// detector, which slows the stepClock's waits for quiescence.
+var xcCalls = func() int {
+	if raceEnabled {
+		return 40
+	}
+	return 150
+}()
 
 var xcKey = policy.ParseKey("crosscheck.Call")
 
-// xcTimeouts are a policy's TimeoutPerAttempt and OverallTimeout.
-type xcTimeouts struct {
-	name             string
-	perAttempt, call time.Duration
-}
-
-// xcRetry is both sides' policy: at most 4 attempts, 10/20/40ms waits
-// before jitter; with latencies of at most 60ms a call ends within 310ms,
-// inside xcPeriod.
-func xcRetry(j policy.JitterKind, to xcTimeouts, withBudget bool) policy.RetryPolicy {
-	rp := policy.RetryPolicy{
-		MaxAttempts: 4, InitialBackoff: 10 * time.Millisecond, MaxBackoff: time.Second,
-		BackoffMultiplier: 2, Jitter: j, TimeoutPerAttempt: to.perAttempt, OverallTimeout: to.call,
-	}
-	if withBudget {
-		rp.Budget = policy.BudgetRef{Name: "xc"}
-	}
-	return rp
-}
-
-// xcPattern decides the reply to the attempt with global index g, and,
-// when latency is not nil, how long it takes (else xcLatency).
-type xcPattern struct {
-	name    string
-	reply   func(g int) sim.Reply
-	latency func(g int) time.Duration
-}
-
-// xcFails is a pattern of retryable failures at xcLatency.
-func xcFails(name string, fails func(g int) bool) xcPattern {
-	return xcPattern{name: name, reply: func(g int) sim.Reply {
-		if fails(g) {
-			return sim.ReplyRetryable
-		}
-		return sim.ReplyOK
-	}}
-}
-
-func (p xcPattern) lat(g int) time.Duration {
-	if p.latency == nil {
-		return xcLatency
-	}
-	return p.latency(g)
-}
-
 // xcMix is a deterministic hash of (seed, g) to [0, 1): a seeded "random"
-// failure that both sides compute identically, without sharing a stream.
+// choice that both sides compute identically, without sharing a stream.
 func xcMix(seed uint64, g int) float64 {
 	z := seed + uint64(g)*0x9e3779b97f4a7c15
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
@@ -98,41 +68,70 @@ func xcMix(seed uint64, g int) float64 {
 	return float64(z>>11) / (1 << 53)
 }
 
-var xcPatterns = []xcPattern{
-	xcFails("outage", func(int) bool { return true }),
-	xcFails("every_3rd", func(g int) bool { return g%3 == 2 }),
-	xcFails("partial_40pct", func(g int) bool { return xcMix(7, g) < 0.4 }),
-	xcFails("partial_70pct", func(g int) bool { return xcMix(9, g) < 0.7 }),
-	// A hard outage over the first 400 attempts, then 20% failing.
-	xcFails("outage_then_recovery", func(g int) bool { return g < 400 || xcMix(3, g) < 0.2 }),
-	// 40% retryable and 10% non-retryable failures, latencies spread over
-	// [0, 60ms) so that timeouts bite.
-	{"mixed_slow", func(g int) sim.Reply {
-		switch u := xcMix(13, g); {
-		case u < 0.4:
-			return sim.ReplyRetryable
-		case u < 0.5:
-			return sim.ReplyNonRetryable
+// xcDownstream answers the attempt with global index g, after a latency.
+type xcDownstream func(g int) (sim.Answer, time.Duration)
+
+// xcFailing fails attempts for which fails says so, retryably, and
+// answers after latencies spread over [lo, hi) (nanosecond-grained, so
+// that an answer never ties with a timer).
+func xcFailing(seed uint64, fails func(g int) bool, lo, hi time.Duration) xcDownstream {
+	return func(g int) (sim.Answer, time.Duration) {
+		lat := lo + time.Duration(xcMix(seed+1, g)*float64(hi-lo))
+		if fails(g) {
+			return sim.Answer{Reply: sim.ReplyRetryable}, lat
 		}
-		return sim.ReplyOK
-	}, func(g int) time.Duration { return time.Duration(xcMix(17, g) * float64(60*time.Millisecond)) }},
+		return sim.Answer{Reply: sim.ReplyOK}, lat
+	}
 }
 
-// xcBudgetKind makes a fresh budget on the given clock: each side gets its
-// own, with identical configuration (and an identically seeded random
-// source for the throttle). A nil make means no budget.
-type xcBudgetKind struct {
-	name string
-	make func(t *testing.T, clk clock.Clock) budget.Budget
+func xcRate(seed uint64, p float64) func(int) bool {
+	return func(g int) bool { return xcMix(seed, g) < p }
 }
 
-var xcBudgets = []xcBudgetKind{
-	{"none", nil},
-	{"unlimited", func(*testing.T, clock.Clock) budget.Budget { return budget.UnlimitedBudget{} }},
-	{"token_bucket", func(_ *testing.T, clk clock.Clock) budget.Budget {
+// xcMixed: 40% retryable failures, 10% non-retryable, latencies over
+// [0, 60ms).
+func xcMixed(g int) (sim.Answer, time.Duration) {
+	lat := time.Duration(xcMix(17, g) * float64(60*time.Millisecond))
+	switch u := xcMix(13, g); {
+	case u < 0.4:
+		return sim.Answer{Reply: sim.ReplyRetryable}, lat
+	case u < 0.5:
+		return sim.Answer{Reply: sim.ReplyNonRetryable}, lat
+	}
+	return sim.Answer{Reply: sim.ReplyOK}, lat
+}
+
+// xcScenario is one cross-checked configuration.
+type xcScenario struct {
+	name   string
+	policy policy.EffectivePolicy
+	down   xcDownstream
+	// budgets registers the scenario's budgets on the side's clock.
+	budgets func(t *testing.T, clk clock.Clock, reg *budget.Registry)
+	cls     classify.Classifier // nil: sim.Classifier
+}
+
+// xcBackoff is every scenario's retry policy but for its timeouts: at
+// most 4 attempts, 10/20/40ms waits before jitter.
+func xcBackoff(j policy.JitterKind, perAttempt, overall time.Duration) policy.RetryPolicy {
+	return policy.RetryPolicy{
+		MaxAttempts: 4, InitialBackoff: 10 * time.Millisecond, MaxBackoff: time.Second,
+		BackoffMultiplier: 2, Jitter: j, TimeoutPerAttempt: perAttempt, OverallTimeout: overall,
+	}
+}
+
+func xcRetry(rp policy.RetryPolicy) policy.EffectivePolicy { return policy.EffectivePolicy{Retry: rp} }
+
+func xcWithBudget(rp policy.RetryPolicy, name string) policy.EffectivePolicy {
+	rp.Budget = policy.BudgetRef{Name: name}
+	return xcRetry(rp)
+}
+
+var xcBudgetMakers = map[string]func(t *testing.T, clk clock.Clock) budget.Budget{
+	"token_bucket": func(_ *testing.T, clk clock.Clock) budget.Budget {
 		return budget.NewTokenBucketBudgetClock(3, 2, clk)
-	}},
-	{"ratio", func(t *testing.T, clk clock.Clock) budget.Budget {
+	},
+	"ratio": func(t *testing.T, clk clock.Clock) budget.Budget {
 		b, err := budget.NewRatioBudget(budget.RatioOptions{
 			Ratio: 0.2, MinRetriesPerSecond: 0.5, Window: 5 * time.Second, Buckets: 5, Clock: clk,
 		})
@@ -140,8 +139,8 @@ var xcBudgets = []xcBudgetKind{
 			t.Fatal(err)
 		}
 		return b
-	}},
-	{"throttle", func(t *testing.T, clk clock.Clock) budget.Budget {
+	},
+	"throttle": func(t *testing.T, clk clock.Clock) budget.Budget {
 		b, err := budget.NewThrottle(budget.ThrottleOptions{
 			K: 1.5, Window: 5 * time.Second, Buckets: 5, Clock: clk, Rand: rand.New(rand.NewSource(5)),
 		})
@@ -149,316 +148,285 @@ var xcBudgets = []xcBudgetKind{
 			t.Fatal(err)
 		}
 		return b
-	}},
+	},
 }
 
-// xcAsk is one budget decision: when (since sim.Epoch), for which attempt
-// index, and the answer.
-type xcAsk struct {
-	at      time.Duration
-	idx     int
-	allowed bool
-}
-
-// xcSpy logs the decisions of the budget it wraps and passes outcomes on.
-type xcSpy struct {
-	b    budget.Budget
-	clk  clock.Clock
-	asks []xcAsk
-}
-
-func (s *xcSpy) AllowAttempt(ctx context.Context, key policy.PolicyKey, idx int, kind budget.AttemptKind, ref policy.BudgetRef) budget.Decision {
-	d := s.b.AllowAttempt(ctx, key, idx, kind, ref)
-	s.asks = append(s.asks, xcAsk{at: s.clk.Now().Sub(sim.Epoch), idx: idx, allowed: d.Allowed})
-	return d
-}
-
-func (s *xcSpy) RecordOutcome(key policy.PolicyKey, kind budget.AttemptKind, accepted bool) {
-	if r, ok := s.b.(budget.OutcomeRecorder); ok {
-		r.RecordOutcome(key, kind, accepted)
+func xcRegister(names ...string) func(*testing.T, clock.Clock, *budget.Registry) {
+	return func(t *testing.T, clk clock.Clock, reg *budget.Registry) {
+		for _, n := range names {
+			reg.Register(n, xcBudgetMakers[n](t, clk))
+		}
 	}
 }
 
-// xcCall is what one call did.
-type xcCall struct {
-	attempts int    // attempts sent downstream
-	denied   int    // attempts a budget denied (0 or 1)
-	result   string // see xcSimResult
-
-	took time.Duration // from its start to its end
-}
-
-// xcRun is what a whole scenario did on one side.
-type xcRun struct {
-	calls     []xcCall
-	sent      int // attempts the downstream received
-	denied    int
-	succeeded int
-	asks      []xcAsk
-}
-
-// xcSimResult names how a simulated call ended: "ok", "denied" (a
-// *budget.DeniedError: nothing ran), "failed", "non_retryable", "timeout"
-// (the last attempt's own timeout) or "deadline" (the call's).
-func xcSimResult(err error) string {
-	var de *budget.DeniedError
-	switch {
-	case err == nil:
-		return "ok"
-	case errors.As(err, &de):
-		return "denied"
-	case errors.Is(err, sim.ErrRetryable):
-		return "failed"
-	case errors.Is(err, sim.ErrNonRetryable):
-		return "non_retryable"
-	case errors.Is(err, sim.ErrTimeout):
-		return "timeout"
-	case errors.Is(err, sim.ErrDeadline):
-		return "deadline"
+// xcFatal judges every failure but a timeout non-retryable.
+var xcFatal = classify.Func(func(_ any, err error) classify.Outcome {
+	if err == nil {
+		return classify.Outcome{Kind: classify.OutcomeSuccess}
 	}
-	return "unexpected: " + err.Error()
-}
-
-// xcExecResult names how an executor call ended, as xcSimResult does.
-func xcExecResult(err error, tl observe.Timeline) string {
-	var de *budget.DeniedError
-	switch {
-	case err == nil:
-		return "ok"
-	case tl.Attributes[observe.AttrStopReason] == retry.StopContextDone && errors.Is(err, context.DeadlineExceeded):
-		return "deadline"
-	case errors.Is(err, sim.ErrRetryable):
-		return "failed"
-	case errors.Is(err, sim.ErrNonRetryable):
-		return "non_retryable"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.As(err, &de):
-		// Only now: after a failure the error matches the denial too (a
-		// *retry.StopError), but the call failed as its last attempt did.
-		return "denied"
+	if errors.Is(err, sim.ErrTimeout) {
+		return classify.Outcome{Kind: classify.OutcomeRetryable, Reason: "timeout"}
 	}
-	return "unexpected: " + err.Error()
-}
-
-// xcClassifier makes the executor judge the downstream's errors as the
-// simulated client judges its server's replies.
-var xcClassifier = classify.Func(func(_ any, err error) classify.Outcome {
-	if errors.Is(err, sim.ErrNonRetryable) {
-		return classify.Outcome{Kind: classify.OutcomeNonRetryable, Reason: "non_retryable"}
-	}
-	return classify.ClassifyError(err)
+	return classify.Outcome{Kind: classify.OutcomeNonRetryable, Reason: "fatal"}
 })
 
-// xcServer is the simulated server's failure and latency models: the
-// pattern applied to the count of attempts the server has received (each
-// model is asked once per attempt, so each keeps its own count).
-type xcServer struct {
-	p          xcPattern
-	nRep, nLat *int
+func xcScenarios() []xcScenario {
+	var out []xcScenario
+	add := func(s xcScenario) { out = append(out, s) }
+	outage := xcFailing(1, func(int) bool { return true }, time.Millisecond, 9*time.Millisecond)
+	for _, j := range []policy.JitterKind{policy.JitterNone, policy.JitterFull, policy.JitterDecorrelated} {
+		add(xcScenario{name: "outage/" + string(j), policy: xcRetry(xcBackoff(j, 0, 0)), down: outage})
+		add(xcScenario{name: "partial_40pct/" + string(j), policy: xcRetry(xcBackoff(j, 0, 0)),
+			down: xcFailing(7, xcRate(7, 0.4), time.Millisecond, 9*time.Millisecond)})
+		add(xcScenario{name: "timeouts/" + string(j), policy: xcRetry(xcBackoff(j, 35*time.Millisecond, 100*time.Millisecond)), down: xcMixed})
+	}
+	partial70 := xcFailing(9, xcRate(9, 0.7), time.Millisecond, 9*time.Millisecond)
+	for _, b := range []string{"token_bucket", "ratio", "throttle"} {
+		add(xcScenario{name: "budget/" + b, policy: xcWithBudget(xcBackoff(policy.JitterFull, 0, 0), b), down: partial70, budgets: xcRegister(b)})
+		add(xcScenario{name: "budget_timeouts/" + b, policy: xcWithBudget(xcBackoff(policy.JitterFull, 35*time.Millisecond, 100*time.Millisecond), b),
+			down: xcMixed, budgets: xcRegister(b)})
+	}
+	// A breaker through an outage of the first 200 attempts, then 20%
+	// failing: it opens, refuses, probes, closes.
+	breaker := xcRetry(xcBackoff(policy.JitterFull, 0, 0))
+	breaker.Circuit = policy.CircuitPolicy{Enabled: true, FailureThreshold: 5, Cooldown: 700 * time.Millisecond}
+	add(xcScenario{name: "breaker", policy: breaker,
+		down: xcFailing(3, func(g int) bool { return g < 200 || xcMix(3, g) < 0.2 }, time.Millisecond, 9*time.Millisecond)})
+	withBudget := breaker
+	withBudget.Retry.Budget = policy.BudgetRef{Name: "ratio"}
+	add(xcScenario{name: "breaker_and_budget", policy: withBudget, budgets: xcRegister("ratio"),
+		down: xcFailing(3, func(g int) bool { return g < 200 || xcMix(3, g) < 0.2 }, time.Millisecond, 9*time.Millisecond)})
+	// Retry-After: a third of the failures carry a hint of 25ms to 75ms.
+	add(xcScenario{name: "retry_after", policy: xcRetry(xcBackoff(policy.JitterFull, 0, 0)), down: func(g int) (sim.Answer, time.Duration) {
+		a, lat := xcFailing(21, xcRate(21, 0.6), time.Millisecond, 9*time.Millisecond)(g)
+		if a.Reply == sim.ReplyRetryable && xcMix(23, g) < 0.33 {
+			a.RetryAfter = 25*time.Millisecond + time.Duration(xcMix(25, g)*float64(50*time.Millisecond))
+		}
+		return a, lat
+	}})
+	add(xcScenario{name: "retry_after_past_deadline", policy: xcRetry(xcBackoff(policy.JitterFull, 0, 80*time.Millisecond)), down: func(g int) (sim.Answer, time.Duration) {
+		a, lat := xcFailing(27, xcRate(27, 0.6), time.Millisecond, 9*time.Millisecond)(g)
+		if a.Reply == sim.ReplyRetryable {
+			a.RetryAfter = time.Duration(xcMix(29, g) * float64(120*time.Millisecond))
+		}
+		return a, lat
+	}})
+	add(xcScenario{name: "non_retryable_classifier", policy: xcRetry(xcBackoff(policy.JitterFull, 35*time.Millisecond, 0)), down: xcMixed, cls: xcFatal})
+	// Hedging with a fixed trigger: up to 2 hedges 15ms apart, attempts
+	// that take up to 60ms, some failing.
+	hedged := func(rp policy.RetryPolicy) policy.EffectivePolicy {
+		p := xcRetry(rp)
+		p.Hedge = policy.HedgePolicy{Enabled: true, MaxHedges: 2, Delay: 15 * time.Millisecond}
+		return p
+	}
+	add(xcScenario{name: "hedge", policy: hedged(xcBackoff(policy.JitterFull, 0, 0)), down: xcMixed})
+	add(xcScenario{name: "hedge_timeouts", policy: hedged(xcBackoff(policy.JitterFull, 40*time.Millisecond, 120*time.Millisecond)), down: xcMixed})
+	hb := hedged(xcBackoff(policy.JitterFull, 0, 0))
+	hb.Hedge.Budget = policy.BudgetRef{Name: "token_bucket"}
+	hb.Retry.Budget = policy.BudgetRef{Name: "ratio"}
+	add(xcScenario{name: "hedge_budgets", policy: hb, down: xcMixed, budgets: xcRegister("token_bucket", "ratio")})
+	hc := hedged(xcBackoff(policy.JitterFull, 0, 0))
+	hc.Hedge.CancelOnNonRetryable = true
+	add(xcScenario{name: "hedge_cancel_on_non_retryable", policy: hc, down: xcMixed, cls: xcFatal})
+	hbr := hedged(xcBackoff(policy.JitterFull, 0, 0))
+	hbr.Circuit = policy.CircuitPolicy{Enabled: true, FailureThreshold: 4, Cooldown: 700 * time.Millisecond}
+	add(xcScenario{name: "hedge_breaker", policy: hbr,
+		down: xcFailing(31, func(g int) bool { return g < 150 || xcMix(31, g) < 0.3 }, 5*time.Millisecond, 40*time.Millisecond)})
+	return out
 }
 
-func (m xcServer) Reply(time.Duration, *rand.Rand) sim.Reply {
-	g := *m.nRep
-	*m.nRep++
-	return m.p.reply(g)
+// xcExecutor builds one side's executor on clk: the same configuration,
+// and an identically seeded jitter stream, on both sides.
+func xcExecutor(t *testing.T, sc xcScenario, clk clock.Clock) *retry.Executor {
+	reg := budget.NewRegistry()
+	if sc.budgets != nil {
+		sc.budgets(t, clk, reg)
+	}
+	return retry.NewExecutor(retry.ExecutorOptions{
+		Clock: clk, Rand: rand.New(rand.NewSource(xcSeed)), Budgets: reg,
+		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{xcKey: sc.policy}},
+	})
 }
 
-type xcServerLatency xcServer
-
-func (m xcServerLatency) Sample(*rand.Rand) time.Duration {
-	g := *m.nLat
-	*m.nLat++
-	return m.p.lat(g)
+func (sc xcScenario) classifier() classify.Classifier {
+	if sc.cls == nil {
+		return sim.Classifier
+	}
+	return sc.cls
 }
 
-func xcRunSim(t *testing.T, p xcPattern, bk xcBudgetKind, j policy.JitterKind, to xcTimeouts) xcRun {
+// xcBackend is the simulator's downstream.
+type xcBackend struct {
+	s    *sim.Sim
+	down xcDownstream
+	g    int
+}
+
+func (b *xcBackend) Serve(_ context.Context, reply func(sim.Answer)) {
+	a, lat := b.down(b.g)
+	b.g++
+	b.s.After(lat, func() { reply(a) })
+}
+
+func xcRunSim(t *testing.T, sc xcScenario) []string {
 	t.Helper()
 	s := sim.New(xcSeed)
-	var nRep, nLat int
-	m := xcServer{p: p, nRep: &nRep, nLat: &nLat}
-	srv := sim.NewServer(s, sim.ServerConfig{Latency: xcServerLatency(m), Failure: m})
-	var spy *xcSpy
-	cfg := sim.ClientConfig{Key: xcKey, Retry: xcRetry(j, to, bk.make != nil)}
-	if bk.make != nil {
-		spy = &xcSpy{b: bk.make(t, s.Clock()), clk: s.Clock()}
-		cfg.Budget = spy
-	}
-	c, err := sim.NewClient(s, srv, cfg)
+	c, err := sim.NewClient(s, &xcBackend{s: s, down: sc.down}, sim.ClientConfig{
+		Key: xcKey, Executor: xcExecutor(t, sc, s.Clock()), Classifier: sc.cls,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var run xcRun
+	var out []string
 	for i := 0; i < xcCalls; i++ {
-		start := sim.Epoch.Add(time.Duration(i) * xcPeriod)
-		s.At(start, func() {
-			c.Call(func(r sim.Result) {
-				call := xcCall{attempts: r.Attempts, result: xcSimResult(r.Err), took: r.End.Sub(r.Start)}
-				if r.Denied {
-					call.denied = 1
-				}
-				run.calls = append(run.calls, call)
-			})
+		s.At(sim.Epoch.Add(time.Duration(i)*xcPeriod), func() {
+			c.Call(func(r sim.Result) { out = append(out, xcRender(r.Timeline, r.Value, r.Err)) })
 		})
 	}
 	s.Run()
-	if len(run.calls) != xcCalls {
-		t.Fatalf("sim: %d calls ended, want %d", len(run.calls), xcCalls)
+	if len(out) != xcCalls {
+		t.Fatalf("sim: %d calls ended, want %d", len(out), xcCalls)
 	}
-	for i, call := range run.calls {
-		if call.took >= xcPeriod {
-			t.Fatalf("sim: call %d took %v, overlapping the next", i, call.took)
-		}
-	}
-	st := c.Stats()
-	run.sent, run.denied, run.succeeded = int(srv.Received()), int(st.Rejections), int(st.Succeeded)
-	if spy != nil {
-		run.asks = spy.asks
-	}
-	return run
+	return out
 }
 
-func xcRunExecutor(t *testing.T, p xcPattern, bk xcBudgetKind, j policy.JitterKind, to xcTimeouts) xcRun {
+func xcRunExecutor(t *testing.T, sc xcScenario) []string {
 	t.Helper()
-	clk := regotest.NewAutoClock(sim.Epoch)
-	reg := budget.NewRegistry()
-	var spy *xcSpy
-	if bk.make != nil {
-		spy = &xcSpy{b: bk.make(t, clk), clk: clk}
-		reg.Register("xc", spy)
-	}
-	// The simulated client's jitter stream is the second split off the
-	// Sim's master source (the server takes the first); draw the same.
-	master := rand.New(rand.NewSource(xcSeed))
-	master.Int63()
-	jitter := rand.New(rand.NewSource(master.Int63()))
-	exec := retry.NewExecutor(retry.ExecutorOptions{
-		Clock: clk, Rand: jitter, Budgets: reg, DefaultClassifier: xcClassifier,
-		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{
-			xcKey: {Retry: xcRetry(j, to, bk.make != nil)},
-		}},
-	})
-	var run xcRun
-	g := 0
-	op := func(ctx context.Context) error {
-		rep, lat := p.reply(g), p.lat(g)
+	clk := newStepClock(sim.Epoch)
+	exec := xcExecutor(t, sc, clk)
+	var (
+		mu sync.Mutex
+		g  int
+	)
+	op := func(ctx context.Context) (sim.Answer, error) {
+		mu.Lock()
+		a, lat := sc.down(g)
 		g++
-		// The deadline is read, not waited for: an attempt context whose
-		// parent expires is cancelled from another goroutine.
-		if dl, ok := ctx.Deadline(); ok {
-			if left := dl.Sub(clk.Now()); left <= lat {
-				clk.Advance(left)
-				return context.DeadlineExceeded
+		mu.Unlock()
+		tm := clk.NewTimer(lat)
+		select {
+		case <-tm.C():
+			return a, a.Err()
+		case <-ctx.Done():
+			tm.Stop()
+			if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
+				return sim.Answer{}, err // cancelled: the call no longer waits for it
 			}
+			return sim.Answer{}, sim.TimeoutErr(ctx.Err())
 		}
-		clk.Advance(lat)
-		switch rep {
-		case sim.ReplyRetryable:
-			return sim.ErrRetryable
-		case sim.ReplyNonRetryable:
-			return sim.ErrNonRetryable
-		}
-		return nil
 	}
+	opts := retry.CallOptions[sim.Answer]{Timeline: true, Classifier: sc.classifier()}
+	var out []string
 	for i := 0; i < xcCalls; i++ {
 		start := sim.Epoch.Add(time.Duration(i) * xcPeriod)
-		d := start.Sub(clk.Now())
-		if d < 0 {
-			t.Fatalf("executor: call %d would start %v late, overlapping the previous one", i, -d)
+		clk.settle(start, nil)
+		if now := clk.Now(); !now.Equal(start) {
+			t.Fatalf("executor: call %d would start %v late, overlapping the previous one", i, now.Sub(start))
 		}
-		clk.Advance(d)
-		tl, err := exec.DoWithTimeline(context.Background(), xcKey, op)
-		call := xcCall{result: xcExecResult(err, tl), took: clk.Now().Sub(start)}
-		for _, rec := range tl.Attempts {
-			switch {
-			case rec.BudgetAllowed:
-				call.attempts++
-			case rec.Outcome.Reason == retry.StopBudgetDenied:
-				call.denied++
+		type res struct {
+			v   sim.Answer
+			tl  observe.Timeline
+			err error
+		}
+		ch := make(chan res, 1)
+		go func() {
+			v, tl, err := retry.DoValueWith(context.Background(), exec, xcKey, op, opts)
+			ch <- res{v, tl, err}
+		}()
+		var r res
+		if !clk.settle(start.Add(xcPeriod), func() bool {
+			select {
+			case r = <-ch:
+				return true
+			default:
+				return false
 			}
+		}) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("executor: call %d did not end within %v of virtual time (clock %v, timers %d, attempts %d); the goroutines:\n%s", i, xcPeriod, clk.Now().Sub(sim.Epoch), len(clk.timers), g, buf[:runtime.Stack(buf, true)])
 		}
-		run.calls = append(run.calls, call)
-		run.denied += call.denied
-		if err == nil {
-			run.succeeded++
-		}
+		out = append(out, xcRender(r.tl, r.v, r.err))
 	}
-	run.sent = g
-	if spy != nil {
-		run.asks = spy.asks
-	}
-	return run
+	// Let what the calls left behind (a cancelled attempt's goroutine)
+	// end.
+	clk.settle(sim.Epoch.Add(time.Duration(xcCalls+1)*xcPeriod), nil)
+	return out
 }
 
-// xcFirstCallDiff describes the first call on which the sides differ, by
-// the fields cmp compares, or returns "".
-func xcFirstCallDiff(s, e xcRun, cmp func(a, b xcCall) bool) string {
-	for i := range s.calls {
-		if !cmp(s.calls[i], e.calls[i]) {
-			return fmt.Sprintf("call %d (starting at %v): sim %+v, executor %+v", i, time.Duration(i)*xcPeriod, s.calls[i], e.calls[i])
-		}
+// xcRender writes down everything about a call that is a function of its
+// events and their virtual times.
+func xcRender(tl observe.Timeline, v sim.Answer, err error) string {
+	at := func(t time.Time) time.Duration { return t.Sub(sim.Epoch) }
+	var b strings.Builder
+	fmt.Fprintf(&b, "call %v..%v value %+v err %q attrs %s\n", at(tl.Start), at(tl.End), v, errText(err), attrs(tl.Attributes))
+	if errText(tl.FinalErr) != errText(err) && err != nil {
+		fmt.Fprintf(&b, "  timeline final error %q\n", errText(tl.FinalErr))
 	}
-	return ""
+	for _, r := range tl.Attempts {
+		fmt.Fprintf(&b, "  #%d %v..%v backoff %v retry %d hedge %v/%d %q cancelled %v outcome %v/%q/%v attrs %s err %q budget %v/%q/%v circuit %q gates %+v\n",
+			r.Attempt, at(r.StartTime), at(r.EndTime), r.Backoff, r.RetryIndex, r.IsHedge, r.HedgeIndex, r.HedgeReason, r.Cancelled,
+			r.Outcome.Kind, r.Outcome.Reason, r.Outcome.BackoffOverride, attrs(r.Outcome.Attributes), errText(r.Err),
+			r.BudgetAllowed, r.BudgetReason, r.BudgetKind, r.CircuitReason, r.Gates)
+	}
+	return b.String()
 }
 
-func xcFirstAskDiff(s, e []xcAsk) string {
-	for i := 0; i < len(s) && i < len(e); i++ {
-		if s[i] != e[i] {
-			return fmt.Sprintf("decision %d: sim %+v, executor %+v", i, s[i], e[i])
-		}
+func errText(err error) string {
+	if err == nil {
+		return ""
 	}
-	if len(s) != len(e) {
-		return fmt.Sprintf("sim asked %d times, executor %d", len(s), len(e))
-	}
-	return ""
+	return err.Error()
 }
 
-// xcTimeoutSets: none; a per-attempt timeout shorter than the slow
-// attempts; and both, the call's deadline short enough to end calls
-// mid-attempt and to stop retries whose wait would pass it.
-var xcTimeoutSets = []xcTimeouts{
-	{name: "no_timeouts"},
-	{name: "per_attempt", perAttempt: 35 * time.Millisecond},
-	{name: "per_attempt_and_call", perAttempt: 35 * time.Millisecond, call: 100 * time.Millisecond},
+func attrs(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s;", k, m[k])
+	}
+	return b.String()
 }
 
+// TestExecutorCrossCheck must not run in parallel: the stepClock waits for
+// every goroutine of the process to block.
 func TestExecutorCrossCheck(t *testing.T) {
-	for _, to := range xcTimeoutSets {
-		for _, j := range []policy.JitterKind{policy.JitterNone, policy.JitterFull} {
-			for _, p := range xcPatterns {
-				for _, bk := range xcBudgets {
-					to, j, p, bk := to, j, p, bk
-					t.Run(fmt.Sprintf("%s/%s/%s/%s", to.name, j, p.name, bk.name), func(t *testing.T) {
-						xcCompare(t, xcRunSim(t, p, bk, j, to), xcRunExecutor(t, p, bk, j, to))
-					})
+	for _, sc := range xcScenarios() {
+		sc := sc
+		t.Run(sc.name, func(t *testing.T) {
+			s, e := xcRunSim(t, sc), xcRunExecutor(t, sc)
+			for i := range s {
+				if s[i] != e[i] {
+					t.Fatalf("call %d (starting at %v) differs:\nsim:\n%s\nexecutor:\n%s", i, time.Duration(i)*xcPeriod, s[i], e[i])
 				}
 			}
-		}
+			xcCovered(t, sc, s)
+		})
 	}
 }
 
-func xcCompare(t *testing.T, s, e xcRun) {
-	// What reached the downstream, what was denied, what succeeded: in
-	// total and call by call.
-	t.Run("outcomes", func(t *testing.T) {
-		if s.sent != e.sent || s.denied != e.denied || s.succeeded != e.succeeded {
-			t.Errorf("sim sent %d attempts, %d denied, %d calls succeeded; executor %d, %d, %d",
-				s.sent, s.denied, s.succeeded, e.sent, e.denied, e.succeeded)
+// xcCovered checks that a scenario exercised what it is named for, so
+// that a cross-check of calls that never hedge, say, cannot pass for one
+// of hedging.
+func xcCovered(t *testing.T, sc xcScenario, calls []string) {
+	all := strings.Join(calls, "")
+	want := map[string]string{
+		"hedge":       "hedge true/1",
+		"timeouts":    "sim: attempt timed out",
+		"budget/":     "budget false/",
+		"breaker":     "circuit_open",
+		"retry_after": `"retry_after"`,
+		"non_retry":   "non_retryable/",
+	}
+	for part, s := range want {
+		if strings.Contains(sc.name, part) && !strings.Contains(all, s) {
+			t.Errorf("scenario %s never shows %q", sc.name, s)
 		}
-		if d := xcFirstCallDiff(s, e, func(a, b xcCall) bool {
-			return a.attempts == b.attempts && a.denied == b.denied && a.result == b.result
-		}); d != "" {
-			t.Errorf("first differing %s", d)
-		}
-	})
-	// When each budget decision was taken, for which attempt, and how
-	// long each call took.
-	t.Run("timing", func(t *testing.T) {
-		if d := xcFirstAskDiff(s.asks, e.asks); d != "" {
-			t.Errorf("first differing budget %s", d)
-		}
-		if d := xcFirstCallDiff(s, e, func(a, b xcCall) bool { return a.took == b.took }); d != "" {
-			t.Errorf("first differing %s", d)
-		}
-	})
+	}
+	if sc.name == "retry_after_past_deadline" && !strings.Contains(all, "stop_reason=deadline") {
+		t.Errorf("scenario %s never stops for its deadline", sc.name)
+	}
 }

@@ -113,6 +113,7 @@ func runFleet(t *testing.T, lifetime time.Duration, shared bool) fleetResult {
 // ratio of the fleet's first attempts, churn or not. The table is the one
 // in docs/redis.md (-update-docs rewrites it).
 func TestFleetBudgetTable(t *testing.T) {
+	skipTableUnderRace(t)
 	t.Parallel()
 	var b strings.Builder
 	b.WriteString("| budget | process lifetime | first attempts | retries | retries / first attempts | load (attempts/call) |\n|---|---|---:|---:|---:|---:|\n")

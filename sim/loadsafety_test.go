@@ -48,6 +48,7 @@ func partial(f float64, b func(clock.Clock, *rand.Rand) (budget.Budget, error)) 
 // the markdown table of docs/load-safety.md (go test -run
 // TestLoadSafetyTable -v ./sim/).
 func TestLoadSafetyTable(t *testing.T) {
+	skipTableUnderRace(t)
 	t.Parallel()
 	fails := []float64{0.1, 0.3, 0.5, 1}
 	var b strings.Builder

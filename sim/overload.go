@@ -129,6 +129,14 @@ func (q *QueueServer) finish(j *queued) {
 	q.dispatch()
 }
 
+// Serve receives an attempt now, with the gate.Criticality of ctx, and
+// calls reply with the answer: ReplyOK once it is served, or
+// ReplyRetryable with the refusal's RetryAfter when the gates refuse it.
+// It implements Backend.
+func (q *QueueServer) Serve(ctx context.Context, reply func(Answer)) {
+	q.Handle(gate.CriticalityFrom(ctx), func(r Reply, after time.Duration) { reply(Answer{Reply: r, RetryAfter: after}) })
+}
+
 // Queued returns how many admitted requests wait for a worker.
 func (q *QueueServer) Queued() int { return len(q.queue) - q.head }
 

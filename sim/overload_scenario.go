@@ -11,7 +11,6 @@ import (
 	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/policy"
-	"github.com/aponysus/rego/retry"
 )
 
 // OverloadScenario is an open-loop run against a QueueServer: calls arrive
@@ -19,10 +18,10 @@ import (
 // attempt has a client-side timeout, and failed or timed-out attempts are
 // retried as the retry policy and an optional client budget allow.
 //
-// The client side is a model of rego's executor (the loop of Client: a
-// budget asked before every attempt, retry.Backoff between attempts,
-// MaxAttempts counting the first), not the executor itself; the server
-// side runs rego's real overload gates.
+// The clients are Clients: every call runs through the executor's
+// decision core (a budget asked before every attempt, retry.Backoff
+// between attempts or a refusal's Retry-After in its place, MaxAttempts
+// counting the first); the server side runs rego's real overload gates.
 type OverloadScenario struct {
 	Seed int64
 	// Duration is how long calls keep arriving; must be positive.
@@ -33,8 +32,9 @@ type OverloadScenario struct {
 	// Server is the server; its Gates are used as they are (nil: no
 	// gates).
 	Server QueueConfig
-	// Timeout is each attempt's client-side timeout: a reply that comes
-	// later is wasted work. Zero means none.
+	// Timeout is each attempt's client-side timeout (the policy's
+	// TimeoutPerAttempt, in place of Retry's): a reply that comes later is
+	// wasted work. Zero means none.
 	Timeout time.Duration
 	// Retry is the clients' retry policy (normalised; zero fields are the
 	// defaults). MaxAttempts 1 means no retries.
@@ -104,11 +104,15 @@ func Quantile(ds []time.Duration, q float64) time.Duration {
 	return s[i]
 }
 
-// ovClient is one simulated client of an overload run.
-type ovClient struct {
-	b   budget.Budget
-	rec budget.OutcomeRecorder
-	rng *rand.Rand
+// ovBackend counts the attempts sent to the server, by the second.
+type ovBackend struct {
+	srv *QueueServer
+	at  func() *Second
+}
+
+func (b ovBackend) Serve(ctx context.Context, reply func(Answer)) {
+	b.at().Attempts++
+	b.srv.Serve(ctx, reply)
 }
 
 // RunOverload runs sc and reports what it measured, second by second,
@@ -120,34 +124,15 @@ func RunOverload(sc OverloadScenario) (OverloadReport, error) {
 	if sc.Rate == nil {
 		return OverloadReport{}, fmt.Errorf("%w: Rate is nil", ErrInvalidScenario)
 	}
-	p, err := policy.EffectivePolicy{Retry: sc.Retry}.Normalize()
-	if err != nil {
-		return OverloadReport{}, fmt.Errorf("%w: Retry: %w", ErrInvalidScenario, err)
+	p := policy.EffectivePolicy{Retry: sc.Retry}
+	p.Retry.TimeoutPerAttempt = sc.Timeout
+	if sc.Budget != nil {
+		p.Retry.Budget.Name = "sim"
 	}
-	rp := p.Retry
 	s := New(sc.Seed)
 	srv, err := NewQueueServer(s, sc.Server)
 	if err != nil {
 		return OverloadReport{}, err
-	}
-	n := sc.Clients
-	if n <= 0 {
-		n = 1
-	}
-	clients := make([]*ovClient, n)
-	for i := range clients {
-		// The budget's stream is drawn whether or not there is a budget,
-		// so that runs differing only in their budget see the same
-		// arrivals and service times.
-		c := &ovClient{rng: s.NewRand()}
-		brnd := s.NewRand()
-		if sc.Budget != nil {
-			if c.b, err = sc.Budget(s.Clock(), brnd); err != nil {
-				return OverloadReport{}, fmt.Errorf("%w: Budget: %w", ErrInvalidScenario, err)
-			}
-			c.rec, _ = c.b.(budget.OutcomeRecorder)
-		}
-		clients[i] = c
 	}
 	var rep OverloadReport
 	rep.Server = srv
@@ -158,63 +143,35 @@ func RunOverload(sc OverloadScenario) (OverloadReport, error) {
 		}
 		return &rep.Seconds[sec]
 	}
+	n := sc.Clients
+	if n <= 0 {
+		n = 1
+	}
+	clients := make([]*Client, n)
+	for i := range clients {
+		reg := budget.NewRegistry()
+		c, err := NewClient(s, ovBackend{srv: srv, at: at}, ClientConfig{Key: sc.Server.Key, Policy: &p, Budgets: reg})
+		if err != nil {
+			return OverloadReport{}, fmt.Errorf("%w: %w", ErrInvalidScenario, err)
+		}
+		// The budget's stream is drawn whether or not there is a budget,
+		// so that runs differing only in their budget see the same
+		// arrivals and service times.
+		brnd := s.NewRand()
+		if sc.Budget != nil {
+			b, err := sc.Budget(s.Clock(), brnd)
+			if err != nil {
+				return OverloadReport{}, fmt.Errorf("%w: Budget: %w", ErrInvalidScenario, err)
+			}
+			reg.Register("sim", b)
+		}
+		clients[i] = c
+	}
 	critRng := s.NewRand()
-	ctx := context.Background()
-	key := sc.Server.Key
-
-	// call runs one call of client c: attempt after attempt.
-	var attempt func(c *ovClient, crit gate.Criticality, launched int, prevWait time.Duration)
-	attempt = func(c *ovClient, crit gate.Criticality, launched int, prevWait time.Duration) {
-		var dec budget.Decision
-		if c.b != nil {
-			dec = c.b.AllowAttempt(ctx, key, launched, budget.KindRetry, rp.Budget)
-			if !dec.Allowed {
-				if dec.Release != nil {
-					dec.Release()
-				}
-				return // the call ends with its last error
-			}
+	onDone := func(r Result) {
+		if r.Err == nil {
+			at().Goodput++
 		}
-		at().Attempts++
-		ended := false
-		var timer *Event
-		end := func(ok bool, answered bool, retryAfter time.Duration) {
-			if ended {
-				return
-			}
-			ended = true
-			if timer != nil {
-				timer.Cancel()
-			}
-			if dec.Release != nil {
-				dec.Release()
-			}
-			if c.rec != nil {
-				c.rec.RecordOutcome(key, budget.KindRetry, answered)
-			}
-			if ok {
-				at().Goodput++
-				return
-			}
-			if launched+1 >= rp.MaxAttempts {
-				return
-			}
-			wait := retry.Backoff(rp, launched+1, prevWait, c.rng.Float64())
-			if retryAfter > wait {
-				wait = retryAfter
-			}
-			s.After(wait, func() { attempt(c, crit, launched+1, wait) })
-		}
-		if sc.Timeout > 0 {
-			timer = s.After(sc.Timeout, func() { end(false, false, 0) })
-		}
-		srv.Handle(crit, func(r Reply, retryAfter time.Duration) {
-			if r == ReplyOK {
-				end(true, true, 0)
-				return
-			}
-			end(false, false, retryAfter)
-		})
 	}
 
 	arrivals := s.NewRand()
@@ -222,11 +179,11 @@ func RunOverload(sc OverloadScenario) (OverloadReport, error) {
 	var arrive func()
 	arrive = func() {
 		at().Offered++
-		crit := gate.CriticalityDefault
+		ctx := context.Background()
 		if sc.Criticality != nil {
-			crit = sc.Criticality(critRng)
+			ctx = gate.WithCriticality(ctx, sc.Criticality(critRng))
 		}
-		attempt(clients[next%n], crit, 0, 0)
+		clients[next%n].CallContext(ctx, onDone)
 		next++
 		// Thinning would be exact for a changing rate; the rate here moves
 		// in steps of seconds, so the rate at the arrival is close enough.

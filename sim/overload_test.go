@@ -48,6 +48,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float
 // TestOverloadAdaptiveLimit reproduces the overload result: offered load
 // at 2x the server's capacity for a minute, clients that give up after 1s.
 func TestOverloadAdaptiveLimit(t *testing.T) {
+	skipTableUnderRace(t)
 	const from, to = 20 * time.Second, 60 * time.Second
 	type row struct {
 		name  string
@@ -161,6 +162,7 @@ func recovery(rep sim.OverloadReport) (time.Duration, bool) {
 // TestMetastableFailure reproduces a metastable failure (Bronson et al.,
 // HotOS 2021) and rego's way out of it.
 func TestMetastableFailure(t *testing.T) {
+	skipTableUnderRace(t)
 	ratio := func(clk clock.Clock, _ *rand.Rand) (budget.Budget, error) {
 		return budget.NewRatioBudget(budget.RatioOptions{Clock: clk})
 	}

@@ -35,12 +35,20 @@ type Scenario struct {
 	Clients int
 	// Server describes the server.
 	Server ServerConfig
-	// Retry is every client's retry policy (normalised; zero fields are
-	// the defaults).
+	// Retry is every client's retry policy when Policy is nil
+	// (normalised; zero fields are the defaults).
 	Retry policy.RetryPolicy
+	// Policy, when not nil, is every client's whole policy (Retry is then
+	// ignored): its hedging, circuit breaker, budgets, overload gates and
+	// classifier run as in the executor (see ClientConfig.Policy).
+	Policy *policy.EffectivePolicy
 	// Budget makes one client's budget, on the simulation's clock; rnd is
 	// a random stream of the simulation for budgets that draw (such as
-	// budget.Throttle). Nil means no budget.
+	// budget.Throttle). Each client gets one under each budget name its
+	// policy gives (the retry budget's and the hedge budget's; "sim" for
+	// retries when the policy names none). Nil means no budget: a budget
+	// the policy names is then missing, and the executor admits the
+	// attempts it would gate (recorded as budget_not_found).
 	Budget func(clk clock.Clock, rnd *rand.Rand) (budget.Budget, error)
 }
 
@@ -67,6 +75,37 @@ type Report struct {
 	Events int64
 }
 
+// clientConfig makes one client's configuration: its policy and its
+// budgets, one from mk under each budget name the policy gives ("sim" for
+// retries when it names none, which names it in the client's policy).
+func clientConfig(s *Sim, sc *Scenario) (ClientConfig, error) {
+	cfg := ClientConfig{Retry: sc.Retry, Policy: sc.Policy}
+	if sc.Budget == nil {
+		return cfg, nil
+	}
+	if sc.Policy == nil {
+		b, err := sc.Budget(s.Clock(), s.NewRand())
+		cfg.Budget = b
+		return cfg, err
+	}
+	p := *sc.Policy
+	if p.Retry.Budget.Name == "" {
+		p.Retry.Budget.Name = "sim"
+	}
+	cfg.Policy, cfg.Budgets = &p, budget.NewRegistry()
+	for _, name := range []string{p.Retry.Budget.Name, p.Hedge.Budget.Name} {
+		if _, made := cfg.Budgets.Get(name); name == "" || made {
+			continue
+		}
+		b, err := sc.Budget(s.Clock(), s.NewRand())
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Budgets.Register(name, b)
+	}
+	return cfg, nil
+}
+
 // Run runs sc and reports what it measured.
 func Run(sc Scenario) (Report, error) {
 	if sc.Duration <= 0 {
@@ -87,16 +126,13 @@ func Run(sc Scenario) (Report, error) {
 	arrivals := s.NewRand()
 	clients := make([]*Client, n)
 	for i := range clients {
-		var b budget.Budget
-		if sc.Budget != nil {
-			var err error
-			if b, err = sc.Budget(s.Clock(), s.NewRand()); err != nil {
-				return Report{}, fmt.Errorf("%w: Budget: %w", ErrInvalidScenario, err)
-			}
-		}
-		c, err := NewClient(s, srv, ClientConfig{Retry: sc.Retry, Budget: b})
+		cfg, err := clientConfig(s, &sc)
 		if err != nil {
-			return Report{}, fmt.Errorf("%w: Retry: %w", ErrInvalidScenario, err)
+			return Report{}, fmt.Errorf("%w: Budget: %w", ErrInvalidScenario, err)
+		}
+		c, err := NewClient(s, srv, cfg)
+		if err != nil {
+			return Report{}, fmt.Errorf("%w: %w", ErrInvalidScenario, err)
 		}
 		clients[i] = c
 	}

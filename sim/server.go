@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"math/rand"
 	"time"
 )
@@ -21,6 +22,10 @@ type ServerConfig struct {
 	// RejectLatency is how long turning an attempt away takes. Zero means
 	// at once.
 	RejectLatency time.Duration
+	// RetryAfter is the hint every ReplyRetryable answer carries, failures
+	// and attempts turned away alike, as an overloaded server's 503 with a
+	// Retry-After header does (Answer.RetryAfter). Zero means none.
+	RetryAfter time.Duration
 }
 
 // Server is a simulated backend. It counts every attempt it receives,
@@ -41,9 +46,15 @@ func NewServer(s *Sim, cfg ServerConfig) *Server {
 	return &Server{s: s, cfg: cfg, rng: s.NewRand()}
 }
 
-// Handle receives an attempt now and calls reply with the server's answer
+// Handle receives an attempt now and calls reply with the server's reply
 // when it is ready.
 func (sv *Server) Handle(reply func(Reply)) {
+	sv.Serve(context.Background(), func(a Answer) { reply(a.Reply) })
+}
+
+// Serve receives an attempt now and calls reply with the server's answer
+// when it is ready; it implements Backend.
+func (sv *Server) Serve(_ context.Context, reply func(Answer)) {
 	el := sv.s.Elapsed()
 	sv.received++
 	sec := int(el / time.Second)
@@ -53,7 +64,7 @@ func (sv *Server) Handle(reply func(Reply)) {
 	sv.perSec[sec]++
 	if sv.cfg.Capacity > 0 && sv.inflight >= sv.cfg.Capacity {
 		sv.shed++
-		sv.s.After(sv.cfg.RejectLatency, func() { reply(ReplyRetryable) })
+		sv.s.After(sv.cfg.RejectLatency, func() { reply(Answer{Reply: ReplyRetryable, RetryAfter: sv.cfg.RetryAfter}) })
 		return
 	}
 	rep := ReplyOK
@@ -64,10 +75,14 @@ func (sv *Server) Handle(reply func(Reply)) {
 	if sv.cfg.Latency != nil {
 		lat = sv.cfg.Latency.Sample(sv.rng)
 	}
+	ans := Answer{Reply: rep}
+	if rep == ReplyRetryable {
+		ans.RetryAfter = sv.cfg.RetryAfter
+	}
 	sv.inflight++
 	sv.s.After(lat, func() {
 		sv.inflight--
-		reply(rep)
+		reply(ans)
 	})
 }
 

@@ -1,5 +1,5 @@
 // Command rego checks policy documents, shows what a new document changes,
-// and shows on the simulator what a retry policy does to a dependency
+// and shows on the simulator what a policy does to a dependency
 // before it ships.
 //
 //	rego validate [-strict] [-budgets a,b] [-gates c] policies.json ...
@@ -36,7 +36,7 @@ const usage = `usage: rego <command> [flags] [arguments]
 commands:
   validate   check policy documents and list every problem
   diff       show what a new policy document changes, and which changes are risky
-  simulate   run a key's retry policy on the simulator (or compare two documents)
+  simulate   run a key's policy on the simulator (or compare two documents)
   schema     print the JSON Schema of policy documents
   help       print this text
 

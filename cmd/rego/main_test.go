@@ -71,6 +71,7 @@ func TestFlagErrorsNameFlags(t *testing.T) {
 		{[]string{"simulate", "-failure", "2"}, "-failure must be in [0, 1]"},
 		{[]string{"simulate", "-clients", "0"}, "-clients must be at least 1"},
 		{[]string{"simulate", "-outage", "-1s"}, "-outage must not be negative"},
+		{[]string{"simulate", "-retry-after", "-1s"}, "-retry-after must not be negative"},
 		{[]string{"simulate", "-budget", "magic"}, "-budget must be none, token, ratio or throttle"},
 		{[]string{"simulate", "-budget", "ratio", "-ratio", "-1"}, "-ratio must be in (0, 1000]"},
 		{[]string{"simulate", "-budget", "throttle", "-k", "0.5"}, "-k must be in [1, 1000]"},
@@ -223,10 +224,45 @@ func TestSimulate(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "token bucket of 7 tokens, refilled at 2/s") {
 		t.Fatalf("code %d\n%s", code, out)
 	}
-	// What the simulator does not model is said, not silently ignored.
+	// Hedging and the breaker run as in the executor: a breaker of 5
+	// consecutive failures opens against 30% failing.
 	code, out, _ = runCmd(t, "simulate", "-doc", doc, "-key", "search.Query", "-duration", "2s")
-	if code != 0 || !strings.Contains(out, "enables hedging and the circuit breaker; the simulator does not model them") ||
-		!strings.Contains(out, "overall timeout 2s") {
+	if code != 0 || !strings.Contains(out, "overall timeout 2s, hedging up to 1 hedge after 50ms, circuit breaker opens after 5 consecutive failures, cooldown 5s") ||
+		!regexp.MustCompile(`refused: 0 attempts by the budget, [1-9][0-9]+ by the breaker, 0 by other gates; [1-9][0-9]+ calls refused outright`).MatchString(out) {
+		t.Fatalf("code %d\n%s", code, out)
+	}
+	hedged := writeDoc(t, `{"version":"v1","policies":{"a.b":{"hedge":{"enabled":true,"delay":"20ms"}}}}`)
+	code, out, _ = runCmd(t, "simulate", "-doc", hedged, "-key", "a.b", "-duration", "5s", "-failure", "0")
+	// Exponential latencies of mean 10ms: e^-2, about 13.5% of the calls,
+	// are still out at 20ms and get a hedge.
+	if m := regexp.MustCompile(`hedges (\d+)`).FindStringSubmatch(out); code != 0 || m == nil || !between(m[1], 600, 780) {
+		t.Fatalf("code %d\n%s", code, out)
+	}
+	// What a simulation cannot do as a program would is said, not
+	// silently ignored.
+	odd := writeDoc(t, `{"version":"v1","policies":{"a.b":{"retry":{"budget":{"name":"retries"},"classifier":"http"},
+		"gates":[{"name":"quota"}],"bulkhead":{"enabled":true,"max_wait":"1s"}}}}`)
+	code, out, _ = runCmd(t, "simulate", "-doc", odd, "-key", "a.b", "-duration", "1s")
+	for _, want := range []string{
+		"lets attempts wait at the bulkhead (max_wait 1s); an attempt cannot wait on virtual time: simulated refusing at once",
+		`names user gate "quota"; no program registers it here: admits every attempt (gate_not_found)`,
+		`names classifier "http"; the simulator's own judges the attempts`,
+		`names budget "retries"; with -budget none it is missing: it admits every attempt (budget_not_found)`,
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// A budget the policy names is the budget of -budget.
+	code, out, _ = runCmd(t, "simulate", "-doc", odd, "-key", "a.b", "-duration", "5s", "-outage", "5s", "-budget", "token", "-tokens", "10", "-refill", "0")
+	if code != 0 || !strings.Contains(out, `names budget "retries": in each client it is a budget made by -budget`) ||
+		!strings.Contains(out, "retries 10;") {
+		t.Fatalf("code %d\n%s", code, out)
+	}
+	// Retry-After replaces the backoff: an hour's hint leaves no retry
+	// within the run.
+	code, out, _ = runCmd(t, "simulate", "-duration", "2s", "-outage", "2s", "-retry-after", "1h")
+	if code != 0 || !strings.Contains(out, "with Retry-After 1h0m0s") || !strings.Contains(out, "1.000x the offered load") {
 		t.Fatalf("code %d\n%s", code, out)
 	}
 	// A key the document does not name is rejected, with a suggestion.
@@ -255,6 +291,8 @@ func TestSimulateCompare(t *testing.T) {
 	for _, want := range []string{
 		"(the document's default)",
 		"max attempts            2 ",
+		"hedging                 off ",
+		"refused by the breaker  0 ",
 		"load                    1.98", // two attempts, the second mostly inside the outage
 		"4.70",                         // five attempts, the later ones past it
 	} {
@@ -382,4 +420,10 @@ func TestReadmeCommands(t *testing.T) {
 	if n < 5 {
 		t.Fatalf("only %d commands found", n)
 	}
+}
+
+// between reports whether the decimal s is in [lo, hi].
+func between(s string, lo, hi int) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= lo && n <= hi
 }

@@ -19,12 +19,14 @@ import (
 
 const simulateHead = `usage: rego simulate [flags]
 
-Runs a key's retry policy on the discrete-event simulator (package sim):
-calls arrive at -rate for -duration against a server that fails a
-fraction -failure of attempts (or every attempt for -outage), each client
-with its own budget (-budget). It prints the scenario, the budget's
-parameters, the policy, the load amplification and the success rate. Runs
-are deterministic for a given -seed.
+Runs a key's policy on the discrete-event simulator (package sim): calls
+arrive at -rate for -duration against a server that fails a fraction
+-failure of attempts (or every attempt for -outage), its failures
+carrying a Retry-After hint of -retry-after; each client is a process of
+its own, with its executor, breaker and budget (-budget). It prints the
+scenario, the budget's parameters, the policy, the load amplification,
+the success rate and what the gates refused. Runs are deterministic for a
+given -seed.
 
 The policy comes from -doc: the policy the document names for -key (a key
 the document does not name is an error), or the document's default
@@ -32,10 +34,15 @@ policy when -key is left out. Without -doc it is the built-in default
 policy. With -compare, the same scenario runs with a second document's
 policy for the key and both results are printed side by side.
 
-The simulator models attempts, backoff, jitter, timeouts and one budget
-per client. It does not model hedging, the circuit breaker, the overload
-gates (bulkhead, rate limit, adaptive limit, shedding) or user gates: when
-the policy enables them, simulate says so and runs without them.
+Every call runs through the executor's own decision core, so the policy
+acts as it does in a program: attempts, backoff and jitter, timeouts,
+hedging, the circuit breaker, the client-side overload gates and the
+budgets the policy names (each is the budget of -budget; with -budget none
+a named budget is missing and admits every attempt, as in an executor
+without it). What a simulation cannot have, simulate says in a note: user
+gates (no program registers them here: they admit every attempt), a named
+classifier (the simulator's own judges the attempts), and gates that wait
+(an attempt cannot wait on virtual time: they refuse at once).
 `
 
 const simulateTail = `exit status:
@@ -49,6 +56,7 @@ type scenarioFlags struct {
 	rate                            float64
 	duration, outage, latency       time.Duration
 	failure                         float64
+	retryAfter                      time.Duration
 	clients                         int
 	seed                            int64
 	budget                          string
@@ -70,9 +78,10 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	c.fs.Float64Var(&f.failure, "failure", 0.3, "fraction of attempts that fail retryably, in [0, 1]")
 	c.fs.DurationVar(&f.outage, "outage", 0, "if positive, every attempt fails for this long from the start (then -failure applies)")
 	c.fs.DurationVar(&f.latency, "latency", 10*time.Millisecond, "mean service time (exponential)")
-	c.fs.IntVar(&f.clients, "clients", 1, "clients sharing the load, each with its own budget")
+	c.fs.DurationVar(&f.retryAfter, "retry-after", 0, "if positive, every failing attempt carries this Retry-After hint, which replaces the backoff")
+	c.fs.IntVar(&f.clients, "clients", 1, "clients sharing the load, each a process of its own (its executor, breaker and budget)")
 	c.fs.Int64Var(&f.seed, "seed", 1, "random seed")
-	c.fs.StringVar(&f.budget, "budget", "none", "each client's budget: none, token, ratio or throttle")
+	c.fs.StringVar(&f.budget, "budget", "none", "each client's budget, under every budget name the policy gives (\"sim\" for retries when it names none): none, token, ratio or throttle")
 	c.fs.Float64Var(&f.ratio, "ratio", budget.DefaultRatio, "ratio budget: retries allowed per first attempt in the window")
 	c.fs.Float64Var(&f.minRetries, "min-retries", budget.DefaultMinRetriesPerSecond, "ratio budget: retries per second always allowed")
 	c.fs.DurationVar(&f.window, "window", budget.DefaultRatioWindow, "ratio and throttle budgets: how far back they count")
@@ -104,10 +113,11 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	}
 	reps := make([]sim.Report, len(runs))
 	for i, r := range runs {
+		p := simulable(r.p)
 		rep, err := sim.Run(sim.Scenario{
 			Seed: f.seed, Duration: f.duration, Rate: f.rate, Poisson: true, Clients: f.clients,
-			Server: sim.ServerConfig{Latency: sim.Exponential{Mean: f.latency}, Failure: fail},
-			Retry:  r.p.Retry, Budget: mk,
+			Server: sim.ServerConfig{Latency: sim.Exponential{Mean: f.latency}, Failure: fail, RetryAfter: f.retryAfter},
+			Policy: &p, Budget: mk,
 		})
 		if err != nil {
 			// The flags were checked; this is the simulator's own limit.
@@ -119,15 +129,16 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "scenario: %s\n", f.describe())
 	fmt.Fprintf(stdout, "budget: %s\n", budgetDesc)
 	for _, r := range runs {
-		for _, n := range notModelled(r) {
+		for _, n := range notModelled(r, f.budget) {
 			fmt.Fprintf(stdout, "note: %s\n", n)
 		}
 	}
 	if len(runs) == 1 {
 		r, rep := runs[0], reps[0]
-		fmt.Fprintf(stdout, "policy %s: %s\n", r.label, describePolicy(r.p.Retry))
+		fmt.Fprintf(stdout, "policy %s: %s\n", r.label, describePolicy(r.p))
 		fmt.Fprintf(stdout, "load: %d calls, %d attempts reached the server: %.3fx the offered load\n", rep.Offered, rep.Received, rep.Load)
-		fmt.Fprintf(stdout, "success rate: %.2f%%; retries %d; denied by the budget %d\n", 100*rep.SuccessRate, rep.Stats.Retries, rep.Stats.Rejections)
+		fmt.Fprintf(stdout, "success rate: %.2f%%; retries %d; hedges %d\n", 100*rep.SuccessRate, rep.Stats.Retries, rep.Stats.Hedges)
+		fmt.Fprintf(stdout, "refused: %s\n", refusals(rep.Stats))
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -141,12 +152,18 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	})
 	row("per-attempt timeout", func(r simRun, _ sim.Report) string { return timeout(r.p.Retry.TimeoutPerAttempt) })
 	row("overall timeout", func(r simRun, _ sim.Report) string { return timeout(r.p.Retry.OverallTimeout) })
+	row("hedging", func(r simRun, _ sim.Report) string { return describeHedge(r.p.Hedge) })
+	row("circuit breaker", func(r simRun, _ sim.Report) string { return describeCircuit(r.p.Circuit) })
 	row("calls", func(_ simRun, rep sim.Report) string { return fmt.Sprint(rep.Offered) })
 	row("attempts at the server", func(_ simRun, rep sim.Report) string { return fmt.Sprint(rep.Received) })
 	row("load", func(_ simRun, rep sim.Report) string { return fmt.Sprintf("%.3fx", rep.Load) })
 	row("success rate", func(_ simRun, rep sim.Report) string { return fmt.Sprintf("%.2f%%", 100*rep.SuccessRate) })
 	row("retries", func(_ simRun, rep sim.Report) string { return fmt.Sprint(rep.Stats.Retries) })
-	row("denied by the budget", func(_ simRun, rep sim.Report) string { return fmt.Sprint(rep.Stats.Rejections) })
+	row("hedges", func(_ simRun, rep sim.Report) string { return fmt.Sprint(rep.Stats.Hedges) })
+	row("refused by the budget", func(_ simRun, rep sim.Report) string { return fmt.Sprint(rep.Stats.BudgetRefusals) })
+	row("refused by the breaker", func(_ simRun, rep sim.Report) string { return fmt.Sprint(rep.Stats.CircuitRefusals) })
+	row("refused by other gates", func(_ simRun, rep sim.Report) string { return fmt.Sprint(otherRefusals(rep.Stats)) })
+	row("calls refused outright", func(_ simRun, rep sim.Report) string { return fmt.Sprint(rep.Stats.Denied) })
 	tw.Flush()
 	return exitOK
 }
@@ -165,6 +182,8 @@ func (f *scenarioFlags) check() string {
 		return fmt.Sprintf("-outage must not be negative, got %v", f.outage)
 	case f.latency < 0:
 		return fmt.Sprintf("-latency must not be negative, got %v", f.latency)
+	case f.retryAfter < 0:
+		return fmt.Sprintf("-retry-after must not be negative, got %v", f.retryAfter)
 	case f.clients < 1:
 		return fmt.Sprintf("-clients must be at least 1, got %d", f.clients)
 	case f.compareFile != "" && f.docFile == "":
@@ -232,7 +251,10 @@ func (f *scenarioFlags) describe() string {
 	if f.outage > 0 {
 		server = fmt.Sprintf("every attempt fails for the first %v, then %s", f.outage, server)
 	}
-	return fmt.Sprintf("%g calls/s for %v over %s; server: %v mean latency, %s; seed %d",
+	if f.retryAfter > 0 {
+		server += fmt.Sprintf(", with Retry-After %v", f.retryAfter)
+	}
+	return fmt.Sprintf("%g calls/s for %v over %s (a process each); server: %v mean latency, %s; seed %d",
 		f.rate, f.duration, count(f.clients, "client"), f.latency, server, f.seed)
 }
 
@@ -324,11 +346,55 @@ func keyList(docs ...*policy.Document) string {
 	return strings.Join(keys, ", ")
 }
 
-// describePolicy is a retry policy in words.
-func describePolicy(r policy.RetryPolicy) string {
-	return fmt.Sprintf("%d attempts, backoff %v..%v x%g, %s jitter, per-attempt timeout %s, overall timeout %s",
+// refusals says what the gates refused.
+func refusals(st sim.Stats) string {
+	return fmt.Sprintf("%d attempts by the budget, %d by the breaker, %d by other gates; %d calls refused outright",
+		st.BudgetRefusals, st.CircuitRefusals, otherRefusals(st), st.Denied)
+}
+
+func otherRefusals(st sim.Stats) int64 { return st.Rejections - st.BudgetRefusals - st.CircuitRefusals }
+
+// describePolicy is a policy in words.
+func describePolicy(p policy.EffectivePolicy) string {
+	r := p.Retry
+	s := fmt.Sprintf("%d attempts, backoff %v..%v x%g, %s jitter, per-attempt timeout %s, overall timeout %s",
 		r.MaxAttempts, r.InitialBackoff, r.MaxBackoff, r.BackoffMultiplier, r.Jitter,
 		timeout(r.TimeoutPerAttempt), timeout(r.OverallTimeout))
+	if p.Hedge.Enabled {
+		s += ", hedging " + describeHedge(p.Hedge)
+	}
+	if p.Circuit.Enabled {
+		s += ", circuit breaker " + describeCircuit(p.Circuit)
+	}
+	return s
+}
+
+// describeHedge is a hedging policy in words.
+func describeHedge(h policy.HedgePolicy) string {
+	if !h.Enabled {
+		return "off"
+	}
+	delay := fmt.Sprintf("after %v", h.Delay)
+	if h.Trigger != policy.TriggerFixed {
+		delay = fmt.Sprintf("at the %s latency (%v until it has samples)", h.Trigger, h.Delay)
+	}
+	return fmt.Sprintf("up to %s %s", count(h.MaxHedges, "hedge"), delay)
+}
+
+// describeCircuit is a breaker's policy in words.
+func describeCircuit(c policy.CircuitPolicy) string {
+	if !c.Enabled {
+		return "off"
+	}
+	s := fmt.Sprintf("opens after %d consecutive failures", c.FailureThreshold)
+	if c.FailureRateThreshold > 0 {
+		s += fmt.Sprintf(" or %g%% failing over %v", 100*c.FailureRateThreshold, c.Window)
+	}
+	s += fmt.Sprintf(", cooldown %v", c.Cooldown)
+	if c.Shadow {
+		s += " (shadow: it records, never refuses)"
+	}
+	return s
 }
 
 // timeout prints an optional timeout: "none" for zero.
@@ -339,41 +405,68 @@ func timeout(d time.Duration) string {
 	return d.String()
 }
 
-// notModelled lists what r's policy enables that the simulator does not
-// model.
-func notModelled(r simRun) []string {
+// simulable is p as the simulator can run it: gates that would wait refuse
+// at once instead (notModelled says so).
+func simulable(p policy.EffectivePolicy) policy.EffectivePolicy {
+	p.Bulkhead.MaxWait, p.RateLimit.MaxWait, p.Concurrency.MaxWait = 0, 0, 0
+	return p
+}
+
+// notModelled lists what the simulation of r's policy cannot do as a
+// program would, and what it does instead.
+func notModelled(r simRun, budgetFlag string) []string {
 	p := r.p
-	var parts []string
-	add := func(on bool, what string) {
-		if on {
-			parts = append(parts, what)
-		}
-	}
-	add(p.Hedge.Enabled, "hedging")
-	add(p.Circuit.Enabled, "the circuit breaker")
-	add(p.Bulkhead.Enabled, "the bulkhead")
-	add(p.RateLimit.Enabled, "the rate limit")
-	add(p.Concurrency.Enabled, "the adaptive concurrency limit")
-	add(p.Shed.Enabled, "load shedding")
-	add(len(p.Gates) > 0, "user gates")
 	var notes []string
-	if len(parts) > 0 {
-		notes = append(notes, fmt.Sprintf("%s enables %s; the simulator does not model %s: simulated without",
-			r.label, joinAnd(parts), pronoun(len(parts))))
+	var waits []string
+	for _, w := range sim.GateWaits(&p) {
+		waits = append(waits, fmt.Sprintf("the %s (max_wait %v)", w.Name, w.Wait))
+	}
+	if len(waits) > 0 {
+		notes = append(notes, fmt.Sprintf("%s lets attempts wait at %s; an attempt cannot wait on virtual time: simulated refusing at once",
+			r.label, joinAnd(waits)))
+	}
+	if len(p.Gates) > 0 {
+		var names []string
+		for _, g := range p.Gates {
+			names = append(names, fmt.Sprintf("%q", g.Name))
+		}
+		notes = append(notes, fmt.Sprintf("%s names user %s %s; no program registers %s here: %s every attempt (gate_not_found), as in an executor without %s",
+			r.label, plural(len(names), "gate"), joinAnd(names), pronoun(len(names)), verb(len(names), "admits", "admit"), pronoun(len(names))))
+	}
+	if p.Retry.ClassifierName != "" {
+		notes = append(notes, fmt.Sprintf("%s names classifier %q; the simulator's own judges the attempts (its failures are retryable)",
+			r.label, p.Retry.ClassifierName))
 	}
 	var names []string
 	for _, b := range []policy.BudgetRef{p.Retry.Budget, p.Hedge.Budget} {
-		if b.Name != "" {
-			names = append(names, fmt.Sprintf("%q", b.Name))
+		if q := fmt.Sprintf("%q", b.Name); b.Name != "" && (len(names) == 0 || names[0] != q) {
+			names = append(names, q)
 		}
 	}
-	if len(names) > 0 {
-		notes = append(notes, fmt.Sprintf("%s names budget %s; the simulation uses the budget of -budget instead",
-			r.label, strings.Join(names, " and ")))
+	switch {
+	case len(names) == 0:
+	case budgetFlag == "none":
+		notes = append(notes, fmt.Sprintf("%s names budget %s; with -budget none %s missing: %s every attempt (budget_not_found), as in an executor without %s",
+			r.label, joinAnd(names), verb(len(names), "it is", "they are"), verb(len(names), "it admits", "they admit"), pronoun(len(names))))
+	default:
+		notes = append(notes, fmt.Sprintf("%s names budget %s: in each client %s a budget made by -budget", r.label, joinAnd(names), verb(len(names), "it is", "each is")))
 	}
 	return notes
 }
 
+func plural(n int, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}
+
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
 func pronoun(n int) string {
 	if n == 1 {
 		return "it"

@@ -266,6 +266,17 @@ type attemptCtx struct {
 	info AttemptInfo
 }
 
+// AfterFunc lets contexts derived from an attempt's end with it the way
+// its parent ends them: the executor's contexts on a virtual clock end
+// theirs synchronously, as the clock reaches their deadline; the context
+// package's own run f through context.AfterFunc.
+func (c *attemptCtx) AfterFunc(f func()) func() bool {
+	if a, ok := c.Context.(interface{ AfterFunc(func()) func() bool }); ok {
+		return a.AfterFunc(f)
+	}
+	return context.AfterFunc(c.Context, f)
+}
+
 func (c *attemptCtx) Value(key any) any {
 	if _, ok := key.(attemptKey); ok {
 		return &c.info // a pointer: boxing the info would allocate

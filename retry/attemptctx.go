@@ -21,13 +21,7 @@ type attemptCtx struct {
 	done       chan struct{}
 	err        error
 	stopParent func() bool
-	afters     []*afterFunc
-}
-
-// afterFunc is a function registered with attemptCtx.AfterFunc.
-type afterFunc struct {
-	f    func()
-	done bool // run or stopped
+	afters     afterFuncs
 }
 
 // closedDone is the Done channel of an attempt context that ended before
@@ -47,7 +41,7 @@ func newAttemptCtx(parent context.Context, info observe.AttemptInfo) *attemptCtx
 		c.cancel(err)
 		return c
 	}
-	stop := context.AfterFunc(parent, func() { c.cancel(parent.Err()) })
+	stop := afterParent(parent, func() { c.cancel(parent.Err()) })
 	c.mu.Lock()
 	c.stopParent = stop
 	ended := c.err != nil // the parent ended already: nothing to stop later
@@ -71,15 +65,10 @@ func (c *attemptCtx) cancel(err error) {
 	} else {
 		close(c.done)
 	}
-	for _, a := range c.afters {
-		if !a.done {
-			a.done = true
-			go a.f()
-		}
-	}
-	c.afters = nil
+	run := c.afters.take()
 	stop := c.stopParent
 	c.mu.Unlock()
+	run.run()
 	if stop != nil {
 		stop()
 	}
@@ -109,26 +98,20 @@ func (c *attemptCtx) Value(key any) any {
 	return c.parent.Value(key)
 }
 
-// AfterFunc runs f in its own goroutine once the context ends, as
-// context.AfterFunc does; contexts derived from an attempt's use it to end
-// with it, without a goroutine of their own while they wait.
-func (c *attemptCtx) AfterFunc(f func()) (stop func() bool) {
-	a := &afterFunc{f: f}
+// AfterFunc runs f when the context ends, in the goroutine that ends it
+// (at once if it has ended), and returns a function that stops it. The
+// context package uses it for the contexts derived from an attempt's
+// (context.AfterFunc's own functions still run in goroutines of their own):
+// they end with the attempt's, without a goroutine of their own while
+// they wait.
+func (c *attemptCtx) AfterFunc(f func()) func() bool {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
-		go f()
+		f()
 		return func() bool { return false }
 	}
-	c.afters = append(c.afters, a)
+	stop := c.afters.add(&c.mu, f)
 	c.mu.Unlock()
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if a.done {
-			return false
-		}
-		a.done = true
-		return true
-	}
+	return stop
 }

@@ -156,3 +156,31 @@ func ExampleBegin() {
 	// launch attempt 2
 	// reserved <nil> 390ms
 }
+
+// On a virtual clock an attempt's context ends at the call's overall
+// deadline as soon as the clock reaches it, in the goroutine that advances
+// the clock: with a per-attempt timeout past it, and with hedging.
+func TestCallContextEndsWithOverallDeadline(t *testing.T) {
+	for _, p := range []policy.EffectivePolicy{
+		{Retry: policy.RetryPolicy{OverallTimeout: 50 * time.Millisecond, TimeoutPerAttempt: 100 * time.Millisecond}},
+		{Retry: policy.RetryPolicy{OverallTimeout: 50 * time.Millisecond}, Hedge: policy.HedgePolicy{Enabled: true, Delay: time.Second}},
+	} {
+		clk := regotest.NewClock(time.Time{})
+		k := retry.Begin(context.Background(), steppedExec(p, clk), key, retry.CallOptions[int]{})
+		st := k.Next()
+		if dl, ok := st.Ctx.Deadline(); !ok || dl.Sub(clk.Now()) != 50*time.Millisecond {
+			t.Fatalf("%+v: attempt deadline %v, %v", p.Retry, dl, ok)
+		}
+		k.Launched()
+		derived, cancel := context.WithCancel(st.Ctx)
+		clk.Advance(50 * time.Millisecond)
+		if !errors.Is(st.Ctx.Err(), context.DeadlineExceeded) || !errors.Is(derived.Err(), context.DeadlineExceeded) {
+			t.Fatalf("%+v: at the deadline: attempt %v, derived %v", p.Retry, st.Ctx.Err(), derived.Err())
+		}
+		cancel()
+		k.Result(st.Attempt, 0, st.Ctx.Err())
+		if _, _, err := k.Outcome(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%+v: err = %v", p.Retry, err)
+		}
+	}
+}

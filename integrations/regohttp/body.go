@@ -78,6 +78,10 @@ type drain struct {
 
 	small [smallDrain]byte // buf's storage for short bodies
 
+	// se is the attempt's error, allocated with the drain: a failed
+	// response whose body is drained costs one allocation, not two.
+	se StatusError
+
 	mu sync.Mutex
 	// more gets a token after each chunk read, and at the end. It is
 	// made by the first to wait (waitChan): a short body that is already
@@ -167,18 +171,19 @@ func (d *drain) waitChan() chan struct{} {
 	return d.more
 }
 
-// wait waits up to timeout (negative: without bound) for the reading to
-// be over, and reports whether it is.
-func (d *drain) wait(timeout time.Duration) bool {
-	if d.over() {
-		return true
-	}
+// settle waits up to timeout (negative: without bound) for the reading
+// to be over, and reports whether it met the end of the body within the
+// limit. It returns false at once when the timeout expires.
+func (d *drain) settle(timeout time.Duration) bool {
 	// The reading goroutine is next in line on this P: yielding once lets
 	// it read a body that is already here (the common case: a short
 	// error body that came with the headers) without arming a timer.
 	runtime.Gosched()
-	if d.over() {
-		return true
+	d.mu.Lock()
+	over, complete := !d.running, d.completeLocked()
+	d.mu.Unlock()
+	if over {
+		return complete
 	}
 	var expired <-chan time.Time // nil: no bound
 	if timeout >= 0 {
@@ -189,8 +194,9 @@ func (d *drain) wait(timeout time.Duration) bool {
 	for {
 		d.mu.Lock()
 		if !d.running {
+			complete := d.completeLocked()
 			d.mu.Unlock()
-			return true
+			return complete
 		}
 		more := d.waitChan()
 		d.mu.Unlock()
@@ -202,17 +208,9 @@ func (d *drain) wait(timeout time.Duration) bool {
 	}
 }
 
-func (d *drain) over() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return !d.running
-}
-
-// complete reports whether the reading met the end of the body within the
-// limit.
-func (d *drain) complete() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+// completeLocked reports whether the reading is over and met the end of
+// the body within the limit. d.mu must be held.
+func (d *drain) completeLocked() bool {
 	return !d.running && d.err == io.EOF && int64(len(d.buf)) <= d.limit
 }
 

@@ -367,6 +367,7 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 
 	v := c.t.classifier().judge(resp)
 	var rest io.Reader
+	var se *StatusError // the attempt's error, if v is a failure
 	inMemory := false
 	if v.kind != classify.OutcomeSuccess && resp.ContentLength != 0 && c.t.drainLimit() > 0 {
 		// Read a failed response's body now, bounded by the drain
@@ -376,7 +377,8 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 		// response (to return it if every attempt fails) until a later
 		// attempt has finished.
 		d := startDrain(resp.Body, c.t.drainLimit(), resp.ContentLength)
-		if d.wait(c.t.drainTimeout()) && d.complete() {
+		se = &d.se
+		if d.settle(c.t.drainTimeout()) {
 			_ = resp.Body.Close()
 			resp.Body = d
 			inMemory = true
@@ -407,7 +409,10 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	if v.kind == classify.OutcomeSuccess {
 		return resp, nil
 	}
-	se := &StatusError{Method: methodOf(r), StatusCode: resp.StatusCode}
+	if se == nil {
+		se = new(StatusError)
+	}
+	*se = StatusError{Method: methodOf(r), StatusCode: resp.StatusCode}
 	if v.kind == classify.OutcomeNonRetryable {
 		return resp, classify.Permanent(se)
 	}

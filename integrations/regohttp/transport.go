@@ -274,14 +274,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		discardResponse(resp)
 	}
-	if se := (*retry.StopError)(nil); errors.As(err, &se) {
+	if se, ok := asError[*retry.StopError](err); ok {
 		err = se.Err // the last attempt's error, as before retry.StopError
 	}
 	// An attempt's error that reaches the caller as it is (not wrapped by
 	// the executor with more to say) gives way to the base transport's
 	// error, as callers expect it.
-	var ae *attemptError
-	if errors.As(err, &ae) && error(ae) == err && ae.ctxErr == nil {
+	if ae, ok := err.(*attemptError); ok && ae.ctxErr == nil {
 		err = ae.err
 	}
 	return nil, err
@@ -290,9 +289,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // isFailedResponse reports whether err says that the call's last response
 // was judged a failure, as opposed to an error that ended the call.
 func isFailedResponse(err error) bool {
-	var se *StatusError
-	var oe *retry.OutcomeError
-	return errors.As(err, &se) || errors.As(err, &oe)
+	if isStatusError(err) {
+		return true
+	}
+	_, ok := asError[*retry.OutcomeError](err)
+	return ok
 }
 
 // attempt sends one copy of the request through the base transport.

@@ -246,8 +246,13 @@ func (c *Classifier) Classify(value any, err error) classify.Outcome {
 	return c.classifyError(err)
 }
 
-// isStatusError reports whether err carries a *StatusError.
-func isStatusError(err error) bool { return errors.Is(err, errIsStatus) }
+// isStatusError reports whether err carries a *StatusError. It walks the
+// tree itself (asError): errors.Is, which reflects on its target, costs
+// several times as much, and every failed response is asked twice.
+func isStatusError(err error) bool {
+	_, ok := asError[*StatusError](err)
+	return ok
+}
 
 func (c *Classifier) classifyResponse(resp *http.Response) classify.Outcome {
 	v := c.judge(resp)

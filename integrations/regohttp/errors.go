@@ -24,14 +24,6 @@ type StatusError struct {
 	Header http.Header
 }
 
-// errIsStatus is matched by every *StatusError, so that the classifier
-// can tell a failed response's error with errors.Is, which allocates
-// nothing, rather than errors.As.
-var errIsStatus = errors.New("regohttp: status error")
-
-// Is reports whether target is the package's own status marker.
-func (e *StatusError) Is(target error) bool { return target == errIsStatus }
-
 func (e *StatusError) Error() string {
 	return "regohttp: " + e.Method + ": status " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)
 }

@@ -75,11 +75,18 @@ const DefaultDrainTimeout = 100 * time.Millisecond
 type drain struct {
 	rc    io.Reader
 	limit int64
-	more  chan struct{} // a token after each chunk read, and at the end
 
 	small [smallDrain]byte // buf's storage for short bodies
 
-	mu      sync.Mutex
+	// se is the attempt's error, allocated with the drain: a failed
+	// response whose body is drained costs one allocation, not two.
+	se StatusError
+
+	mu sync.Mutex
+	// more gets a token after each chunk read, and at the end. It is
+	// made by the first to wait (waitChan): a short body that is already
+	// here is read before anyone waits, and needs none.
+	more    chan struct{}
 	buf     []byte // read so far
 	off     int    // served so far
 	running bool
@@ -101,7 +108,7 @@ func startDrain(rc io.Reader, limit, size int64) *drain {
 	if capacity > limit+1 {
 		capacity = limit + 1
 	}
-	d := &drain{rc: rc, limit: limit, more: make(chan struct{}, 1), running: true}
+	d := &drain{rc: rc, limit: limit, running: true}
 	if capacity <= smallDrain {
 		d.buf = d.small[:0:capacity]
 	} else {
@@ -116,8 +123,9 @@ func (d *drain) run() {
 		d.mu.Lock()
 		if d.yield || int64(len(d.buf)) > d.limit {
 			d.running = false
+			more := d.more
 			d.mu.Unlock()
-			d.signal()
+			signal(more)
 			return
 		}
 		if len(d.buf) == cap(d.buf) {
@@ -137,33 +145,45 @@ func (d *drain) run() {
 		if err != nil {
 			d.err, d.running = err, false
 		}
+		more := d.more
 		d.mu.Unlock()
-		d.signal()
+		signal(more)
 		if err != nil {
 			return
 		}
 	}
 }
 
-func (d *drain) signal() {
+// signal leaves a token in more, if there is a more.
+func signal(more chan struct{}) {
 	select {
-	case d.more <- struct{}{}:
+	case more <- struct{}{}:
 	default:
 	}
 }
 
-// wait waits up to timeout (negative: without bound) for the reading to
-// be over, and reports whether it is.
-func (d *drain) wait(timeout time.Duration) bool {
-	if d.over() {
-		return true
+// waitChan returns the channel on which the reading signals its
+// progress, making it if need be. d.mu must be held.
+func (d *drain) waitChan() chan struct{} {
+	if d.more == nil {
+		d.more = make(chan struct{}, 1)
 	}
+	return d.more
+}
+
+// settle waits up to timeout (negative: without bound) for the reading
+// to be over, and reports whether it met the end of the body within the
+// limit. It returns false at once when the timeout expires.
+func (d *drain) settle(timeout time.Duration) bool {
 	// The reading goroutine is next in line on this P: yielding once lets
 	// it read a body that is already here (the common case: a short
 	// error body that came with the headers) without arming a timer.
 	runtime.Gosched()
-	if d.over() {
-		return true
+	d.mu.Lock()
+	over, complete := !d.running, d.completeLocked()
+	d.mu.Unlock()
+	if over {
+		return complete
 	}
 	var expired <-chan time.Time // nil: no bound
 	if timeout >= 0 {
@@ -171,27 +191,26 @@ func (d *drain) wait(timeout time.Duration) bool {
 		defer t.Stop()
 		expired = t.C
 	}
-	for !d.over() {
+	for {
+		d.mu.Lock()
+		if !d.running {
+			complete := d.completeLocked()
+			d.mu.Unlock()
+			return complete
+		}
+		more := d.waitChan()
+		d.mu.Unlock()
 		select {
-		case <-d.more:
+		case <-more:
 		case <-expired:
 			return false
 		}
 	}
-	return true
 }
 
-func (d *drain) over() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return !d.running
-}
-
-// complete reports whether the reading met the end of the body within the
-// limit.
-func (d *drain) complete() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+// completeLocked reports whether the reading is over and met the end of
+// the body within the limit. d.mu must be held.
+func (d *drain) completeLocked() bool {
 	return !d.running && d.err == io.EOF && int64(len(d.buf)) <= d.limit
 }
 
@@ -218,8 +237,9 @@ func (d *drain) Read(p []byte) (int, error) {
 		// after its current read, which is what the reader would wait
 		// for on the body itself.
 		d.yield = true
+		more := d.waitChan()
 		d.mu.Unlock()
-		<-d.more
+		<-more
 	}
 }
 

@@ -24,14 +24,6 @@ type StatusError struct {
 	Header http.Header
 }
 
-// errIsStatus is matched by every *StatusError, so that the classifier
-// can tell a failed response's error with errors.Is, which allocates
-// nothing, rather than errors.As.
-var errIsStatus = errors.New("regohttp: status error")
-
-// Is reports whether target is the package's own status marker.
-func (e *StatusError) Is(target error) bool { return target == errIsStatus }
-
 func (e *StatusError) Error() string {
 	return "regohttp: " + e.Method + ": status " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)
 }
@@ -61,4 +53,38 @@ func (e *attemptError) Unwrap() []error {
 		return []error{e.err}
 	}
 	return []error{e.err, e.ctxErr}
+}
+
+// asError is errors.As for a pointer error type E, without the allocation
+// errors.As costs (its target escapes to the heap): the first E in err's
+// tree, walked in the order errors.As walks it. An error in the tree with
+// an As method hands the rest of the walk to errors.As itself, so the
+// answer is always errors.As's.
+func asError[E error](err error) (E, bool) {
+	var zero E
+	for err != nil {
+		if e, ok := err.(E); ok {
+			return e, true
+		}
+		switch u := err.(type) {
+		case interface{ As(any) bool }:
+			var e E
+			if errors.As(err, &e) {
+				return e, true
+			}
+			return zero, false
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range u.Unwrap() {
+				if e, ok := asError[E](inner); ok {
+					return e, true
+				}
+			}
+			return zero, false
+		default:
+			return zero, false
+		}
+	}
+	return zero, false
 }

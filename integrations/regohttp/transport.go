@@ -121,6 +121,13 @@ func (t *Transport) drainTimeout() time.Duration {
 	return t.opts.DrainTimeout
 }
 
+func (t *Transport) classifier() *Classifier {
+	if t.opts.Classifier != nil {
+		return t.opts.Classifier
+	}
+	return defaultClassifier
+}
+
 func (t *Transport) key(req *http.Request) policy.PolicyKey {
 	if t.opts.KeyFunc != nil {
 		if k := t.opts.KeyFunc(req); !k.IsZero() {
@@ -154,26 +161,53 @@ func (t *Transport) CloseIdleConnections() {
 // call is the state of one RoundTrip shared by its attempts. It is also
 // the context the call runs under: the caller's context, through which
 // each attempt finds the call (callFrom). One allocation thus holds the
-// state, the context and, with the static attemptOp, the operation.
+// state, the context, the first attempt's copy of the request and, with
+// the static attemptOp, the operation. Its size is kept to a size class
+// of the allocator (352 bytes with today's http.Request): a field more
+// costs every request 32 bytes.
 type call struct {
 	// Context is the caller's context, read from req once, by RoundTrip:
 	// a late attempt must not read req after RoundTrip has returned.
 	context.Context
 	t   *Transport
 	req *http.Request
-	cls *Classifier
 	// getBody is read from req once, by RoundTrip, for the same reason.
 	getBody func() (io.ReadCloser, error)
-	// limit is the drain limit; 0 means none.
-	limit int64
-	// drainWait is the drain timeout; negative means none.
-	drainWait time.Duration
-	// hasBody: the request has a body to send with every attempt.
-	hasBody bool
-	// bodyTaken is set by the first attempt to send req.Body itself;
+	// first is the copy of req sent by the first attempt to claim it
+	// (callFirst); later attempts, and hedges running alongside it, get
+	// a copy of their own. Being part of the call's allocation, it costs
+	// a request that succeeds at once no allocation of its own.
+	first http.Request
+	// state holds the call* bits.
+	state atomic.Uint32
+}
+
+// The bits of call.state.
+const (
+	// callHasBody: the request has a body to send with every attempt.
+	// Set before the call starts, never cleared.
+	callHasBody uint32 = 1 << iota
+	// callBodyTaken is set by the first attempt to send req.Body itself;
 	// later attempts, and hedges running alongside it, send a copy from
 	// GetBody. RoundTrip closes req.Body when no attempt took it.
-	bodyTaken atomic.Bool
+	callBodyTaken
+	// callFirst is set by the attempt that uses call.first.
+	callFirst
+)
+
+func (c *call) has(bit uint32) bool { return c.state.Load()&bit != 0 }
+
+// take sets bit and reports whether it was this call of take that set it.
+func (c *call) take(bit uint32) bool {
+	for {
+		s := c.state.Load()
+		if s&bit != 0 {
+			return false
+		}
+		if c.state.CompareAndSwap(s, s|bit) {
+			return true
+		}
+	}
 }
 
 type callKey struct{}
@@ -204,19 +238,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if exec == nil {
 		exec = rego.Default()
 	}
-	c := &call{Context: ctx, t: t, req: req, cls: t.opts.Classifier, getBody: req.GetBody}
-	if c.cls == nil {
-		c.cls = defaultClassifier
+	c := &call{Context: ctx, t: t, req: req, getBody: req.GetBody}
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	if hasBody {
+		c.state.Store(callHasBody)
 	}
-	c.hasBody = req.Body != nil && req.Body != http.NoBody
-	c.limit = t.drainLimit()
-	c.drainWait = t.drainTimeout()
 	opts := retry.CallOptions[*http.Response]{
 		Discard:    discardResponse,
-		Classifier: c.cls, // unless the policy names one
+		Classifier: t.classifier(), // unless the policy names one
 		// A body that cannot be produced again goes out once rather than
 		// empty on a retry.
-		SingleAttempt: !t.idempotent(req) || (c.hasBody && req.GetBody == nil),
+		SingleAttempt: !t.idempotent(req) || (hasBody && req.GetBody == nil),
 	}
 	dst, _ := ctx.Value(timelineKey{}).(*observe.Timeline)
 	opts.Timeline = dst != nil
@@ -225,7 +257,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if dst != nil {
 		*dst = tl
 	}
-	if c.hasBody && c.bodyTaken.CompareAndSwap(false, true) {
+	if hasBody && c.take(callBodyTaken) {
 		_ = req.Body.Close()
 	}
 	if err == nil {
@@ -242,14 +274,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		discardResponse(resp)
 	}
-	if se := (*retry.StopError)(nil); errors.As(err, &se) {
+	if se, ok := asError[*retry.StopError](err); ok {
 		err = se.Err // the last attempt's error, as before retry.StopError
 	}
 	// An attempt's error that reaches the caller as it is (not wrapped by
 	// the executor with more to say) gives way to the base transport's
 	// error, as callers expect it.
-	var ae *attemptError
-	if errors.As(err, &ae) && error(ae) == err && ae.ctxErr == nil {
+	if ae, ok := err.(*attemptError); ok && ae.ctxErr == nil {
 		err = ae.err
 	}
 	return nil, err
@@ -258,9 +289,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // isFailedResponse reports whether err says that the call's last response
 // was judged a failure, as opposed to an error that ended the call.
 func isFailedResponse(err error) bool {
-	var se *StatusError
-	var oe *retry.OutcomeError
-	return errors.As(err, &se) || errors.As(err, &oe)
+	if isStatusError(err) {
+		return true
+	}
+	_, ok := asError[*retry.OutcomeError](err)
+	return ok
 }
 
 // attempt sends one copy of the request through the base transport.
@@ -303,11 +336,18 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	// (any attempt whose context the executor can cancel: hedges,
 	// timeouts) get a header of their own all the same, so that a base
 	// transport that sets headers anyway does not race with them.
-	r := req.WithContext(rctx)
+	var r *http.Request
+	if c.take(callFirst) {
+		// WithContext's copy does not escape: it is made in place.
+		c.first = *req.WithContext(rctx)
+		r = &c.first
+	} else {
+		r = req.WithContext(rctx)
+	}
 	if cc != nil {
 		r.Header = req.Header.Clone()
 	}
-	if c.hasBody && !c.bodyTaken.CompareAndSwap(false, true) {
+	if c.has(callHasBody) && !c.take(callBodyTaken) {
 		b, err := c.getBody()
 		if err != nil {
 			return nil, classify.Permanent(&attemptError{method: methodOf(r), err: fmt.Errorf("%w: GetBody: %w", ErrBodyNotReplayable, err)})
@@ -326,18 +366,20 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 		resp.Body = http.NoBody
 	}
 
-	v := c.cls.judge(resp)
+	v := c.t.classifier().judge(resp)
 	var rest io.Reader
+	var se *StatusError // the attempt's error, if v is a failure
 	inMemory := false
-	if v.kind != classify.OutcomeSuccess && c.limit > 0 && resp.ContentLength != 0 {
+	if v.kind != classify.OutcomeSuccess && resp.ContentLength != 0 && c.t.drainLimit() > 0 {
 		// Read a failed response's body now, bounded by the drain
 		// timeout and the attempt's: a body that fits in the limit frees
 		// its connection for the next attempt, which would otherwise
 		// open a new one, since the executor keeps the last failed
 		// response (to return it if every attempt fails) until a later
 		// attempt has finished.
-		d := startDrain(resp.Body, c.limit, resp.ContentLength)
-		if d.wait(c.drainWait) && d.complete() {
+		d := startDrain(resp.Body, c.t.drainLimit(), resp.ContentLength)
+		se = &d.se
+		if d.settle(c.t.drainTimeout()) {
 			_ = resp.Body.Close()
 			resp.Body = d
 			inMemory = true
@@ -368,7 +410,10 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	if v.kind == classify.OutcomeSuccess {
 		return resp, nil
 	}
-	se := &StatusError{Method: methodOf(r), StatusCode: resp.StatusCode}
+	if se == nil {
+		se = new(StatusError)
+	}
+	*se = StatusError{Method: methodOf(r), StatusCode: resp.StatusCode}
 	if v.kind == classify.OutcomeNonRetryable {
 		return resp, classify.Permanent(se)
 	}

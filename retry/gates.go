@@ -10,6 +10,7 @@ import (
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/gate"
+	"github.com/aponysus/rego/internal/fastgate"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 )
@@ -161,20 +162,11 @@ var (
 	notConfigured  gate.Gate = &openGate{reason: ReasonGateNotConfigured}
 )
 
-// needsNow reports whether admitting through g needs a clock reading.
-func (en *planEntry) needsNow() bool {
-	if en.bi < 0 {
-		return true
-	}
-	switch builtins[en.bi].time {
-	case timeNone:
-		return false
-	case timeTripped:
-		if b, ok := en.g.(*circuit.Breaker); ok {
-			return !b.Closed()
-		}
-	}
-	return true
+// needsNow reports whether admitting through the plan's gates needs a
+// clock reading: some gate always does, or the breaker, which needs it only
+// when it is not closed, is not.
+func (pl *gatePlan) needsNow() bool {
+	return pl.nowAlways || (pl.breaker != nil && pl.nowTripped && !pl.breaker.Closed())
 }
 
 // planEntry is one gate a call asks.
@@ -224,8 +216,14 @@ type gatePlan struct {
 	timing int8
 	// budget reports that a budget is among the gates.
 	budget bool
-	// breaker is the call's circuit breaker, when it is among the gates.
+	// breaker is the call's circuit breaker, when it is among the gates,
+	// and fast its closed path.
 	breaker *circuit.Breaker
+	fast    fastgate.Breaker
+	// nowAlways: a gate needs the time at every admission (a user gate,
+	// the rate limiter, the adaptive limit, or any gate not known to
+	// need less). nowTripped: the breaker needs it unless it is closed.
+	nowAlways, nowTripped bool
 }
 
 func (pl *gatePlan) at(i int) *planEntry {
@@ -244,6 +242,18 @@ func (pl *gatePlan) add(en planEntry, timing int8) {
 	pl.n++
 	if timing > pl.timing {
 		pl.timing = timing
+	}
+	switch {
+	case en.bi < 0:
+		pl.nowAlways = true
+	case builtins[en.bi].time == timeAlways:
+		pl.nowAlways = true
+	case builtins[en.bi].time == timeTripped:
+		if _, ok := en.g.(*circuit.Breaker); ok {
+			pl.nowTripped = true
+		} else {
+			pl.nowAlways = true
+		}
 	}
 }
 
@@ -277,7 +287,7 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 			en.takesNow = e.budgetTakesNow(budgetName(p, k == gate.KindHedge))
 		case circuitIndex:
 			if b, ok := g.(*circuit.Breaker); ok {
-				pl.breaker = b
+				pl.breaker, pl.fast = b, fastgate.Of(b)
 				timing = circuitTiming(&p.Circuit)
 			}
 		}
@@ -336,12 +346,18 @@ type permits struct {
 	more []heldPermit
 }
 
-func (ps *permits) add(h heldPermit) {
-	if ps.n < len(ps.a) {
-		ps.a[ps.n] = h
-	} else {
-		ps.more = append(ps.more, h)
+// push adds permit p, completed on a panic as coming from src. The permit
+// is copied field by field: copying it whole, just after Admit returned
+// it, stalls on the stores that wrote it.
+func (ps *permits) push(p gate.Permit, src string) {
+	if ps.n >= len(ps.a) {
+		ps.more = append(ps.more, heldPermit{p: p, src: src})
+		ps.n++
+		return
 	}
+	h := &ps.a[ps.n]
+	h.p.Reason, h.p.Completer, h.p.Token, h.p.Waited = p.Reason, p.Completer, p.Token, p.Waited
+	h.src = src
 	ps.n++
 }
 
@@ -389,13 +405,16 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 	}
 	s := c.slot(c.launched)
 	s.ran, s.got = false, false // (the inline slot's previous attempt is over)
-	a := c.gateAttempt(isHedge)
+	// Field by field, and before the clock is read: an Attempt built in a
+	// temporary and copied costs more than the gates it is for.
+	var a gate.Attempt
+	a.Key, a.Policy, a.Index, a.Launched, a.RetryIndex, a.Criticality = c.key, c.res.p, c.nrec, c.launched, c.step, c.crit
+	if isHedge {
+		a.Kind = gate.KindHedge
+	}
 	var now time.Time
-	for i := 0; i < pl.n; i++ {
-		if pl.at(i).needsNow() {
-			now = c.now()
-			break
-		}
+	if pl.needsNow() {
+		now = c.now()
 	}
 	var decs []observe.GateDecision
 	if c.recording {
@@ -403,9 +422,15 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 	}
 	for i := 0; i < pl.n; i++ {
 		en := pl.at(i)
-		c.hook(en.src(), a.Index)
-		p, err := en.g.Admit(c.callCtx, a, c.gateNow(en, now))
-		c.unhook()
+		var p gate.Permit
+		var err error
+		if tok, ok := c.admitClosed(pl, en); ok {
+			p = gate.Permit{Reason: circuit.ReasonClosed, Completer: pl.breaker, Token: tok}
+		} else {
+			c.hook(en.src(), a.Index)
+			p, err = en.g.Admit(c.callCtx, a, c.gateNow(en, now))
+			c.unhook()
+		}
 		if decs != nil {
 			decs = append(decs, observe.GateDecision{Gate: en.name(c.res.p), Reason: p.Reason, Admitted: err == nil, Shadow: en.shadow, Waited: p.Waited})
 		}
@@ -432,11 +457,22 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 			return false
 		}
 		if p.Completer != nil {
-			s.perm.add(heldPermit{p: p, src: en.src()})
+			s.perm.push(p, en.src())
 		}
 	}
 	c.gDecisions = decs
 	return true
+}
+
+// admitClosed asks the plan's breaker, when en is its entry, about an
+// attempt by its closed path: what Admit would answer when the breaker is
+// closed, without the gate.Attempt (ok is false otherwise, and Admit
+// decides). The closed path calls no user code.
+func (c *engine[T]) admitClosed(pl *gatePlan, en *planEntry) (uint64, bool) {
+	if pl.fast == nil || int(en.bi) != circuitIndex {
+		return 0, false
+	}
+	return pl.fast.AdmitClosed(&c.res.p.Circuit)
 }
 
 // gateNow is the time gate en is asked at, now being the reading admit
@@ -549,9 +585,22 @@ func (pl *gatePlan) tripped(v gate.Verdict) bool {
 
 // gateResult is the gate.Result of slot s's attempt, ended with verdict v
 // and outcome out. The clock is read only if a gate needs it: End and
-// Latency stay zero for the breaker's success and for budgets.
-func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind) gate.Result {
-	r := gate.Result{Verdict: v, Outcome: out, Attempt: c.slotAttempt(s)}
+// Latency stay zero for the breaker's success and for budgets. When the
+// only permit s holds is the breaker's and the attempt was answered, the
+// breaker is told at once by its closed path when that is all it needs
+// (see answeredFast), and the zero Result, for no permit, is returned.
+func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind) (r gate.Result) {
+	if v == gate.Answered && c.answeredFast(s) {
+		return gate.Result{}
+	}
+	// Field by field, into the result: a Result built in a temporary and
+	// copied stalls on the stores that built it.
+	r.Verdict, r.Outcome = v, out
+	r.Attempt.Key, r.Attempt.Policy, r.Attempt.Index, r.Attempt.Launched = c.key, c.res.p, s.rec, s.si
+	r.Attempt.RetryIndex, r.Attempt.Criticality = s.step, c.crit
+	if s.isHedge {
+		r.Attempt.Kind = gate.KindHedge
+	}
 	pl := c.plan(s.isHedge)
 	if v != gate.NotRun && (pl.timing == timeAlways || (pl.timing == timeTripped && pl.tripped(v))) {
 		if !(c.recording || c.tracking()) || c.lastEnd.IsZero() {
@@ -563,6 +612,23 @@ func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind
 		}
 	}
 	return r
+}
+
+// answeredFast completes the breaker's permit, when it is the only one
+// slot s holds, for an answered attempt, by the breaker's closed path
+// (which calls no user code), and reports whether it did: not for a
+// probe, nor when a rate rule counts results (those need the Result).
+func (c *engine[T]) answeredFast(s *slot) bool {
+	pl := c.plan(s.isHedge)
+	if s.perm.n != 1 || pl.fast == nil {
+		return false
+	}
+	h := &s.perm.a[0]
+	if h.p.Completer != gate.Completer(pl.breaker) || !pl.fast.Answered(h.p.Token) {
+		return false
+	}
+	s.perm.pop()
+	return true
 }
 
 // slotAttempt is the gate.Attempt that admitted slot s's attempt.

@@ -1,0 +1,34 @@
+// Package fastgate is the executor's way to the closed path of a circuit
+// breaker. Through the gate seam, a breaker is asked with a gate.Attempt
+// and told the result in a gate.Result, values of about a hundred bytes
+// that are copied on every call and cost several times the breaker's own
+// work (two atomic loads to admit, one or two to count a success). A
+// closed breaker needs neither: this interface asks it with what it reads.
+// Package circuit implements it and sets Of; nothing outside the module
+// can see it.
+package fastgate
+
+import (
+	"github.com/aponysus/rego/gate"
+	"github.com/aponysus/rego/policy"
+)
+
+// Breaker is the closed path of a circuit breaker.
+type Breaker interface {
+	// AdmitClosed admits an attempt under cfg exactly as the breaker's
+	// Admit would when cfg enables it and the breaker is closed (not
+	// forced), and returns the Token of the permit Admit would return.
+	// ok is false in every other case: the caller then asks Admit.
+	AdmitClosed(cfg *policy.CircuitPolicy) (token uint64, ok bool)
+	// Answered completes the permit of the given token, admitted by
+	// AdmitClosed or Admit, for an attempt the dependency answered (a
+	// gate.Answered result), as Complete would, when that can change
+	// nothing but the count of consecutive failures: the permit is not a
+	// probe's and no rate rule counts results. It reports whether it did;
+	// if not, the caller completes the permit with Complete.
+	Answered(token uint64) bool
+}
+
+// Of returns the closed path of g when g is a circuit breaker, or nil.
+// Package circuit sets it.
+var Of = func(gate.Gate) Breaker { return nil }

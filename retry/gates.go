@@ -162,11 +162,11 @@ var (
 	notConfigured  gate.Gate = &openGate{reason: ReasonGateNotConfigured}
 )
 
-// needsNow reports whether admitting through the plan's gates needs a
-// clock reading: some gate always does, or the breaker, which needs it only
-// when it is not closed, is not.
-func (pl *gatePlan) needsNow() bool {
-	return pl.nowAlways || (pl.breaker != nil && pl.nowTripped && !pl.breaker.Closed())
+// needsNow reports whether asking the plan's gates from the first-th on
+// needs a clock reading: a gate always does, or the breaker, asked when
+// it is not closed, does.
+func (pl *gatePlan) needsNow(first int) bool {
+	return pl.nowAlways || (first == 0 && pl.nowTripped && !pl.breaker.Closed())
 }
 
 // planEntry is one gate a call asks.
@@ -224,6 +224,9 @@ type gatePlan struct {
 	// the rate limiter, the adaptive limit, or any gate not known to
 	// need less). nowTripped: the breaker needs it unless it is closed.
 	nowAlways, nowTripped bool
+	// recheck: a budget or a user gate is among the gates, which can be
+	// registered again under their names (see planCache).
+	recheck bool
 }
 
 func (pl *gatePlan) at(i int) *planEntry {
@@ -242,6 +245,9 @@ func (pl *gatePlan) add(en planEntry, timing int8) {
 	pl.n++
 	if timing > pl.timing {
 		pl.timing = timing
+	}
+	if en.bi < 0 || int(en.bi) == budgetIndex {
+		pl.recheck = true
 	}
 	switch {
 	case en.bi < 0:
@@ -287,7 +293,10 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 			en.takesNow = e.budgetTakesNow(budgetName(p, k == gate.KindHedge))
 		case circuitIndex:
 			if b, ok := g.(*circuit.Breaker); ok {
-				pl.breaker, pl.fast = b, fastgate.Of(b)
+				pl.breaker = b
+				if pl.n == 0 { // (it is: the breaker is the first gate)
+					pl.fast = fastgate.Of(b)
+				}
 				timing = circuitTiming(&p.Circuit)
 			}
 		}
@@ -405,34 +414,52 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 	}
 	s := c.slot(c.launched)
 	s.ran, s.got = false, false // (the inline slot's previous attempt is over)
-	// Field by field, and before the clock is read: an Attempt built in a
-	// temporary and copied costs more than the gates it is for.
+	var decs []observe.GateDecision
+	if c.recording {
+		decs = c.decisionRoom(pl.n)
+	}
+	first := 0
+	if pl.fast != nil {
+		// The breaker is the first gate (gate.Order). Its closed path
+		// decides as Admit would, without an Attempt, and calls no user
+		// code; any other state is Admit's, in admitFrom.
+		if tok, ok := pl.fast.AdmitClosed(&c.res.p.Circuit); ok {
+			c.gCircuit = circuit.ReasonClosed
+			if decs != nil {
+				decs = append(decs, observe.GateDecision{Gate: gate.NameCircuit, Reason: circuit.ReasonClosed, Admitted: true, Shadow: pl.a[0].shadow})
+			}
+			s.perm.push(gate.Permit{Reason: circuit.ReasonClosed, Completer: pl.breaker, Token: tok}, SourceGate)
+			first = 1
+		}
+	}
+	if first < pl.n && !c.admitFrom(pl, s, first, &decs, isHedge, wait) {
+		return false
+	}
+	c.gDecisions = decs
+	return true
+}
+
+// admitFrom asks the gates of plan pl from the first-th on, appending
+// their decisions to *decs when recording (see admit).
+func (c *engine[T]) admitFrom(pl *gatePlan, s *slot, first int, decs *[]observe.GateDecision, isHedge bool, wait time.Duration) bool {
+	// Field by field: an Attempt built in a temporary and copied costs
+	// more than most gates it is for.
 	var a gate.Attempt
 	a.Key, a.Policy, a.Index, a.Launched, a.RetryIndex, a.Criticality = c.key, c.res.p, c.nrec, c.launched, c.step, c.crit
 	if isHedge {
 		a.Kind = gate.KindHedge
 	}
 	var now time.Time
-	if pl.needsNow() {
+	if pl.needsNow(first) {
 		now = c.now()
 	}
-	var decs []observe.GateDecision
-	if c.recording {
-		decs = c.decisionRoom(pl.n)
-	}
-	for i := 0; i < pl.n; i++ {
+	for i := first; i < pl.n; i++ {
 		en := pl.at(i)
-		var p gate.Permit
-		var err error
-		if tok, ok := c.admitClosed(pl, en); ok {
-			p = gate.Permit{Reason: circuit.ReasonClosed, Completer: pl.breaker, Token: tok}
-		} else {
-			c.hook(en.src(), a.Index)
-			p, err = en.g.Admit(c.callCtx, a, c.gateNow(en, now))
-			c.unhook()
-		}
-		if decs != nil {
-			decs = append(decs, observe.GateDecision{Gate: en.name(c.res.p), Reason: p.Reason, Admitted: err == nil, Shadow: en.shadow, Waited: p.Waited})
+		c.hook(en.src(), a.Index)
+		p, err := en.g.Admit(c.callCtx, a, c.gateNow(en, now))
+		c.unhook()
+		if *decs != nil {
+			*decs = append(*decs, observe.GateDecision{Gate: en.name(c.res.p), Reason: p.Reason, Admitted: err == nil, Shadow: en.shadow, Waited: p.Waited})
 		}
 		switch int(en.bi) {
 		case budgetIndex:
@@ -451,7 +478,7 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 			if en.shadow {
 				continue // would have refused; the attempt runs
 			}
-			c.gDecisions = decs
+			c.gDecisions = *decs
 			c.releasePermits(s, gate.Result{Verdict: gate.NotRun, Attempt: a})
 			c.deny(isHedge, wait, en, err)
 			return false
@@ -460,19 +487,7 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 			s.perm.push(p, en.src())
 		}
 	}
-	c.gDecisions = decs
 	return true
-}
-
-// admitClosed asks the plan's breaker, when en is its entry, about an
-// attempt by its closed path: what Admit would answer when the breaker is
-// closed, without the gate.Attempt (ok is false otherwise, and Admit
-// decides). The closed path calls no user code.
-func (c *engine[T]) admitClosed(pl *gatePlan, en *planEntry) (uint64, bool) {
-	if pl.fast == nil || int(en.bi) != circuitIndex {
-		return 0, false
-	}
-	return pl.fast.AdmitClosed(&c.res.p.Circuit)
 }
 
 // gateNow is the time gate en is asked at, now being the reading admit

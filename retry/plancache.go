@@ -45,7 +45,7 @@ func (pc *planCache) slot(p *policy.EffectivePolicy, k gate.Kind) *atomic.Pointe
 // for attempts of kind k, and reports whether there was one still valid.
 func (e *Executor) cachedGates(key policy.PolicyKey, p *policy.EffectivePolicy, k gate.Kind, pl *gatePlan) bool {
 	cp := e.plans.slot(p, k).Load()
-	if cp == nil || cp.p != p || cp.kind != k || (cp.keyed && cp.key != key) || !e.current(&cp.plan, p, k) {
+	if cp == nil || cp.p != p || cp.kind != k || (cp.keyed && cp.key != key) || (cp.plan.recheck && !e.current(&cp.plan, p, k)) {
 		return false
 	}
 	*pl = cp.plan

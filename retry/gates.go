@@ -291,6 +291,7 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 		case budgetIndex:
 			pl.budget = true
 			en.takesNow = e.budgetTakesNow(budgetName(p, k == gate.KindHedge))
+
 		case circuitIndex:
 			if b, ok := g.(*circuit.Breaker); ok {
 				pl.breaker = b
@@ -455,9 +456,21 @@ func (c *engine[T]) admitFrom(pl *gatePlan, s *slot, first int, decs *[]observe.
 	}
 	for i := first; i < pl.n; i++ {
 		en := pl.at(i)
-		c.hook(en.src(), a.Index)
-		p, err := en.g.Admit(c.callCtx, a, c.gateNow(en, now))
-		c.unhook()
+		var p gate.Permit
+		var err error
+		var fb fastgate.Budget
+		if int(en.bi) == budgetIndex && a.Launched == 0 && !isHedge {
+			fb = fastgate.BudgetOf(en.g)
+		}
+		if fb != nil {
+			// A first attempt: the budget's own path, without the
+			// Attempt; it calls no user code and needs no completion.
+			p.Reason, _ = fb.AdmitFirst(c.gateNow(en, now))
+		} else {
+			c.hook(en.src(), a.Index)
+			p, err = en.g.Admit(c.callCtx, a, c.gateNow(en, now))
+			c.unhook()
+		}
 		if *decs != nil {
 			*decs = append(*decs, observe.GateDecision{Gate: en.name(c.res.p), Reason: p.Reason, Admitted: err == nil, Shadow: en.shadow, Waited: p.Waited})
 		}

@@ -9,6 +9,8 @@
 package fastgate
 
 import (
+	"time"
+
 	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/policy"
 )
@@ -32,3 +34,18 @@ type Breaker interface {
 // Of returns the closed path of g when g is a circuit breaker, or nil.
 // Package circuit sets it.
 var Of = func(gate.Gate) Breaker { return nil }
+
+// Budget is the first-attempt path of a retry budget.
+type Budget interface {
+	// AdmitFirst admits a call's first attempt (gate.KindRetry, Launched
+	// 0) exactly as the budget's gate would at now (a reading of the
+	// budget's clock, or zero: the budget reads its own), when such an
+	// admission needs no Attempt and no completion, and returns the
+	// permit's Reason. ok is false when the budget has no such path: the
+	// caller then asks the gate's Admit.
+	AdmitFirst(now time.Time) (reason string, ok bool)
+}
+
+// BudgetOf returns the first-attempt path of g when g is the gate of a
+// budget that has one, or nil. Package budget sets it.
+var BudgetOf = func(gate.Gate) Budget { return nil }

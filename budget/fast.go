@@ -47,8 +47,9 @@ func (g *budgetGate) AdmitFirst(now time.Time) (string, bool) {
 	case firstFree:
 		return ReasonFirstAttempt, true
 	case firstRatio:
-		r := g.ratio
-		r.request(r.w.at(now))
+		if bk := g.ratio.w.bucketAt(now); bk != nil {
+			bk.a.Add(1) // as RatioBudget.request
+		}
 		return ReasonFirstAttempt, true
 	}
 	return "", false

@@ -1,8 +1,6 @@
 package circuit
 
 import (
-	"time"
-
 	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/internal/fastgate"
 	"github.com/aponysus/rego/policy"
@@ -22,32 +20,39 @@ func init() {
 	}
 }
 
+// Closed is the breaker's Closed.
+func (f *fastPath) Closed() bool { return (*Breaker)(f).Closed() }
+
 // AdmitClosed is Admit's closed path (see fastgate.Breaker).
-func (f *fastPath) AdmitClosed(cfg *policy.CircuitPolicy) (uint64, bool) {
+func (f *fastPath) AdmitClosed(cfg *policy.CircuitPolicy) (gate.Permit, bool) {
 	b := (*Breaker)(f)
 	if !cfg.Enabled {
-		return 0, false
+		return gate.Permit{}, false
 	}
 	if s := b.conf.Load(); s == nil || !samePolicy(&s.pol, cfg) {
 		b.settingsFor(cfg)
 	}
 	w := b.word.Load()
 	if !closedUnforced(w) {
-		return 0, false
+		return gate.Permit{}, false
 	}
-	return uint64(genOf(w)) << 1, true
+	return gate.Permit{Reason: ReasonClosed, Completer: b, Token: uint64(genOf(w)) << 1}, true
 }
 
 // Answered is Complete for an answered attempt, when nothing but the
-// consecutive count can change (see fastgate.Breaker). Complete would
-// read the same settings, and neither the latency nor the end time
-// matters without a rate rule or a probe.
-func (f *fastPath) Answered(tok uint64) bool {
+// consecutive count can change (see fastgate.Breaker): what result does
+// for a success that is not a probe's, under the same settings Complete
+// reads, when no rate rule counts it (so that neither its latency nor its
+// end time matters).
+func (f *fastPath) Answered(p gate.Permit) bool {
 	b := (*Breaker)(f)
 	s := b.conf.Load()
-	if tok&1 != 0 || s == nil || s.counting() {
+	if p.Completer != gate.Completer(b) || p.Token&1 != 0 || s == nil || s.counting() {
 		return false
 	}
-	b.result(uint32(tok>>1), false, s, true, false, false, time.Time{})
+	gen := uint32(p.Token >> 1)
+	if w := b.word.Load(); genOf(w) == gen && closedUnforced(w) {
+		b.resetConsec(gen)
+	}
 	return true
 }

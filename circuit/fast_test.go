@@ -58,12 +58,12 @@ func TestFastPathAdmitsAsAdmit(t *testing.T) {
 				if f == nil {
 					t.Fatal("fastgate.Of(*circuit.Breaker) = nil")
 				}
-				tok, ok := f.AdmitClosed(&r.pol.Circuit)
+				fp, ok := f.AdmitClosed(&r.pol.Circuit)
 				at := t0.Add(time.Minute)
 				p, err := b.Admit(context.Background(), gate.Attempt{Key: r.pol.Key, Policy: &r.pol}, at)
 				admitClosed := err == nil && p.Reason == circuit.ReasonClosed
-				if ok != admitClosed || (ok && (p.Token != tok || p.Completer != gate.Completer(&b))) {
-					t.Errorf("%s/%s/enabled=%v: closed path (%d, %v), Admit %+v, %v", fc.name, st.name, enabled, tok, ok, p, err)
+				if ok != admitClosed || (ok && fp != p) || p.Completer != gate.Completer(&b) && ok {
+					t.Errorf("%s/%s/enabled=%v: closed path %+v, %v; Admit %+v, %v", fc.name, st.name, enabled, fp, ok, p, err)
 				}
 				if err == nil {
 					p.Done(gate.Result{Verdict: gate.NotRun})
@@ -96,7 +96,10 @@ func TestFastPathAnsweredAsComplete(t *testing.T) {
 				continue
 			}
 			end(ps, v, at, 2*time.Millisecond)
-			if v == gate.Answered && f.Answered(pf.Token) {
+			if v == gate.Answered && f.Answered(ps) {
+				t.Fatalf("%s: call %d: the closed path completed another breaker's permit", fc.name, i)
+			}
+			if v == gate.Answered && f.Answered(pf) {
 				took++
 				if pf.Reason != circuit.ReasonClosed || fc.cfg.FailureRateThreshold > 0 || fc.cfg.SlowCallRateThreshold > 0 {
 					t.Errorf("%s: call %d: the closed path completed a %q permit under rates", fc.name, i, pf.Reason)

@@ -166,7 +166,7 @@ var (
 // needs a clock reading: a gate always does, or the breaker, asked when
 // it is not closed, does.
 func (pl *gatePlan) needsNow(first int) bool {
-	return pl.nowAlways || (first == 0 && pl.nowTripped && !pl.breaker.Closed())
+	return pl.nowAlways || (first == 0 && pl.nowTripped && !pl.fast.Closed())
 }
 
 // planEntry is one gate a call asks.
@@ -216,10 +216,9 @@ type gatePlan struct {
 	timing int8
 	// budget reports that a budget is among the gates.
 	budget bool
-	// breaker is the call's circuit breaker, when it is among the gates,
-	// and fast its closed path.
-	breaker *circuit.Breaker
-	fast    fastgate.Breaker
+	// fast is the closed path of the call's circuit breaker, when it is
+	// among the gates.
+	fast fastgate.Breaker
 	// nowAlways: a gate needs the time at every admission (a user gate,
 	// the rate limiter, the adaptive limit, or any gate not known to
 	// need less). nowTripped: the breaker needs it unless it is closed.
@@ -294,10 +293,7 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 
 		case circuitIndex:
 			if b, ok := g.(*circuit.Breaker); ok {
-				pl.breaker = b
-				if pl.n == 0 { // (it is: the breaker is the first gate)
-					pl.fast = fastgate.Of(b)
-				}
+				pl.fast = fastgate.Of(b) // (the first gate: see admit)
 				timing = circuitTiming(&p.Circuit)
 			}
 		}
@@ -424,12 +420,12 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 		// The breaker is the first gate (gate.Order). Its closed path
 		// decides as Admit would, without an Attempt, and calls no user
 		// code; any other state is Admit's, in admitFrom.
-		if tok, ok := pl.fast.AdmitClosed(&c.res.p.Circuit); ok {
-			c.gCircuit = circuit.ReasonClosed
+		if p, ok := pl.fast.AdmitClosed(&c.res.p.Circuit); ok {
+			c.gCircuit = p.Reason
 			if decs != nil {
-				decs = append(decs, observe.GateDecision{Gate: gate.NameCircuit, Reason: circuit.ReasonClosed, Admitted: true, Shadow: pl.a[0].shadow})
+				decs = append(decs, observe.GateDecision{Gate: gate.NameCircuit, Reason: p.Reason, Admitted: true, Shadow: pl.a[0].shadow})
 			}
-			s.perm.push(gate.Permit{Reason: circuit.ReasonClosed, Completer: pl.breaker, Token: tok}, SourceGate)
+			s.perm.push(p, SourceGate)
 			first = 1
 		}
 	}
@@ -608,7 +604,7 @@ func (c *engine[T]) releasePermitsSafely(s *slot, r gate.Result) {
 // breaker that is not closed (a probe's) may change its state, whose time
 // is reported.
 func (pl *gatePlan) tripped(v gate.Verdict) bool {
-	return v == gate.Failed || (pl.breaker != nil && !pl.breaker.Closed())
+	return v == gate.Failed || (pl.fast != nil && !pl.fast.Closed())
 }
 
 // gateResult is the gate.Result of slot s's attempt, ended with verdict v
@@ -648,11 +644,7 @@ func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind
 // probe, nor when a rate rule counts results (those need the Result).
 func (c *engine[T]) answeredFast(s *slot) bool {
 	pl := c.plan(s.isHedge)
-	if s.perm.n != 1 || pl.fast == nil {
-		return false
-	}
-	h := &s.perm.a[0]
-	if h.p.Completer != gate.Completer(pl.breaker) || !pl.fast.Answered(h.p.Token) {
+	if s.perm.n != 1 || pl.fast == nil || !pl.fast.Answered(s.perm.a[0].p) {
 		return false
 	}
 	s.perm.pop()

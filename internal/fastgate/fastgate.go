@@ -17,18 +17,21 @@ import (
 
 // Breaker is the closed path of a circuit breaker.
 type Breaker interface {
+	// Closed reports whether the breaker is closed, forced closed
+	// included (the breaker's Closed).
+	Closed() bool
 	// AdmitClosed admits an attempt under cfg exactly as the breaker's
 	// Admit would when cfg enables it and the breaker is closed (not
-	// forced), and returns the Token of the permit Admit would return.
-	// ok is false in every other case: the caller then asks Admit.
-	AdmitClosed(cfg *policy.CircuitPolicy) (token uint64, ok bool)
-	// Answered completes the permit of the given token, admitted by
-	// AdmitClosed or Admit, for an attempt the dependency answered (a
-	// gate.Answered result), as Complete would, when that can change
-	// nothing but the count of consecutive failures: the permit is not a
-	// probe's and no rate rule counts results. It reports whether it did;
-	// if not, the caller completes the permit with Complete.
-	Answered(token uint64) bool
+	// forced), and returns the permit Admit would return. ok is false in
+	// every other case: the caller then asks Admit.
+	AdmitClosed(cfg *policy.CircuitPolicy) (p gate.Permit, ok bool)
+	// Answered completes permit p for an attempt the dependency answered
+	// (a gate.Answered result), as the breaker's Complete would, when p
+	// is one of the breaker's own and that can change nothing but the
+	// count of consecutive failures: p is not a probe's and no rate rule
+	// counts results. It reports whether it did; if not, the caller
+	// completes p as it would have.
+	Answered(p gate.Permit) bool
 }
 
 // Of returns the closed path of g when g is a circuit breaker, or nil.

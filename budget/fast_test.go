@@ -2,6 +2,7 @@ package budget_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -115,4 +116,44 @@ type allowAll struct{}
 
 func (allowAll) AllowAttempt(context.Context, policy.PolicyKey, int, budget.AttemptKind, policy.BudgetRef) budget.Decision {
 	return budget.Decision{Allowed: true, Reason: "mine"}
+}
+
+// A registry answers lookups with the same name string from memory; a
+// budget registered again under the name is found at once, and names
+// that were never registered, or share a slot, are still told apart.
+func TestRegistryLookupAfterRegisteringAgain(t *testing.T) {
+	reg := budget.NewRegistry()
+	name := "retries"
+	first, second := budget.NewTokenBucketBudget(1, 1), budget.NewTokenBucketBudget(2, 2)
+	reg.Register(name, first)
+	for i := 0; i < 3; i++ {
+		if b, ok := reg.Get(name); !ok || b != budget.Budget(first) {
+			t.Fatalf("lookup %d: %v, %v", i, b, ok)
+		}
+	}
+	g1, _ := reg.Gate(name)
+	reg.Register(name, second)
+	if b, ok := reg.Get(name); !ok || b != budget.Budget(second) {
+		t.Fatalf("after registering again: %v, %v", b, ok)
+	}
+	if g2, _ := reg.Gate(name); g2 == g1 {
+		t.Fatal("the gate of the budget registered first is still returned")
+	}
+	var names []string
+	for i := 0; i < 40; i++ {
+		names = append(names, fmt.Sprintf("budget-%d", i))
+	}
+	for i, n := range names {
+		if i%2 == 0 {
+			reg.Register(n, budget.NewTokenBucketBudget(i+1, 1))
+		}
+	}
+	for round := 0; round < 3; round++ {
+		for i, n := range names {
+			b, ok := reg.Get(n)
+			if ok != (i%2 == 0) || ok && b.(*budget.TokenBucketBudget).TokensAt(timedStart) != i+1 {
+				t.Fatalf("round %d: %s: %v, %v", round, n, b, ok)
+			}
+		}
+	}
 }

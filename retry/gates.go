@@ -219,6 +219,9 @@ type gatePlan struct {
 	// fast is the closed path of the call's circuit breaker, when it is
 	// among the gates.
 	fast fastgate.Breaker
+	// firstBudget is the first-attempt path of the budget of first
+	// attempts, when it has one.
+	firstBudget fastgate.Budget
 	// nowAlways: a gate needs the time at every admission (a user gate,
 	// the rate limiter, the adaptive limit, or any gate not known to
 	// need less). nowTripped: the breaker needs it unless it is closed.
@@ -290,6 +293,9 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 		case budgetIndex:
 			pl.budget = true
 			en.takesNow = e.budgetTakesNow(budgetName(p, k == gate.KindHedge))
+			if k == gate.KindRetry {
+				pl.firstBudget = fastgate.BudgetOf(g)
+			}
 
 		case circuitIndex:
 			if b, ok := g.(*circuit.Breaker); ok {
@@ -454,14 +460,10 @@ func (c *engine[T]) admitFrom(pl *gatePlan, s *slot, first int, decs *[]observe.
 		en := pl.at(i)
 		var p gate.Permit
 		var err error
-		var fb fastgate.Budget
-		if int(en.bi) == budgetIndex && a.Launched == 0 && !isHedge {
-			fb = fastgate.BudgetOf(en.g)
-		}
-		if fb != nil {
+		if int(en.bi) == budgetIndex && pl.firstBudget != nil && a.Launched == 0 && !isHedge {
 			// A first attempt: the budget's own path, without the
 			// Attempt; it calls no user code and needs no completion.
-			p.Reason, _ = fb.AdmitFirst(c.gateNow(en, now))
+			p.Reason, _ = pl.firstBudget.AdmitFirst(c.gateNow(en, now))
 		} else {
 			c.hook(en.src(), a.Index)
 			p, err = en.g.Admit(c.callCtx, a, c.gateNow(en, now))

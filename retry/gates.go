@@ -296,7 +296,6 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 			if k == gate.KindRetry {
 				pl.firstBudget = fastgate.BudgetOf(g)
 			}
-
 		case circuitIndex:
 			if b, ok := g.(*circuit.Breaker); ok {
 				pl.fast = fastgate.Of(b) // (the first gate: see admit)
@@ -387,11 +386,8 @@ func (ps *permits) pop() heldPermit {
 }
 
 // gateAttempt describes the attempt about to be admitted.
-func (c *engine[T]) gateAttempt(isHedge bool) gate.Attempt {
-	a := gate.Attempt{Key: c.key, Policy: c.res.p, Index: c.nrec, Launched: c.launched, RetryIndex: c.step, Criticality: c.crit}
-	if isHedge {
-		a.Kind = gate.KindHedge
-	}
+func (c *engine[T]) gateAttempt(isHedge bool) (a gate.Attempt) {
+	c.fillAttempt(&a, c.nrec, c.launched, c.step, isHedge)
 	return a
 }
 
@@ -445,13 +441,8 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 // admitFrom asks the gates of plan pl from the first-th on, appending
 // their decisions to *decs when recording (see admit).
 func (c *engine[T]) admitFrom(pl *gatePlan, s *slot, first int, decs *[]observe.GateDecision, isHedge bool, wait time.Duration) bool {
-	// Field by field: an Attempt built in a temporary and copied costs
-	// more than most gates it is for.
 	var a gate.Attempt
-	a.Key, a.Policy, a.Index, a.Launched, a.RetryIndex, a.Criticality = c.key, c.res.p, c.nrec, c.launched, c.step, c.crit
-	if isHedge {
-		a.Kind = gate.KindHedge
-	}
+	c.fillAttempt(&a, c.nrec, c.launched, c.step, isHedge)
 	var now time.Time
 	if pl.needsNow(first) {
 		now = c.now()
@@ -622,11 +613,7 @@ func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind
 	// Field by field, into the result: a Result built in a temporary and
 	// copied stalls on the stores that built it.
 	r.Verdict, r.Outcome = v, out
-	r.Attempt.Key, r.Attempt.Policy, r.Attempt.Index, r.Attempt.Launched = c.key, c.res.p, s.rec, s.si
-	r.Attempt.RetryIndex, r.Attempt.Criticality = s.step, c.crit
-	if s.isHedge {
-		r.Attempt.Kind = gate.KindHedge
-	}
+	c.fillAttempt(&r.Attempt, s.rec, s.si, s.step, s.isHedge)
 	pl := c.plan(s.isHedge)
 	if v != gate.NotRun && (pl.timing == timeAlways || (pl.timing == timeTripped && pl.tripped(v))) {
 		if !(c.recording || c.tracking()) || c.lastEnd.IsZero() {
@@ -654,10 +641,19 @@ func (c *engine[T]) answeredFast(s *slot) bool {
 }
 
 // slotAttempt is the gate.Attempt that admitted slot s's attempt.
-func (c *engine[T]) slotAttempt(s *slot) gate.Attempt {
-	a := gate.Attempt{Key: c.key, Policy: c.res.p, Index: s.rec, Launched: s.si, RetryIndex: s.step, Criticality: c.crit}
-	if s.isHedge {
+func (c *engine[T]) slotAttempt(s *slot) (a gate.Attempt) {
+	c.fillAttempt(&a, s.rec, s.si, s.step, s.isHedge)
+	return a
+}
+
+// fillAttempt sets *a to the call's attempt of index, launch index
+// launched and retry step step. It sets the fields one by one: an Attempt
+// built in a temporary and copied, as a composite literal is, stalls on
+// the stores that built it when it is copied again at once (to be passed
+// to a gate).
+func (c *engine[T]) fillAttempt(a *gate.Attempt, index, launched, step int, isHedge bool) {
+	a.Key, a.Policy, a.Index, a.Launched, a.RetryIndex, a.Criticality = c.key, c.res.p, index, launched, step, c.crit
+	if isHedge {
 		a.Kind = gate.KindHedge
 	}
-	return a
 }

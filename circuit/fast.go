@@ -1,6 +1,8 @@
 package circuit
 
 import (
+	"time"
+
 	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/internal/fastgate"
 	"github.com/aponysus/rego/policy"
@@ -39,20 +41,29 @@ func (f *fastPath) AdmitClosed(cfg *policy.CircuitPolicy) (gate.Permit, bool) {
 	return gate.Permit{Reason: ReasonClosed, Completer: b, Token: uint64(genOf(w)) << 1}, true
 }
 
-// Answered is Complete for an answered attempt, when nothing but the
-// consecutive count can change (see fastgate.Breaker): what result does
-// for a success that is not a probe's, under the same settings Complete
-// reads, when no rate rule counts it (so that neither its latency nor its
-// end time matters).
-func (f *fastPath) Answered(p gate.Permit) bool {
+// Answered is Complete for an answered attempt that cannot change the
+// breaker's state (see fastgate.Breaker): not a probe's, and not a slow
+// call the slow-call rule counts, since an answer never opens a breaker
+// otherwise. It reads the same settings as Complete and counts the
+// answer as result does; without a rate rule that is only the end of a
+// run of consecutive failures.
+func (f *fastPath) Answered(p gate.Permit, latency time.Duration, end time.Time) bool {
 	b := (*Breaker)(f)
 	s := b.conf.Load()
-	if p.Completer != gate.Completer(b) || p.Token&1 != 0 || s == nil || s.counting() {
+	if p.Completer != gate.Completer(b) || p.Token&1 != 0 || s == nil {
+		return false
+	}
+	slow := s.slowCall > 0 && latency > s.slowCall
+	if slow && s.slowRate > 0 {
 		return false
 	}
 	gen := uint32(p.Token >> 1)
-	if w := b.word.Load(); genOf(w) == gen && closedUnforced(w) {
-		b.resetConsec(gen)
+	if !s.counting() {
+		if w := b.word.Load(); genOf(w) == gen && closedUnforced(w) {
+			b.resetConsec(gen)
+		}
+		return true
 	}
+	b.result(gen, false, s, true, false, slow, end)
 	return true
 }

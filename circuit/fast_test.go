@@ -20,6 +20,8 @@ var fastConfigs = []struct {
 	{"consecutive", policy.CircuitPolicy{FailureThreshold: 3, Cooldown: time.Second}},
 	{"rates", policy.CircuitPolicy{FailureThreshold: 3, Cooldown: time.Second, FailureRateThreshold: 0.5, MinThroughput: 4, Window: 10 * time.Second}},
 	{"slow", policy.CircuitPolicy{FailureThreshold: 3, Cooldown: time.Second, SlowCallDuration: time.Millisecond, SlowCallRateThreshold: 0.5, MinThroughput: 4}},
+	{"rates, slow calls counted", policy.CircuitPolicy{FailureThreshold: 3, Cooldown: time.Second, FailureRateThreshold: 0.5, MinThroughput: 4, SlowCallDuration: time.Millisecond}},
+	{"slow rule, fast calls", policy.CircuitPolicy{FailureThreshold: 3, Cooldown: time.Second, SlowCallDuration: time.Second, SlowCallRateThreshold: 0.5, MinThroughput: 4}},
 }
 
 // fastStates bring a breaker into each state the closed path must tell
@@ -74,9 +76,9 @@ func TestFastPathAdmitsAsAdmit(t *testing.T) {
 }
 
 // Answered changes a breaker exactly as Complete does with an Answered
-// result, where it accepts the permit, and declines probes and breakers
-// whose rate rules count results. Two breakers driven through the same
-// calls, one completing answers by the closed path, must agree throughout.
+// result, where it accepts the permit, and declines probes and slow calls
+// the slow-call rule counts. Two breakers driven through the same calls,
+// one completing answers by the closed path, must agree throughout.
 func TestFastPathAnsweredAsComplete(t *testing.T) {
 	verdicts := []gate.Verdict{gate.Failed, gate.Answered, gate.Failed, gate.Failed, gate.Answered,
 		gate.Failed, gate.Failed, gate.Failed, gate.Answered, gate.Answered, gate.Failed, gate.Answered}
@@ -96,13 +98,14 @@ func TestFastPathAnsweredAsComplete(t *testing.T) {
 				continue
 			}
 			end(ps, v, at, 2*time.Millisecond)
-			if v == gate.Answered && f.Answered(ps) {
+			lat, endAt := 2*time.Millisecond, t0.Add(at)
+			if v == gate.Answered && f.Answered(ps, lat, endAt) {
 				t.Fatalf("%s: call %d: the closed path completed another breaker's permit", fc.name, i)
 			}
-			if v == gate.Answered && f.Answered(pf) {
+			if v == gate.Answered && f.Answered(pf, lat, endAt) {
 				took++
-				if pf.Reason != circuit.ReasonClosed || fc.cfg.FailureRateThreshold > 0 || fc.cfg.SlowCallRateThreshold > 0 {
-					t.Errorf("%s: call %d: the closed path completed a %q permit under rates", fc.name, i, pf.Reason)
+				if pf.Reason != circuit.ReasonClosed || fc.cfg.SlowCallRateThreshold > 0 && lat > fc.cfg.SlowCallDuration {
+					t.Errorf("%s: call %d: the closed path completed a %q permit of a slow call", fc.name, i, pf.Reason)
 				}
 			} else {
 				end(pf, v, at, 2*time.Millisecond)
@@ -111,7 +114,7 @@ func TestFastPathAnsweredAsComplete(t *testing.T) {
 				t.Fatalf("%s: after call %d (%v): %+v, closed path %+v", fc.name, i, v, s1, s2)
 			}
 		}
-		if counts := fc.cfg.FailureRateThreshold > 0 || fc.cfg.SlowCallRateThreshold > 0; counts != (took == 0) {
+		if allSlow := fc.cfg.SlowCallRateThreshold > 0 && 2*time.Millisecond > fc.cfg.SlowCallDuration; allSlow != (took == 0) {
 			t.Errorf("%s: the closed path completed %d answers", fc.name, took)
 		}
 	}

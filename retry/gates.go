@@ -607,13 +607,6 @@ func (pl *gatePlan) tripped(v gate.Verdict) bool {
 // breaker is told at once by its closed path when that is all it needs
 // (see answeredFast), and the zero Result, for no permit, is returned.
 func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind) (r gate.Result) {
-	if v == gate.Answered && c.answeredFast(s) {
-		return gate.Result{}
-	}
-	// Field by field, into the result: a Result built in a temporary and
-	// copied stalls on the stores that built it.
-	r.Verdict, r.Outcome = v, out
-	c.fillAttempt(&r.Attempt, s.rec, s.si, s.step, s.isHedge)
 	pl := c.plan(s.isHedge)
 	if v != gate.NotRun && (pl.timing == timeAlways || (pl.timing == timeTripped && pl.tripped(v))) {
 		if !(c.recording || c.tracking()) || c.lastEnd.IsZero() {
@@ -624,16 +617,23 @@ func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind
 			r.Latency = r.End.Sub(s.start)
 		}
 	}
+	if v == gate.Answered && c.answeredFast(s, pl, r.Latency, r.End) {
+		return gate.Result{}
+	}
+	// Field by field, into the result: a Result built in a temporary and
+	// copied stalls on the stores that built it.
+	r.Verdict, r.Outcome = v, out
+	c.fillAttempt(&r.Attempt, s.rec, s.si, s.step, s.isHedge)
 	return r
 }
 
 // answeredFast completes the breaker's permit, when it is the only one
-// slot s holds, for an answered attempt, by the breaker's closed path
-// (which calls no user code), and reports whether it did: not for a
-// probe, nor when a rate rule counts results (those need the Result).
-func (c *engine[T]) answeredFast(s *slot) bool {
-	pl := c.plan(s.isHedge)
-	if s.perm.n != 1 || pl.fast == nil || !pl.fast.Answered(s.perm.a[0].p) {
+// slot s holds (under plan pl), for an attempt answered after latency at
+// end, by the breaker's closed path, and reports whether it did: not for
+// a probe, nor for a slow call the slow-call rule counts (either may
+// change the breaker's state, and call its hooks).
+func (c *engine[T]) answeredFast(s *slot, pl *gatePlan, latency time.Duration, end time.Time) bool {
+	if s.perm.n != 1 || pl.fast == nil || !pl.fast.Answered(s.perm.a[0].p, latency, end) {
 		return false
 	}
 	s.perm.pop()

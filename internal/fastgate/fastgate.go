@@ -26,12 +26,14 @@ type Breaker interface {
 	// every other case: the caller then asks Admit.
 	AdmitClosed(cfg *policy.CircuitPolicy) (p gate.Permit, ok bool)
 	// Answered completes permit p for an attempt the dependency answered
-	// (a gate.Answered result), as the breaker's Complete would, when p
-	// is one of the breaker's own and that can change nothing but the
-	// count of consecutive failures: p is not a probe's and no rate rule
-	// counts results. It reports whether it did; if not, the caller
-	// completes p as it would have.
-	Answered(p gate.Permit) bool
+	// (a gate.Answered result) after latency, at end, as the breaker's
+	// Complete would, when p is one of the breaker's own and that cannot
+	// change the breaker's state: p is not a probe's, and the attempt is
+	// not a slow call the slow-call rule counts. It reports whether it
+	// did; if not, the caller completes p as it would have. latency and
+	// end are those of the gate.Result the caller would have built (zero
+	// when the breaker's rules do not need them).
+	Answered(p gate.Permit, latency time.Duration, end time.Time) bool
 }
 
 // Of returns the closed path of g when g is a circuit breaker, or nil.

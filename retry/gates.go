@@ -33,14 +33,17 @@ const (
 // executor has, when it has one, and reads its own otherwise; see
 // gateNow); timeTripped,
 // at admission only when it says so (needsNow) and at completion only for
-// a failure or a probe (a breaker counting consecutive failures);
-// timeAlways (a breaker with a rate rule, the rate limiter and the
-// adaptive limit, user gates: the contract of gate.Gate). The bulkhead and
-// load shedding read no time (their waits run on their own clock), so
-// they are timeNone.
+// a failure or a probe (a breaker counting consecutive failures); timeEnd,
+// at every completion but not at the attempt's start, so with no latency
+// (a breaker counting results in its window, with no slow-call
+// duration); timeAlways (a breaker that counts slow calls, the rate
+// limiter and the adaptive limit, user gates: the contract of gate.Gate).
+// The bulkhead and load shedding read no time (their waits run on their
+// own clock), so they are timeNone.
 const (
 	timeNone int8 = iota
 	timeTripped
+	timeEnd
 	timeAlways
 )
 
@@ -111,12 +114,16 @@ func circuitGate(e *Executor, key policy.PolicyKey, p *policy.EffectivePolicy, k
 }
 
 // circuitTiming is how much of the clock the breaker of policy p needs: a
-// rate rule counts every result in a time window (and the slow-call rule
-// reads latencies), so it needs the time of every attempt; the
-// consecutive-failure rule needs it only for failures and probes.
+// rate rule counts every result in a time window, so it needs the time of
+// every result, and their latencies too when it counts slow calls (a
+// slow-call duration is set); the consecutive-failure rule needs the time
+// only of failures and probes.
 func circuitTiming(p *policy.CircuitPolicy) int8 {
-	if p.FailureRateThreshold > 0 || (p.SlowCallDuration > 0 && p.SlowCallRateThreshold > 0) {
+	switch counting := p.FailureRateThreshold > 0 || (p.SlowCallDuration > 0 && p.SlowCallRateThreshold > 0); {
+	case counting && p.SlowCallDuration > 0:
 		return timeAlways
+	case counting:
+		return timeEnd
 	}
 	return timeTripped
 }
@@ -608,7 +615,7 @@ func (pl *gatePlan) tripped(v gate.Verdict) bool {
 // (see answeredFast), and the zero Result, for no permit, is returned.
 func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind) (r gate.Result) {
 	pl := c.plan(s.isHedge)
-	if v != gate.NotRun && (pl.timing == timeAlways || (pl.timing == timeTripped && pl.tripped(v))) {
+	if v != gate.NotRun && (pl.timing >= timeEnd || (pl.timing == timeTripped && pl.tripped(v))) {
 		if !(c.recording || c.tracking()) || c.lastEnd.IsZero() {
 			c.lastEnd = c.now() // handle read it when recording
 		}

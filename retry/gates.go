@@ -341,6 +341,14 @@ var (
 	circuitIndex = builtinIndex(gate.NameCircuit)
 )
 
+// admit asks the breaker, by its closed path, before the other gates, as
+// gate.Order does: the breaker must stay the first built-in gate.
+func init() {
+	if circuitIndex != 0 {
+		panic("retry: the circuit breaker is not the first built-in gate")
+	}
+}
+
 func builtinIndex(name string) int {
 	for i := range builtins {
 		if builtins[i].name == name {

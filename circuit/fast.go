@@ -26,19 +26,19 @@ func init() {
 func (f *fastPath) Closed() bool { return (*Breaker)(f).Closed() }
 
 // AdmitClosed is Admit's closed path (see fastgate.Breaker).
-func (f *fastPath) AdmitClosed(cfg *policy.CircuitPolicy) (gate.Permit, bool) {
+func (f *fastPath) AdmitClosed(cfg *policy.CircuitPolicy) (uint64, bool) {
 	b := (*Breaker)(f)
 	if !cfg.Enabled {
-		return gate.Permit{}, false
+		return 0, false
 	}
 	if s := b.conf.Load(); s == nil || !samePolicy(&s.pol, cfg) {
 		b.settingsFor(cfg)
 	}
 	w := b.word.Load()
 	if !closedUnforced(w) {
-		return gate.Permit{}, false
+		return 0, false
 	}
-	return gate.Permit{Reason: ReasonClosed, Completer: b, Token: uint64(genOf(w)) << 1}, true
+	return uint64(genOf(w)) << 1, true // the Token of Admit's closed path
 }
 
 // Answered is Complete for an answered attempt that cannot change the
@@ -47,17 +47,17 @@ func (f *fastPath) AdmitClosed(cfg *policy.CircuitPolicy) (gate.Permit, bool) {
 // otherwise. It reads the same settings as Complete and counts the
 // answer as result does; without a rate rule that is only the end of a
 // run of consecutive failures.
-func (f *fastPath) Answered(p gate.Permit, latency time.Duration, end time.Time) bool {
+func (f *fastPath) Answered(completer gate.Completer, tok uint64, latency time.Duration, end time.Time) bool {
 	b := (*Breaker)(f)
 	s := b.conf.Load()
-	if p.Completer != gate.Completer(b) || p.Token&1 != 0 || s == nil {
+	if completer != gate.Completer(b) || tok&1 != 0 || s == nil {
 		return false
 	}
 	slow := s.slowCall > 0 && latency > s.slowCall
 	if slow && s.slowRate > 0 {
 		return false
 	}
-	gen := uint32(p.Token >> 1)
+	gen := uint32(tok >> 1)
 	if !s.counting() {
 		if w := b.word.Load(); genOf(w) == gen && closedUnforced(w) {
 			b.resetConsec(gen)

@@ -60,12 +60,12 @@ func TestFastPathAdmitsAsAdmit(t *testing.T) {
 				if f == nil {
 					t.Fatal("fastgate.Of(*circuit.Breaker) = nil")
 				}
-				fp, ok := f.AdmitClosed(&r.pol.Circuit)
+				tok, ok := f.AdmitClosed(&r.pol.Circuit)
 				at := t0.Add(time.Minute)
 				p, err := b.Admit(context.Background(), gate.Attempt{Key: r.pol.Key, Policy: &r.pol}, at)
 				admitClosed := err == nil && p.Reason == circuit.ReasonClosed
-				if ok != admitClosed || (ok && fp != p) || p.Completer != gate.Completer(&b) && ok {
-					t.Errorf("%s/%s/enabled=%v: closed path %+v, %v; Admit %+v, %v", fc.name, st.name, enabled, fp, ok, p, err)
+				if ok != admitClosed || ok && (p.Token != tok || p.Completer != gate.Completer(&b)) {
+					t.Errorf("%s/%s/enabled=%v: closed path %d, %v; Admit %+v, %v", fc.name, st.name, enabled, tok, ok, p, err)
 				}
 				if err == nil {
 					p.Done(gate.Result{Verdict: gate.NotRun})
@@ -99,10 +99,10 @@ func TestFastPathAnsweredAsComplete(t *testing.T) {
 			}
 			end(ps, v, at, 2*time.Millisecond)
 			lat, endAt := 2*time.Millisecond, t0.Add(at)
-			if v == gate.Answered && f.Answered(ps, lat, endAt) {
+			if v == gate.Answered && f.Answered(ps.Completer, ps.Token, lat, endAt) {
 				t.Fatalf("%s: call %d: the closed path completed another breaker's permit", fc.name, i)
 			}
-			if v == gate.Answered && f.Answered(pf, lat, endAt) {
+			if v == gate.Answered && f.Answered(pf.Completer, pf.Token, lat, endAt) {
 				took++
 				if pf.Reason != circuit.ReasonClosed || fc.cfg.SlowCallRateThreshold > 0 && lat > fc.cfg.SlowCallDuration {
 					t.Errorf("%s: call %d: the closed path completed a %q permit of a slow call", fc.name, i, pf.Reason)

@@ -372,17 +372,23 @@ type permits struct {
 	more []heldPermit
 }
 
-// push adds permit p, completed on a panic as coming from src. The permit
-// is copied field by field: copying it whole, just after Admit returned
-// it, stalls on the stores that wrote it.
+// push adds permit p, completed on a panic as coming from src.
 func (ps *permits) push(p gate.Permit, src string) {
+	ps.pushFields(p.Reason, p.Completer, p.Token, p.Waited, src)
+}
+
+// pushFields adds the permit of the given fields. They are stored one by
+// one: a gate.Permit copied whole just after Admit returned it (through
+// memory: it is too large for registers) stalls on the stores that wrote
+// it.
+func (ps *permits) pushFields(reason string, completer gate.Completer, token uint64, waited time.Duration, src string) {
 	if ps.n >= len(ps.a) {
-		ps.more = append(ps.more, heldPermit{p: p, src: src})
+		ps.more = append(ps.more, heldPermit{p: gate.Permit{Reason: reason, Completer: completer, Token: token, Waited: waited}, src: src})
 		ps.n++
 		return
 	}
 	h := &ps.a[ps.n]
-	h.p.Reason, h.p.Completer, h.p.Token, h.p.Waited = p.Reason, p.Completer, p.Token, p.Waited
+	h.p.Reason, h.p.Completer, h.p.Token, h.p.Waited = reason, completer, token, waited
 	h.src = src
 	ps.n++
 }
@@ -437,12 +443,13 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 		// The breaker is the first gate (gate.Order). Its closed path
 		// decides as Admit would, without an Attempt, and calls no user
 		// code; any other state is Admit's, in admitFrom.
-		if p, ok := pl.fast.AdmitClosed(&c.res.p.Circuit); ok {
-			c.gCircuit = p.Reason
+		if tok, ok := pl.fast.AdmitClosed(&c.res.p.Circuit); ok {
+			c.gCircuit = circuit.ReasonClosed
 			if decs != nil {
-				decs = append(decs, observe.GateDecision{Gate: gate.NameCircuit, Reason: p.Reason, Admitted: true, Shadow: pl.a[0].shadow})
+				decs = append(decs, observe.GateDecision{Gate: gate.NameCircuit, Reason: circuit.ReasonClosed, Admitted: true, Shadow: pl.a[0].shadow})
 			}
-			s.perm.push(p, SourceGate)
+			// The permit Admit would have returned, built in place.
+			s.perm.pushFields(circuit.ReasonClosed, pl.a[0].g.(*circuit.Breaker), tok, 0, SourceGate)
 			first = 1
 		}
 	}
@@ -648,7 +655,10 @@ func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind
 // a probe, nor for a slow call the slow-call rule counts (either may
 // change the breaker's state, and call its hooks).
 func (c *engine[T]) answeredFast(s *slot, pl *gatePlan, latency time.Duration, end time.Time) bool {
-	if s.perm.n != 1 || pl.fast == nil || !pl.fast.Answered(s.perm.a[0].p, latency, end) {
+	if s.perm.n != 1 || pl.fast == nil {
+		return false
+	}
+	if h := &s.perm.a[0]; !pl.fast.Answered(h.p.Completer, h.p.Token, latency, end) {
 		return false
 	}
 	s.perm.pop()

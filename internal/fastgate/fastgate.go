@@ -22,18 +22,21 @@ type Breaker interface {
 	Closed() bool
 	// AdmitClosed admits an attempt under cfg exactly as the breaker's
 	// Admit would when cfg enables it and the breaker is closed (not
-	// forced), and returns the permit Admit would return. ok is false in
-	// every other case: the caller then asks Admit.
-	AdmitClosed(cfg *policy.CircuitPolicy) (p gate.Permit, ok bool)
-	// Answered completes permit p for an attempt the dependency answered
-	// (a gate.Answered result) after latency, at end, as the breaker's
-	// Complete would, when p is one of the breaker's own and that cannot
-	// change the breaker's state: p is not a probe's, and the attempt is
-	// not a slow call the slow-call rule counts. It reports whether it
-	// did; if not, the caller completes p as it would have. latency and
-	// end are those of the gate.Result the caller would have built (zero
-	// when the breaker's rules do not need them).
-	Answered(p gate.Permit, latency time.Duration, end time.Time) bool
+	// forced), and returns the Token of the permit Admit would return
+	// (its Reason is circuit.ReasonClosed, its Completer the breaker). ok
+	// is false in every other case: the caller then asks Admit. (A
+	// gate.Permit is returned through memory, a token in a register.)
+	AdmitClosed(cfg *policy.CircuitPolicy) (token uint64, ok bool)
+	// Answered completes the permit of the given Completer and Token for
+	// an attempt the dependency answered (a gate.Answered result) after
+	// latency, at end, as the breaker's Complete would, when the permit
+	// is one of the breaker's own and that cannot change the breaker's
+	// state: it is not a probe's, and the attempt is not a slow call the
+	// slow-call rule counts. It reports whether it did; if not, the
+	// caller completes the permit as it would have. latency and end are
+	// those of the gate.Result the caller would have built (zero when the
+	// breaker's rules do not need them).
+	Answered(completer gate.Completer, token uint64, latency time.Duration, end time.Time) bool
 }
 
 // Of returns the closed path of g when g is a circuit breaker, or nil.

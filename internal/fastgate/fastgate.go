@@ -4,8 +4,9 @@
 // that are copied on every call and cost several times the breaker's own
 // work (two atomic loads to admit, one or two to count a success). A
 // closed breaker needs neither: this interface asks it with what it reads.
-// Package circuit implements it and sets Of; nothing outside the module
-// can see it.
+// Package circuit implements it and sets Of; package budget does the same
+// for a call's first attempt (Budget, BudgetOf). Being internal, none of
+// it is part of rego's API.
 package fastgate
 
 import (

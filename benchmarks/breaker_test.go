@@ -2,7 +2,6 @@ package benchmarks
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,25 +25,21 @@ const (
 	libGobreakerRates = "lib=gobreaker-rates"
 )
 
-// breakerRotation rotates the order of the sub-benchmarks from one run of
-// a breaker benchmark to the next (with -count), so that no library
-// always runs first: the first sub-benchmark of a process runs faster
-// here.
-var breakerRotation atomic.Int64
-
 // sub is one library's sub-benchmark.
 type sub struct {
 	name string
 	f    func(b *testing.B)
 }
 
-// runSubsRotated runs subs, starting at the next rotation.
+// runSubsRotated runs subs in the order the round picks (see runRotated):
+// run.sh runs every round in a process of its own, so an order kept in
+// the process would be the same in every round.
 func runSubsRotated(b *testing.B, subs []sub) {
-	k := int(breakerRotation.Add(1)-1) % len(subs)
-	for i := range subs {
-		s := subs[(k+i)%len(subs)]
-		b.Run(s.name, s.f)
+	cases := make([]libCase, len(subs))
+	for i, s := range subs {
+		cases[i] = libCase{lib: s.name, run: s.f}
 	}
+	runRotated(b, cases)
 }
 
 // The configurations side by side: five consecutive failures open, or a

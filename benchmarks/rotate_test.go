@@ -12,7 +12,8 @@ import (
 // BENCH_ROUND. The first sub-benchmark of a process runs faster than the
 // others on a busy machine, so the benchmarks that use libCases rotate
 // the order of their libraries by round: over the rounds, every library
-// goes first as often as the others.
+// goes first as often as the others (runRotated, and runSubsRotated for
+// the breaker and gated benchmarks).
 var benchRound = func() int {
 	n, err := strconv.Atoi(os.Getenv("BENCH_ROUND"))
 	if err != nil || n < 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/aponysus/rego/clock"
@@ -100,6 +101,10 @@ func (e *DeniedError) Unwrap() error { return ErrDenied }
 // value is empty and ready to use; a Registry is safe for concurrent use.
 type Registry struct {
 	m cow.Map[string, *budgetGate]
+	// gen counts registrations, and seen remembers recent lookups (see
+	// lookup).
+	gen  atomic.Uint64
+	seen [seenSlots]atomic.Pointer[seenGate]
 }
 
 // NewRegistry returns an empty registry.
@@ -115,6 +120,7 @@ func (r *Registry) Register(name string, b Budget) {
 		panic("budget: Register of a nil budget for " + name)
 	}
 	r.m.Store(name, newBudgetGate(name, b))
+	r.gen.Add(1) // after the store: see lookup
 }
 
 // Get returns the budget registered under name.
@@ -122,7 +128,7 @@ func (r *Registry) Get(name string) (Budget, bool) {
 	if r == nil {
 		return nil, false
 	}
-	g, ok := r.m.Load(name)
+	g, ok := r.lookup(name)
 	if !ok {
 		return nil, false
 	}
@@ -146,7 +152,7 @@ func (r *Registry) Gate(name string) (gate.Gate, bool) {
 	if r == nil {
 		return nil, false
 	}
-	g, ok := r.m.Load(name)
+	g, ok := r.lookup(name)
 	if !ok {
 		return nil, false
 	}

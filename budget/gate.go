@@ -15,6 +15,10 @@ type budgetGate struct {
 	b    Budget
 	rec  OutcomeRecorder // b, when it learns from outcomes
 	at   TimedBudget     // b, when it decides at its caller's time
+	// first is how it admits first attempts on the executor's fast path
+	// (see fast.go); ratio is b, when a ratio budget.
+	first int
+	ratio *RatioBudget
 }
 
 // The built-in budgets that read the time take the caller's reading.
@@ -28,6 +32,8 @@ func newBudgetGate(name string, b Budget) *budgetGate {
 	g := &budgetGate{name: name, b: b}
 	g.rec, _ = b.(OutcomeRecorder)
 	g.at, _ = b.(TimedBudget)
+	g.first = firstKind(b)
+	g.ratio, _ = b.(*RatioBudget)
 	return g
 }
 

@@ -25,6 +25,9 @@ type window struct {
 	width int64 // nanoseconds per bucket
 	n     int64
 	slots []atomic.Pointer[windowBucket]
+	// newest is the newest bucket published: a time in it needs no
+	// division to find its bucket (see bucketAt).
+	newest atomic.Pointer[windowBucket]
 }
 
 type windowBucket struct {
@@ -73,17 +76,36 @@ func newWindow(clk clock.Clock, span time.Duration, buckets int) *window {
 }
 
 // nowIndex returns the index of the bucket holding the clock's time.
-func (w *window) nowIndex() int64 {
+func (w *window) nowIndex() int64 { return w.offset(time.Time{}) / w.width }
+
+// offset returns t's time since the epoch in nanoseconds, at least 0; a
+// zero t is the clock's time.
+func (w *window) offset(t time.Time) int64 {
 	var d time.Duration
-	if w.real {
+	switch {
+	case !t.IsZero():
+		d = t.Sub(w.epoch)
+	case w.real:
 		d = time.Since(w.epoch)
-	} else {
+	default:
 		d = w.clk.Now().Sub(w.epoch)
 	}
 	if d < 0 {
 		return 0
 	}
-	return int64(d) / w.width
+	return int64(d)
+}
+
+// bucketAt is bucket(at(t)). A time in the newest bucket, where nearly
+// every count goes, is found without the two divisions.
+func (w *window) bucketAt(t time.Time) *windowBucket {
+	d := w.offset(t)
+	if b := w.newest.Load(); b != nil {
+		if off := d - b.idx*w.width; off >= 0 && off < w.width {
+			return b
+		}
+	}
+	return w.bucket(d / w.width)
 }
 
 // at is index(t), or nowIndex for the zero t.
@@ -122,7 +144,21 @@ func (w *window) bucket(idx int64) *windowBucket {
 		}
 		nb := &windowBucket{idx: idx}
 		if s.CompareAndSwap(cur, nb) {
+			w.published(nb)
 			return nb
+		}
+	}
+}
+
+// published notes bucket b, just published, as the newest if it is.
+func (w *window) published(b *windowBucket) {
+	for {
+		n := w.newest.Load()
+		if n != nil && n.idx >= b.idx {
+			return
+		}
+		if w.newest.CompareAndSwap(n, b) {
+			return
 		}
 	}
 }

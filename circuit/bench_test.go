@@ -19,6 +19,8 @@ var benchPolicies = []struct {
 	cfg  policy.CircuitPolicy
 }{
 	{"rule=consecutive", policy.CircuitPolicy{Enabled: true, FailureThreshold: 5, Cooldown: time.Second}},
+	{"rule=rate", policy.CircuitPolicy{Enabled: true, FailureThreshold: 5, Cooldown: time.Second,
+		FailureRateThreshold: 0.5, Window: 10 * time.Second, MinThroughput: 10}},
 	{"rule=all", policy.CircuitPolicy{Enabled: true, FailureThreshold: 5, Cooldown: time.Second,
 		FailureRateThreshold: 0.5, SlowCallDuration: time.Second, SlowCallRateThreshold: 0.5,
 		Window: 10 * time.Second, MinThroughput: 10}},

@@ -155,8 +155,8 @@ func (b *Breaker) result(gen uint32, probe bool, s *settings, ran, failed, slow 
 		if b.failure(gen) >= s.threshold {
 			cause = CauseConsecutiveFailures
 		}
-	} else if c := b.consec.Load(); c != consecZero(gen) && uint32(c>>32) == gen {
-		b.consec.CompareAndSwap(c, consecZero(gen))
+	} else {
+		b.resetConsec(gen)
 	}
 	if s.counting() {
 		b.win.add(gen, s, end, failed, slow)
@@ -168,6 +168,15 @@ func (b *Breaker) result(gen uint32, probe bool, s *settings, ran, failed, slow 
 	}
 	if cause != "" {
 		b.trip(gen, end, cause)
+	}
+}
+
+// resetConsec ends generation gen's run of consecutive failures, if it
+// has one: a success. (Without one, it writes nothing: a closed breaker's
+// successes share no cache line they must write.)
+func (b *Breaker) resetConsec(gen uint32) {
+	if c := b.consec.Load(); c != consecZero(gen) && uint32(c>>32) == gen {
+		b.consec.CompareAndSwap(c, consecZero(gen))
 	}
 }
 

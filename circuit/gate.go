@@ -35,8 +35,13 @@ func (b *Breaker) Admit(_ context.Context, a gate.Attempt, now time.Time) (gate.
 		}
 		return gate.Permit{Reason: ReasonDisabled}, nil
 	}
-	s := b.settingsFor(&a.Policy.Circuit)
-	if w := b.word.Load(); closedUnforced(w) { // the closed path, kept small
+	// The closed path, kept small: settingsFor by hand, so that a policy
+	// already seen costs no call.
+	s := b.conf.Load()
+	if s == nil || !samePolicy(&s.pol, &a.Policy.Circuit) {
+		s = b.settingsFor(&a.Policy.Circuit)
+	}
+	if w := b.word.Load(); closedUnforced(w) {
 		return gate.Permit{Reason: ReasonClosed, Completer: b, Token: uint64(genOf(w)) << 1}, nil
 	}
 	return b.admitGate(a.Key, now, s)

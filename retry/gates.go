@@ -10,6 +10,7 @@ import (
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/gate"
+	"github.com/aponysus/rego/internal/fastgate"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 )
@@ -32,14 +33,17 @@ const (
 // executor has, when it has one, and reads its own otherwise; see
 // gateNow); timeTripped,
 // at admission only when it says so (needsNow) and at completion only for
-// a failure or a probe (a breaker counting consecutive failures);
-// timeAlways (a breaker with a rate rule, the rate limiter and the
-// adaptive limit, user gates: the contract of gate.Gate). The bulkhead and
-// load shedding read no time (their waits run on their own clock), so
-// they are timeNone.
+// a failure or a probe (a breaker counting consecutive failures); timeEnd,
+// at every completion but not at the attempt's start, so with no latency
+// (a breaker counting results in its window, with no slow-call
+// duration); timeAlways (a breaker that counts slow calls, the rate
+// limiter and the adaptive limit, user gates: the contract of gate.Gate).
+// The bulkhead and load shedding read no time (their waits run on their
+// own clock), so they are timeNone.
 const (
 	timeNone int8 = iota
 	timeTripped
+	timeEnd
 	timeAlways
 )
 
@@ -110,12 +114,16 @@ func circuitGate(e *Executor, key policy.PolicyKey, p *policy.EffectivePolicy, k
 }
 
 // circuitTiming is how much of the clock the breaker of policy p needs: a
-// rate rule counts every result in a time window (and the slow-call rule
-// reads latencies), so it needs the time of every attempt; the
-// consecutive-failure rule needs it only for failures and probes.
+// rate rule counts every result in a time window, so it needs the time of
+// every result, and their latencies too when it counts slow calls (a
+// slow-call duration is set); the consecutive-failure rule needs the time
+// only of failures and probes.
 func circuitTiming(p *policy.CircuitPolicy) int8 {
-	if p.FailureRateThreshold > 0 || (p.SlowCallDuration > 0 && p.SlowCallRateThreshold > 0) {
+	switch counting := p.FailureRateThreshold > 0 || (p.SlowCallDuration > 0 && p.SlowCallRateThreshold > 0); {
+	case counting && p.SlowCallDuration > 0:
 		return timeAlways
+	case counting:
+		return timeEnd
 	}
 	return timeTripped
 }
@@ -161,20 +169,11 @@ var (
 	notConfigured  gate.Gate = &openGate{reason: ReasonGateNotConfigured}
 )
 
-// needsNow reports whether admitting through g needs a clock reading.
-func (en *planEntry) needsNow() bool {
-	if en.bi < 0 {
-		return true
-	}
-	switch builtins[en.bi].time {
-	case timeNone:
-		return false
-	case timeTripped:
-		if b, ok := en.g.(*circuit.Breaker); ok {
-			return !b.Closed()
-		}
-	}
-	return true
+// needsNow reports whether asking the plan's gates from the first-th on
+// needs a clock reading: a gate always does, or the breaker, asked when
+// it is not closed, does.
+func (pl *gatePlan) needsNow(first int) bool {
+	return pl.nowAlways || (first == 0 && pl.nowTripped && !pl.fast.Closed())
 }
 
 // planEntry is one gate a call asks.
@@ -224,8 +223,19 @@ type gatePlan struct {
 	timing int8
 	// budget reports that a budget is among the gates.
 	budget bool
-	// breaker is the call's circuit breaker, when it is among the gates.
-	breaker *circuit.Breaker
+	// fast is the closed path of the call's circuit breaker, when it is
+	// among the gates.
+	fast fastgate.Breaker
+	// firstBudget is the first-attempt path of the budget of first
+	// attempts, when it has one.
+	firstBudget fastgate.Budget
+	// nowAlways: a gate needs the time at every admission (a user gate,
+	// the rate limiter, the adaptive limit, or any gate not known to
+	// need less). nowTripped: the breaker needs it unless it is closed.
+	nowAlways, nowTripped bool
+	// recheck: a budget or a user gate is among the gates, which can be
+	// registered again under their names (see planCache).
+	recheck bool
 }
 
 func (pl *gatePlan) at(i int) *planEntry {
@@ -244,6 +254,21 @@ func (pl *gatePlan) add(en planEntry, timing int8) {
 	pl.n++
 	if timing > pl.timing {
 		pl.timing = timing
+	}
+	if en.bi < 0 || int(en.bi) == budgetIndex {
+		pl.recheck = true
+	}
+	switch {
+	case en.bi < 0:
+		pl.nowAlways = true
+	case builtins[en.bi].time == timeAlways:
+		pl.nowAlways = true
+	case builtins[en.bi].time == timeTripped:
+		if _, ok := en.g.(*circuit.Breaker); ok {
+			pl.nowTripped = true
+		} else {
+			pl.nowAlways = true
+		}
 	}
 }
 
@@ -275,9 +300,12 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 		case budgetIndex:
 			pl.budget = true
 			en.takesNow = e.budgetTakesNow(budgetName(p, k == gate.KindHedge))
+			if k == gate.KindRetry {
+				pl.firstBudget = fastgate.BudgetOf(g)
+			}
 		case circuitIndex:
 			if b, ok := g.(*circuit.Breaker); ok {
-				pl.breaker = b
+				pl.fast = fastgate.Of(b) // (the first gate: see admit)
 				timing = circuitTiming(&p.Circuit)
 			}
 		}
@@ -313,6 +341,14 @@ var (
 	circuitIndex = builtinIndex(gate.NameCircuit)
 )
 
+// admit asks the breaker, by its closed path, before the other gates, as
+// gate.Order does: the breaker must stay the first built-in gate.
+func init() {
+	if circuitIndex != 0 {
+		panic("retry: the circuit breaker is not the first built-in gate")
+	}
+}
+
 func builtinIndex(name string) int {
 	for i := range builtins {
 		if builtins[i].name == name {
@@ -336,12 +372,24 @@ type permits struct {
 	more []heldPermit
 }
 
-func (ps *permits) add(h heldPermit) {
-	if ps.n < len(ps.a) {
-		ps.a[ps.n] = h
-	} else {
-		ps.more = append(ps.more, h)
+// push adds permit p, completed on a panic as coming from src.
+func (ps *permits) push(p gate.Permit, src string) {
+	ps.pushFields(p.Reason, p.Completer, p.Token, p.Waited, src)
+}
+
+// pushFields adds the permit of the given fields. They are stored one by
+// one: a gate.Permit copied whole just after Admit returned it (through
+// memory: it is too large for registers) stalls on the stores that wrote
+// it.
+func (ps *permits) pushFields(reason string, completer gate.Completer, token uint64, waited time.Duration, src string) {
+	if ps.n >= len(ps.a) {
+		ps.more = append(ps.more, heldPermit{p: gate.Permit{Reason: reason, Completer: completer, Token: token, Waited: waited}, src: src})
+		ps.n++
+		return
 	}
+	h := &ps.a[ps.n]
+	h.p.Reason, h.p.Completer, h.p.Token, h.p.Waited = reason, completer, token, waited
+	h.src = src
 	ps.n++
 }
 
@@ -359,11 +407,8 @@ func (ps *permits) pop() heldPermit {
 }
 
 // gateAttempt describes the attempt about to be admitted.
-func (c *engine[T]) gateAttempt(isHedge bool) gate.Attempt {
-	a := gate.Attempt{Key: c.key, Policy: c.res.p, Index: c.nrec, Launched: c.launched, RetryIndex: c.step, Criticality: c.crit}
-	if isHedge {
-		a.Kind = gate.KindHedge
-	}
+func (c *engine[T]) gateAttempt(isHedge bool) (a gate.Attempt) {
+	c.fillAttempt(&a, c.nrec, c.launched, c.step, isHedge)
 	return a
 }
 
@@ -389,25 +434,56 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 	}
 	s := c.slot(c.launched)
 	s.ran, s.got = false, false // (the inline slot's previous attempt is over)
-	a := c.gateAttempt(isHedge)
-	var now time.Time
-	for i := 0; i < pl.n; i++ {
-		if pl.at(i).needsNow() {
-			now = c.now()
-			break
-		}
-	}
 	var decs []observe.GateDecision
 	if c.recording {
 		decs = c.decisionRoom(pl.n)
 	}
-	for i := 0; i < pl.n; i++ {
+	first := 0
+	if pl.fast != nil {
+		// The breaker is the first gate (gate.Order). Its closed path
+		// decides as Admit would, without an Attempt, and calls no user
+		// code; any other state is Admit's, in admitFrom.
+		if tok, ok := pl.fast.AdmitClosed(&c.res.p.Circuit); ok {
+			c.gCircuit = circuit.ReasonClosed
+			if decs != nil {
+				decs = append(decs, observe.GateDecision{Gate: gate.NameCircuit, Reason: circuit.ReasonClosed, Admitted: true, Shadow: pl.a[0].shadow})
+			}
+			// The permit Admit would have returned, built in place.
+			s.perm.pushFields(circuit.ReasonClosed, pl.a[0].g.(*circuit.Breaker), tok, 0, SourceGate)
+			first = 1
+		}
+	}
+	if first < pl.n && !c.admitFrom(pl, s, first, &decs, isHedge, wait) {
+		return false
+	}
+	c.gDecisions = decs
+	return true
+}
+
+// admitFrom asks the gates of plan pl from the first-th on, appending
+// their decisions to *decs when recording (see admit).
+func (c *engine[T]) admitFrom(pl *gatePlan, s *slot, first int, decs *[]observe.GateDecision, isHedge bool, wait time.Duration) bool {
+	var a gate.Attempt
+	c.fillAttempt(&a, c.nrec, c.launched, c.step, isHedge)
+	var now time.Time
+	if pl.needsNow(first) {
+		now = c.now()
+	}
+	for i := first; i < pl.n; i++ {
 		en := pl.at(i)
-		c.hook(en.src(), a.Index)
-		p, err := en.g.Admit(c.callCtx, a, c.gateNow(en, now))
-		c.unhook()
-		if decs != nil {
-			decs = append(decs, observe.GateDecision{Gate: en.name(c.res.p), Reason: p.Reason, Admitted: err == nil, Shadow: en.shadow, Waited: p.Waited})
+		var p gate.Permit
+		var err error
+		if int(en.bi) == budgetIndex && pl.firstBudget != nil && a.Launched == 0 && !isHedge {
+			// A first attempt: the budget's own path, without the
+			// Attempt; it calls no user code and needs no completion.
+			p.Reason, _ = pl.firstBudget.AdmitFirst(c.gateNow(en, now))
+		} else {
+			c.hook(en.src(), a.Index)
+			p, err = en.g.Admit(c.callCtx, a, c.gateNow(en, now))
+			c.unhook()
+		}
+		if *decs != nil {
+			*decs = append(*decs, observe.GateDecision{Gate: en.name(c.res.p), Reason: p.Reason, Admitted: err == nil, Shadow: en.shadow, Waited: p.Waited})
 		}
 		switch int(en.bi) {
 		case budgetIndex:
@@ -426,16 +502,15 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 			if en.shadow {
 				continue // would have refused; the attempt runs
 			}
-			c.gDecisions = decs
+			c.gDecisions = *decs
 			c.releasePermits(s, gate.Result{Verdict: gate.NotRun, Attempt: a})
 			c.deny(isHedge, wait, en, err)
 			return false
 		}
 		if p.Completer != nil {
-			s.perm.add(heldPermit{p: p, src: en.src()})
+			s.perm.push(p, en.src())
 		}
 	}
-	c.gDecisions = decs
 	return true
 }
 
@@ -544,16 +619,18 @@ func (c *engine[T]) releasePermitsSafely(s *slot, r gate.Result) {
 // breaker that is not closed (a probe's) may change its state, whose time
 // is reported.
 func (pl *gatePlan) tripped(v gate.Verdict) bool {
-	return v == gate.Failed || (pl.breaker != nil && !pl.breaker.Closed())
+	return v == gate.Failed || (pl.fast != nil && !pl.fast.Closed())
 }
 
 // gateResult is the gate.Result of slot s's attempt, ended with verdict v
 // and outcome out. The clock is read only if a gate needs it: End and
-// Latency stay zero for the breaker's success and for budgets.
-func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind) gate.Result {
-	r := gate.Result{Verdict: v, Outcome: out, Attempt: c.slotAttempt(s)}
+// Latency stay zero for the breaker's success and for budgets. When the
+// only permit s holds is the breaker's and the attempt was answered, the
+// breaker is told at once by its closed path when that is all it needs
+// (see answeredFast), and the zero Result, for no permit, is returned.
+func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind) (r gate.Result) {
 	pl := c.plan(s.isHedge)
-	if v != gate.NotRun && (pl.timing == timeAlways || (pl.timing == timeTripped && pl.tripped(v))) {
+	if v != gate.NotRun && (pl.timing >= timeEnd || (pl.timing == timeTripped && pl.tripped(v))) {
 		if !(c.recording || c.tracking()) || c.lastEnd.IsZero() {
 			c.lastEnd = c.now() // handle read it when recording
 		}
@@ -562,14 +639,46 @@ func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind
 			r.Latency = r.End.Sub(s.start)
 		}
 	}
+	if v == gate.Answered && c.answeredFast(s, pl, r.Latency, r.End) {
+		return gate.Result{}
+	}
+	// Field by field, into the result: a Result built in a temporary and
+	// copied stalls on the stores that built it.
+	r.Verdict, r.Outcome = v, out
+	c.fillAttempt(&r.Attempt, s.rec, s.si, s.step, s.isHedge)
 	return r
 }
 
+// answeredFast completes the breaker's permit, when it is the only one
+// slot s holds (under plan pl), for an attempt answered after latency at
+// end, by the breaker's closed path, and reports whether it did: not for
+// a probe, nor for a slow call the slow-call rule counts (either may
+// change the breaker's state, and call its hooks).
+func (c *engine[T]) answeredFast(s *slot, pl *gatePlan, latency time.Duration, end time.Time) bool {
+	if s.perm.n != 1 || pl.fast == nil {
+		return false
+	}
+	if h := &s.perm.a[0]; !pl.fast.Answered(h.p.Completer, h.p.Token, latency, end) {
+		return false
+	}
+	s.perm.pop()
+	return true
+}
+
 // slotAttempt is the gate.Attempt that admitted slot s's attempt.
-func (c *engine[T]) slotAttempt(s *slot) gate.Attempt {
-	a := gate.Attempt{Key: c.key, Policy: c.res.p, Index: s.rec, Launched: s.si, RetryIndex: s.step, Criticality: c.crit}
-	if s.isHedge {
+func (c *engine[T]) slotAttempt(s *slot) (a gate.Attempt) {
+	c.fillAttempt(&a, s.rec, s.si, s.step, s.isHedge)
+	return a
+}
+
+// fillAttempt sets *a to the call's attempt of index, launch index
+// launched and retry step step. It sets the fields one by one: an Attempt
+// built in a temporary and copied, as a composite literal is, stalls on
+// the stores that built it when it is copied again at once (to be passed
+// to a gate).
+func (c *engine[T]) fillAttempt(a *gate.Attempt, index, launched, step int, isHedge bool) {
+	a.Key, a.Policy, a.Index, a.Launched, a.RetryIndex, a.Criticality = c.key, c.res.p, index, launched, step, c.crit
+	if isHedge {
 		a.Kind = gate.KindHedge
 	}
-	return a
 }

@@ -45,7 +45,7 @@ func (pc *planCache) slot(p *policy.EffectivePolicy, k gate.Kind) *atomic.Pointe
 // for attempts of kind k, and reports whether there was one still valid.
 func (e *Executor) cachedGates(key policy.PolicyKey, p *policy.EffectivePolicy, k gate.Kind, pl *gatePlan) bool {
 	cp := e.plans.slot(p, k).Load()
-	if cp == nil || cp.p != p || cp.kind != k || (cp.keyed && cp.key != key) || !e.current(&cp.plan, p, k) {
+	if cp == nil || cp.p != p || cp.kind != k || (cp.keyed && !sameKey(cp.key, key)) || (cp.plan.recheck && !e.current(&cp.plan, p, k)) {
 		return false
 	}
 	*pl = cp.plan
@@ -96,6 +96,19 @@ func sameGate(a, b gate.Gate) bool {
 	ta := reflect.TypeOf(a)
 	if ta != reflect.TypeOf(b) || (ta != nil && !ta.Comparable()) {
 		return false
+	}
+	return a == b
+}
+
+// sameKey reports whether a == b, without comparing the bytes of names
+// that are the very same strings (a caller's key is usually built from the
+// same strings on every call).
+func sameKey(a, b policy.PolicyKey) bool {
+	if len(a.Namespace) != len(b.Namespace) || len(a.Name) != len(b.Name) {
+		return false
+	}
+	if unsafe.StringData(a.Name) == unsafe.StringData(b.Name) && unsafe.StringData(a.Namespace) == unsafe.StringData(b.Namespace) {
+		return true
 	}
 	return a == b
 }

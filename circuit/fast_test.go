@@ -1,0 +1,133 @@
+package circuit_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aponysus/rego/circuit"
+	"github.com/aponysus/rego/gate"
+	"github.com/aponysus/rego/internal/fastgate"
+	"github.com/aponysus/rego/policy"
+)
+
+// fastConfigs are the rules the executor's closed path must agree with
+// the gate API under.
+var fastConfigs = []struct {
+	name string
+	cfg  policy.CircuitPolicy
+}{
+	{"consecutive", policy.CircuitPolicy{FailureThreshold: 3, Cooldown: time.Second}},
+	{"rates", policy.CircuitPolicy{FailureThreshold: 3, Cooldown: time.Second, FailureRateThreshold: 0.5, MinThroughput: 4, Window: 10 * time.Second}},
+	{"slow", policy.CircuitPolicy{FailureThreshold: 3, Cooldown: time.Second, SlowCallDuration: time.Millisecond, SlowCallRateThreshold: 0.5, MinThroughput: 4}},
+	{"rates, slow calls counted", policy.CircuitPolicy{FailureThreshold: 3, Cooldown: time.Second, FailureRateThreshold: 0.5, MinThroughput: 4, SlowCallDuration: time.Millisecond}},
+	{"slow rule, fast calls", policy.CircuitPolicy{FailureThreshold: 3, Cooldown: time.Second, SlowCallDuration: time.Second, SlowCallRateThreshold: 0.5, MinThroughput: 4}},
+}
+
+// fastStates bring a breaker into each state the closed path must tell
+// apart, at t0+time.Minute.
+var fastStates = []struct {
+	name string
+	set  func(r *rig)
+}{
+	{"closed", func(r *rig) {}},
+	{"closed after failures", func(r *rig) { r.call(0, gate.Failed); r.call(0, gate.Failed) }},
+	{"open", func(r *rig) { r.b.Reset(t0.Add(time.Minute)); openRig(r, time.Minute) }},
+	{"half-open", func(r *rig) { openRig(r, 0); r.must(time.Minute, circuit.ReasonProbe) }},
+	{"forced open", func(r *rig) { r.b.ForceOpen(t0) }},
+	{"forced closed", func(r *rig) { r.b.ForceClose(t0) }},
+}
+
+// openRig opens the breaker at t0+at with failures.
+func openRig(r *rig, at time.Duration) {
+	for r.state(at) == circuit.Closed {
+		r.call(at, gate.Failed)
+	}
+}
+
+// The closed path admits exactly when Admit admits with ReasonClosed, with
+// the same token; in every other state it declines and leaves the decision
+// to Admit.
+func TestFastPathAdmitsAsAdmit(t *testing.T) {
+	for _, fc := range fastConfigs {
+		for _, st := range fastStates {
+			for _, enabled := range []bool{true, false} {
+				var b circuit.Breaker
+				r := newRig(t, &b, fc.cfg)
+				st.set(r)
+				r.pol.Circuit.Enabled = enabled
+				f := fastgate.Of(&b)
+				if f == nil {
+					t.Fatal("fastgate.Of(*circuit.Breaker) = nil")
+				}
+				tok, ok := f.AdmitClosed(&r.pol.Circuit)
+				at := t0.Add(time.Minute)
+				p, err := b.Admit(context.Background(), gate.Attempt{Key: r.pol.Key, Policy: &r.pol}, at)
+				admitClosed := err == nil && p.Reason == circuit.ReasonClosed
+				if ok != admitClosed || ok && (p.Token != tok || p.Completer != gate.Completer(&b)) {
+					t.Errorf("%s/%s/enabled=%v: closed path %d, %v; Admit %+v, %v", fc.name, st.name, enabled, tok, ok, p, err)
+				}
+				if err == nil {
+					p.Done(gate.Result{Verdict: gate.NotRun})
+				}
+			}
+		}
+	}
+}
+
+// Answered changes a breaker exactly as Complete does with an Answered
+// result, where it accepts the permit, and declines probes and slow calls
+// the slow-call rule counts. Two breakers driven through the same calls,
+// one completing answers by the closed path, must agree throughout.
+func TestFastPathAnsweredAsComplete(t *testing.T) {
+	verdicts := []gate.Verdict{gate.Failed, gate.Answered, gate.Failed, gate.Failed, gate.Answered,
+		gate.Failed, gate.Failed, gate.Failed, gate.Answered, gate.Answered, gate.Failed, gate.Answered}
+	for _, fc := range fastConfigs {
+		var slow, fast circuit.Breaker
+		rs, rf := newRig(t, &slow, fc.cfg), newRig(t, &fast, fc.cfg)
+		f := fastgate.Of(&fast)
+		took := 0
+		for i, v := range verdicts {
+			at := time.Duration(i) * 400 * time.Millisecond
+			ps, oks := rs.admit(at)
+			pf, okf := rf.admit(at)
+			if oks != okf || ps.Reason != pf.Reason || ps.Token != pf.Token {
+				t.Fatalf("%s: call %d admitted differently: %+v / %+v", fc.name, i, ps, pf)
+			}
+			if !oks {
+				continue
+			}
+			end(ps, v, at, 2*time.Millisecond)
+			lat, endAt := 2*time.Millisecond, t0.Add(at)
+			if v == gate.Answered && f.Answered(ps.Completer, ps.Token, lat, endAt) {
+				t.Fatalf("%s: call %d: the closed path completed another breaker's permit", fc.name, i)
+			}
+			if v == gate.Answered && f.Answered(pf.Completer, pf.Token, lat, endAt) {
+				took++
+				if pf.Reason != circuit.ReasonClosed || fc.cfg.SlowCallRateThreshold > 0 && lat > fc.cfg.SlowCallDuration {
+					t.Errorf("%s: call %d: the closed path completed a %q permit of a slow call", fc.name, i, pf.Reason)
+				}
+			} else {
+				end(pf, v, at, 2*time.Millisecond)
+			}
+			if s1, s2 := slow.Snapshot(t0.Add(at), rs.pol.Circuit), fast.Snapshot(t0.Add(at), rf.pol.Circuit); s1 != s2 {
+				t.Fatalf("%s: after call %d (%v): %+v, closed path %+v", fc.name, i, v, s1, s2)
+			}
+		}
+		if allSlow := fc.cfg.SlowCallRateThreshold > 0 && 2*time.Millisecond > fc.cfg.SlowCallDuration; allSlow != (took == 0) {
+			t.Errorf("%s: the closed path completed %d answers", fc.name, took)
+		}
+	}
+}
+
+// fastgate.Of finds the closed path of breakers only.
+func TestFastPathOnlyForBreakers(t *testing.T) {
+	if f := fastgate.Of(gate.Func(func(context.Context, gate.Attempt, time.Time) (gate.Permit, error) {
+		return gate.Permit{}, nil
+	})); f != nil {
+		t.Errorf("fastgate.Of(gate.Func) = %v", f)
+	}
+	if f := fastgate.Of(circuit.NewRegistry()); f != nil {
+		t.Errorf("fastgate.Of(*circuit.Registry) = %v", f)
+	}
+}

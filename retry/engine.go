@@ -128,7 +128,8 @@ type engine[T any] struct {
 	// The gates of retries and first attempts (hedges' are in
 	// hedgeState), and what they said about the attempt being admitted.
 	rplan      gatePlan
-	crit       gate.Criticality
+	crit       gate.Criticality // read from ctx when a gate.Attempt first needs it
+	critRead   bool
 	gCircuit   string
 	gBudget    string
 	gDecisions []observe.GateDecision
@@ -237,9 +238,6 @@ func (c *engine[T]) begin(opts *CallOptions[T], record bool) act {
 	}
 	c.deadline, c.hasDL = c.callCtx.Deadline()
 	e.planGates(key, p, !c.res.owned, gate.KindRetry, &c.rplan)
-	if c.rplan.n > 0 {
-		c.crit = gate.CriticalityFrom(ctx)
-	}
 	switch {
 	case p.Hedge.Enabled:
 		c.startHedging()
@@ -288,7 +286,7 @@ func (c *engine[T]) woke(ok bool) act {
 	if !ok {
 		c.stop = StopContextDone
 		s := c.slot(c.launched)
-		c.releasePermits(s, gate.Result{Verdict: gate.NotRun, Attempt: c.gateAttempt(false)})
+		c.releasePermits(s, &gate.Result{Verdict: gate.NotRun, Attempt: c.gateAttempt(false)})
 		return act{kind: aFail}
 	}
 	return c.launch(false, 0, c.wait)
@@ -466,7 +464,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		c.lastEnd = c.now()
 	}
 	if r.pe != nil {
-		c.releasePermits(s, c.gateResult(s, gate.Cancelled, classify.OutcomeUnknown))
+		c.complete(s, gate.Cancelled, classify.OutcomeUnknown)
 		c.panicErr = r.pe
 		c.stop = StopPanic
 		c.finishRecord(s, classify.Outcome{Kind: classify.OutcomeAbort, Reason: StopPanic}, r.pe)
@@ -487,7 +485,7 @@ func (c *engine[T]) handle(r result[T]) verdict {
 		}
 	}
 	if s.perm.n > 0 {
-		c.releasePermits(s, c.gateResult(s, verdictOf(out.Kind, c.callCtx.Err() != nil), out.Kind))
+		c.complete(s, verdictOf(out.Kind, c.callCtx.Err() != nil), out.Kind)
 	}
 	if c.tracking() && out.Kind == classify.OutcomeSuccess {
 		// The step's latency, from the launch of its primary: a winning

@@ -503,7 +503,7 @@ func (c *engine[T]) admitFrom(pl *gatePlan, s *slot, first int, decs *[]observe.
 				continue // would have refused; the attempt runs
 			}
 			c.gDecisions = *decs
-			c.releasePermits(s, gate.Result{Verdict: gate.NotRun, Attempt: a})
+			c.releasePermits(s, &gate.Result{Verdict: gate.NotRun, Attempt: a})
 			c.deny(isHedge, wait, en, err)
 			return false
 		}
@@ -596,21 +596,30 @@ func (c *engine[T]) decisionRoom(n int) []observe.GateDecision {
 // releasePermits completes every permit s holds with r. A permit is
 // removed before it is completed, so that none is completed twice
 // whatever a completer does.
-func (c *engine[T]) releasePermits(s *slot, r gate.Result) {
+func (c *engine[T]) releasePermits(s *slot, r *gate.Result) {
 	for s.perm.n > 0 {
 		h := s.perm.pop()
 		c.hook(h.src, s.rec)
-		h.p.Done(r)
+		h.p.Done(*r)
 		c.unhook()
+	}
+}
+
+// complete completes the permits slot s holds for its attempt, ended with
+// verdict v and outcome out.
+func (c *engine[T]) complete(s *slot, v gate.Verdict, out classify.OutcomeKind) {
+	var r gate.Result
+	if c.gateResult(s, v, out, &r) {
+		c.releasePermits(s, &r)
 	}
 }
 
 // releasePermitsSafely is releasePermits for cleanup: every permit is
 // completed whatever one completer does.
-func (c *engine[T]) releasePermitsSafely(s *slot, r gate.Result) {
+func (c *engine[T]) releasePermitsSafely(s *slot, r *gate.Result) {
 	for s.perm.n > 0 {
 		h := s.perm.pop()
-		c.safely(h.src, s.rec, func() { h.p.Done(r) })
+		c.safely(h.src, s.rec, func() { h.p.Done(*r) })
 	}
 }
 
@@ -622,13 +631,14 @@ func (pl *gatePlan) tripped(v gate.Verdict) bool {
 	return v == gate.Failed || (pl.fast != nil && !pl.fast.Closed())
 }
 
-// gateResult is the gate.Result of slot s's attempt, ended with verdict v
-// and outcome out. The clock is read only if a gate needs it: End and
+// gateResult sets *r to the gate.Result of slot s's attempt, ended with
+// verdict v and outcome out, and reports whether s still holds permits to
+// complete with it. The clock is read only if a gate needs it: End and
 // Latency stay zero for the breaker's success and for budgets. When the
 // only permit s holds is the breaker's and the attempt was answered, the
 // breaker is told at once by its closed path when that is all it needs
-// (see answeredFast), and the zero Result, for no permit, is returned.
-func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind) (r gate.Result) {
+// (see answeredFast): no permit is left, and *r is not filled.
+func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind, r *gate.Result) bool {
 	pl := c.plan(s.isHedge)
 	if v != gate.NotRun && (pl.timing >= timeEnd || (pl.timing == timeTripped && pl.tripped(v))) {
 		if !(c.recording || c.tracking()) || c.lastEnd.IsZero() {
@@ -640,13 +650,11 @@ func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind
 		}
 	}
 	if v == gate.Answered && c.answeredFast(s, pl, r.Latency, r.End) {
-		return gate.Result{}
+		return s.perm.n > 0
 	}
-	// Field by field, into the result: a Result built in a temporary and
-	// copied stalls on the stores that built it.
 	r.Verdict, r.Outcome = v, out
 	c.fillAttempt(&r.Attempt, s.rec, s.si, s.step, s.isHedge)
-	return r
+	return s.perm.n > 0
 }
 
 // answeredFast completes the breaker's permit, when it is the only one
@@ -677,6 +685,11 @@ func (c *engine[T]) slotAttempt(s *slot) (a gate.Attempt) {
 // the stores that built it when it is copied again at once (to be passed
 // to a gate).
 func (c *engine[T]) fillAttempt(a *gate.Attempt, index, launched, step int, isHedge bool) {
+	if !c.critRead {
+		// Only now: a call whose gates never need an Attempt (a closed
+		// breaker's, a first attempt's budget) spares the context lookup.
+		c.crit, c.critRead = gate.CriticalityFrom(c.ctx), true
+	}
 	a.Key, a.Policy, a.Index, a.Launched, a.RetryIndex, a.Criticality = c.key, c.res.p, index, launched, step, c.crit
 	if isHedge {
 		a.Kind = gate.KindHedge

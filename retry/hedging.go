@@ -37,9 +37,6 @@ func (c *engine[T]) startHedging() {
 		c.many = c.hub.slotsFor(p.Retry.MaxAttempts)
 	}
 	c.e.planGates(c.key, p, !c.res.owned, gate.KindHedge, &c.hplan)
-	if c.hplan.n > 0 {
-		c.crit = gate.CriticalityFrom(c.ctx)
-	}
 	if t, ok := c.e.triggers.Get(p.Hedge.Trigger); ok {
 		c.trigger = t
 	} else {

@@ -153,7 +153,10 @@ func (c *engine[T]) cleanup() {
 		if s.ran {
 			v = gate.Cancelled
 		}
-		c.releasePermitsSafely(s, c.gateResult(s, v, classify.OutcomeUnknown))
+		var r gate.Result
+		if c.gateResult(s, v, classify.OutcomeUnknown, &r) {
+			c.releasePermitsSafely(s, &r)
+		}
 	}
 	if c.cancelCall != nil {
 		c.cancelCall()
@@ -193,7 +196,10 @@ func (c *engine[T]) drain() {
 func (c *engine[T]) settle(r result[T]) {
 	s := c.slot(r.slot)
 	s.running, s.got = false, true
-	c.releasePermitsSafely(s, c.gateResult(s, gate.Cancelled, classify.OutcomeUnknown))
+	var gr gate.Result
+	if c.gateResult(s, gate.Cancelled, classify.OutcomeUnknown, &gr) {
+		c.releasePermitsSafely(s, &gr)
+	}
 	if r.pe != nil {
 		c.e.latePanic(c.key, r.pe)
 		return

@@ -552,13 +552,16 @@ func (c *engine[T]) now() time.Time {
 
 // addRecord appends an attempt record. Most calls make one attempt, so the
 // first record gets room for one; a second grows the slice once, to room
-// for every attempt the policy allows (and a denial).
+// for every attempt the policy allows: a refused attempt is recorded only
+// when fewer than that were launched, since a refusal ends the call (a
+// refused hedge does not, and a hedging call grows the slice again if it
+// must).
 func (c *engine[T]) addRecord(rec observe.AttemptRecord) {
 	if len(c.tl.Attempts) == cap(c.tl.Attempts) {
 		n := 1
 		if len(c.tl.Attempts) > 0 {
 			n = 2 * len(c.tl.Attempts)
-			if m := c.res.p.Retry.MaxAttempts + 1; n < m {
+			if m := c.res.p.Retry.MaxAttempts; n < m {
 				n = m
 			}
 		}

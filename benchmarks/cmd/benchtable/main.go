@@ -222,6 +222,9 @@ func write(w io.Writer, res results) error {
 	writeHeadline(&sb, res)
 	for _, s := range res.scenarios() {
 		t := res[s]
+		if len(t.libs) == 0 {
+			continue // a benchmark without /lib= (a paired one): no table
+		}
 		sort.SliceStable(t.libs, func(i, j int) bool { return rank(t.libs[i]) < rank(t.libs[j]) })
 		fmt.Fprintf(&sb, "### %s\n\n", s)
 		sb.WriteString("| library | ns/op | B/op | allocs/op | time ÷ rego | B ÷ rego | allocs ÷ rego |\n")

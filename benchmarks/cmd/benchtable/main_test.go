@@ -73,3 +73,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Benchmarks without a library (the paired ones report differences) get no
+// table of their own.
+func TestWriteSkipsBenchmarksWithoutLibraries(t *testing.T) {
+	f, err := os.Open("testdata/paired.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := write(&out, res); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "Paired") || !strings.Contains(out.String(), "### Success") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+}

@@ -196,6 +196,11 @@ The scenarios:
   transport that answers at once, so that what each library itself costs
   above a plain \`http.Client\` (lib=none) is not lost in the network's tens
   of microseconds.
+- **Paired**, **HTTPStubPaired**, **GRPCPairs**, **GRPCInvokerPairs**:
+  alternating blocks of calls with and without a feature (or through rego
+  and through a peer), reporting the median difference per call; they have
+  no table here (no lib= rows): their results, and how to read them, are in
+  [performance.md](performance.md).
 
 Besides ns/op, the HTTP and gRPC benchmarks report cpu-ns/op: the CPU time
 (user and system) the whole process used per call, the in-process server

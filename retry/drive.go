@@ -33,7 +33,14 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 		case aLaunch:
 			s := c.slot(a.si)
 			if c.hub == nil {
-				a = c.resultIn(c.invokeInline(a.si, s.rec, s.actx))
+				// The result comes back in registers and is read in place:
+				// a result returned through memory and copied at once
+				// stalls on the stores that wrote it, and one written
+				// through a pointer pays the GC's write barriers.
+				var r result[T]
+				r.val, r.pe, r.err = c.invokeInline(s.rec, s.actx)
+				r.slot, r.ai = a.si, s.rec
+				a = c.resultIn(&r)
 				continue
 			}
 			c.hub.refs.Add(1)
@@ -71,7 +78,8 @@ func (c *engine[T]) await(a act) act {
 	}
 	select {
 	case si := <-c.hub.results:
-		return c.resultIn(c.hub.take(si))
+		r := c.hub.take(si)
+		return c.resultIn(&r)
 	case <-hc:
 		c.hedgeTimer.fired()
 		return c.hedgeDue()
@@ -81,19 +89,18 @@ func (c *engine[T]) await(a act) act {
 	}
 }
 
-func (c *engine[T]) invokeInline(si, ai int, ctx context.Context) (r result[T]) {
-	r.slot, r.ai = si, ai
+func (c *engine[T]) invokeInline(ai int, ctx context.Context) (v T, pe *PanicError, err error) {
 	done := false
 	defer func() {
 		if !done {
-			if v := recover(); v != nil {
-				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: SourceOperation}
+			if r := recover(); r != nil {
+				pe = &PanicError{Value: r, Stack: stack(), Attempt: ai, Source: SourceOperation}
 			}
 		}
 	}()
-	r.val, r.err = c.op.invoke(ctx)
+	v, err = c.op.invoke(ctx)
 	done = true
-	return r
+	return v, nil, err
 }
 
 // stopHedgeTimer stops the goroutine driver's hedge timer.

@@ -236,7 +236,9 @@ func (c *engine[T]) begin(opts *CallOptions[T], record bool) act {
 	if d := p.Retry.OverallTimeout; d > 0 {
 		c.callCtx, c.cancelCall = withTimeout(ctx, e.clk, e.realClock, d)
 	}
-	c.deadline, c.hasDL = c.callCtx.Deadline()
+	if dl, ok := c.callCtx.Deadline(); ok {
+		c.deadline, c.hasDL = dl, true // (only then: a store of a pointer-holding field pays the GC's write barrier)
+	}
 	e.planGates(key, p, !c.res.owned, gate.KindRetry, &c.rplan)
 	switch {
 	case p.Hedge.Enabled:
@@ -309,7 +311,7 @@ func (c *engine[T]) started() act {
 }
 
 // resultIn handles the result of an attempt and decides what follows.
-func (c *engine[T]) resultIn(r result[T]) act {
+func (c *engine[T]) resultIn(r *result[T]) act {
 	switch c.handle(r) {
 	case vWait:
 		return act{kind: aAwait}
@@ -449,7 +451,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 }
 
 // handle processes the result of one attempt.
-func (c *engine[T]) handle(r result[T]) verdict {
+func (c *engine[T]) handle(r *result[T]) verdict {
 	s := c.slot(r.slot)
 	s.running, s.got = false, true
 	c.inflight--

@@ -39,7 +39,12 @@ func (c *engine[T]) panicSource() (src string, attempt int) {
 // there is contained one by one), hands undelivered values to Discard and,
 // when the call panicked, re-raises the first panic or returns it.
 func (c *engine[T]) finish(v *T, err *error, tl *observe.Timeline) {
-	c.finishWith(recover(), v, err, tl)
+	r := recover()
+	if r == nil && c.panicErr == nil {
+		c.cleanup() // the common path: nothing panicked
+		return
+	}
+	c.finishWith(r, v, err, tl)
 }
 
 // finishWith is finish, r being what a deferred recover returned.

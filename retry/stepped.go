@@ -233,7 +233,8 @@ func (k *Call[T]) resultOrPanic(attempt int, v T, err error, pe *PanicError) {
 		return
 	}
 	defer k.guard()
-	k.a = c.resultIn(result[T]{slot: si, ai: attempt, val: v, err: err, pe: pe})
+	r := result[T]{slot: si, ai: attempt, val: v, err: err, pe: pe}
+	k.a = c.resultIn(&r)
 	k.settle()
 }
 

@@ -192,9 +192,15 @@ func (c *engine[T]) begin(opts *CallOptions[T], record bool) act {
 		p.Hedge.Enabled = false
 	}
 	var clsMissing string
-	c.cls, c.clsDefault, clsMissing = e.classifierFor(p)
 	if opts.Classifier != nil && p.Retry.ClassifierName == "" {
 		c.cls, c.clsDefault = opts.Classifier, classify.IsDefault(opts.Classifier)
+	} else if p.Retry.ClassifierName != "" {
+		c.cls, c.clsDefault, clsMissing = e.classifierFor(p)
+	} else {
+		// The executor's default classifier: c.cls stays nil (handle
+		// asks e.defClassifier), which spares a store that costs the
+		// GC's write barrier on every call while it marks.
+		c.clsDefault = e.defIsDefault
 	}
 	if c.recording {
 		c.tl.PolicyID = p.ID
@@ -398,7 +404,10 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 	// Field by field, for the same reason as in run. (The permits the
 	// gates granted are already in the slot.)
 	s.si, s.rec, s.step, s.hedgeIdx, s.isHedge, s.running = si, ai, c.step, hedgeIdx, isHedge, true
-	s.cancel, s.ac, s.actx, s.got, s.ran = nil, nil, nil, false, false
+	// (s.cancel and s.ac are nil: the slot's previous attempt, if any, was
+	// stopped; s.actx is set below. Storing nil again would cost the GC's
+	// write barriers while it marks.)
+	s.got, s.ran = false, false
 	kind := budget.KindRetry
 	if isHedge {
 		kind = budget.KindHedge
@@ -477,7 +486,11 @@ func (c *engine[T]) handle(r *result[T]) verdict {
 		out.Kind = classify.OutcomeSuccess
 	} else {
 		c.hook(SourceClassifier, s.rec)
-		out = c.cls.Classify(r.val, r.err)
+		cls := c.cls
+		if cls == nil {
+			cls = c.e.defClassifier
+		}
+		out = cls.Classify(r.val, r.err)
 		c.unhook()
 		if out.Kind == classify.OutcomeUnknown {
 			out.Kind = classify.OutcomeRetryable

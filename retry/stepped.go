@@ -42,7 +42,8 @@ import (
 // The rules a driver follows:
 //   - After Begin and after every event, Next says what to do. An event
 //     the call does not expect (a Woke without a sleep, say) is a bug of
-//     the driver; it is ignored.
+//     the driver; it is ignored. Launched comes before the Result of the
+//     attempt it launched, even when the driver runs the attempt at once.
 //   - A call keeps at most one hedge timer: StepAwait says whether to arm
 //     it (replacing any armed one), keep it or stop it, and any other step
 //     stops it.

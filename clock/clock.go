@@ -50,6 +50,20 @@ type realTimer struct{ t *time.Timer }
 func (r realTimer) C() <-chan time.Time { return r.t.C }
 func (r realTimer) Stop() bool          { return r.t.Stop() }
 
+// WallNow reports whether c's Now is the wall clock's (time.Now): Real,
+// and clocks whose timers differ but whose time does not, which say so
+// with a method NowIsWall() returning true (regotest.InstantClock). A
+// reader of such a clock may read the wall time once and then add the
+// monotonic time elapsed, which is cheaper than reading the wall clock
+// again and never goes backwards; the executor does, within a call.
+func WallNow(c Clock) bool {
+	if IsReal(c) {
+		return true
+	}
+	w, ok := c.(interface{ NowIsWall() bool })
+	return ok && w.NowIsWall()
+}
+
 // IsReal reports whether c is the wall clock (nil counts as Real).
 func IsReal(c Clock) bool {
 	if c == nil {

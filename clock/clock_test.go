@@ -30,3 +30,35 @@ func TestReal(t *testing.T) {
 		t.Fatal("Stop of a pending timer reported false")
 	}
 }
+
+// wallTimersElsewhere is a clock whose Now is the wall clock but whose
+// timers are its own, and says so.
+type wallTimersElsewhere struct{ clock.Real }
+
+func (wallTimersElsewhere) NowIsWall() bool { return true }
+
+// notWall has the method but says no.
+type notWall struct{ clock.Real }
+
+func (notWall) NowIsWall() bool { return false }
+
+type virtual struct{ clock.Real }
+
+func (virtual) Now() time.Time { return time.Unix(0, 0) }
+
+func TestWallNow(t *testing.T) {
+	for _, tc := range []struct {
+		c    clock.Clock
+		want bool
+	}{
+		{nil, true},
+		{clock.Real{}, true},
+		{wallTimersElsewhere{}, true},
+		{notWall{}, false},
+		{virtual{}, false},
+	} {
+		if got := clock.WallNow(tc.c); got != tc.want {
+			t.Errorf("WallNow(%T) = %v, want %v", tc.c, got, tc.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/regotest"
 )
 
@@ -72,6 +73,9 @@ func TestAutoClock(t *testing.T) {
 
 func TestInstantClock(t *testing.T) {
 	var c regotest.InstantClock
+	if !clock.WallNow(c) || clock.WallNow(regotest.NewClock(time.Time{})) {
+		t.Fatal("WallNow: InstantClock's Now is the wall clock's, a virtual clock's is not")
+	}
 	<-c.NewTimer(time.Hour).C()
 	done := make(chan struct{})
 	c.AfterFunc(time.Hour, func() { close(done) })

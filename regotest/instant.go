@@ -26,6 +26,10 @@ func (firedTimer) Stop() bool          { return false }
 // Now returns time.Now().
 func (InstantClock) Now() time.Time { return time.Now() }
 
+// NowIsWall reports that Now is the wall clock (see clock.WallNow): the
+// executor reads it as it reads clock.Real.
+func (InstantClock) NowIsWall() bool { return true }
+
 // NewTimer returns a timer that has already fired.
 func (InstantClock) NewTimer(time.Duration) clock.Timer { return firedTimer{} }
 

@@ -549,13 +549,14 @@ func (c *engine[T]) handle(r *result[T]) verdict {
 	return vStop
 }
 
-// now reads the executor's clock. On the wall clock, every reading after
+// now reads the executor's clock. On the wall clock (or a clock whose Now
+// is the wall clock's: clock.WallNow), every reading after
 // the call's first is that reading plus the monotonic time elapsed since:
 // one monotonic read instead of a wall and a monotonic one, which matters
 // on machines where reading the wall clock is slow, and readings that can
 // never go backwards within a call.
 func (c *engine[T]) now() time.Time {
-	if !c.e.realClock {
+	if !c.e.wallNow {
 		return c.e.clk.Now()
 	}
 	if c.base.IsZero() {

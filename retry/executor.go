@@ -128,6 +128,7 @@ type Executor struct {
 	mode          MissingPolicyMode
 	clk           clock.Clock
 	realClock     bool
+	wallNow       bool // clk's Now is the wall clock (clock.WallNow)
 	rnd           Random
 	recoverPanics bool
 	triggers      *hedge.Registry
@@ -186,6 +187,7 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 		e.clk = clock.Real{}
 	}
 	e.realClock = clock.IsReal(e.clk)
+	e.wallNow = clock.WallNow(e.clk)
 	e.useBreakers(opts.Breakers)
 	if e.triggers == nil {
 		e.triggers = hedge.NewRegistry()

@@ -161,19 +161,20 @@ func (h *hub[T]) late(r *result[T], lg *lateGates) {
 				res.Latency = res.End.Sub(lg.start)
 			}
 		}
-		h.safely(hp.src, r.ai, func() { hp.p.Done(res) })
+		h.e.lateSafely(h.key, hp.src, r.ai, func() { hp.p.Done(res) })
 	}
 	if r.pe == nil && h.discard != nil {
-		h.safely(SourceDiscard, r.ai, func() { h.discard(r.val) })
+		h.e.lateSafely(h.key, SourceDiscard, r.ai, func() { h.discard(r.val) })
 	}
 }
 
-// safely calls a hook from an attempt goroutine after its call returned;
-// a panic is reported as a late one.
-func (h *hub[T]) safely(src string, ai int, f func()) {
+// lateSafely calls f, a hook of kind src about attempt ai of a call of key
+// that has already returned (from an attempt goroutine, or a Call's
+// driver); a panic is reported as a late one.
+func (e *Executor) lateSafely(key policy.PolicyKey, src string, ai int, f func()) {
 	defer func() {
 		if v := recover(); v != nil {
-			h.e.latePanic(h.key, &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: src})
+			e.latePanic(key, &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: src})
 		}
 	}()
 	f()

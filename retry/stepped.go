@@ -287,13 +287,7 @@ func (k *Call[T]) guard() {
 // a panic in Discard is a late panic.
 func (k *Call[T]) late(v T, attempt int) {
 	c := &k.c
-	if c.discard == nil {
-		return
+	if c.discard != nil {
+		c.e.lateSafely(c.key, SourceDiscard, attempt, func() { c.discard(v) })
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			c.e.latePanic(c.key, &PanicError{Value: r, Stack: stack(), Attempt: attempt, Source: SourceDiscard})
-		}
-	}()
-	c.discard(v)
 }

@@ -34,9 +34,6 @@ func (t *driverTimer) start(e *Executor, d time.Duration) {
 	t.rt = time.NewTimer(d)
 }
 
-// armed reports whether t is armed.
-func (t *driverTimer) armed() bool { return t.rt != nil || t.vt != nil }
-
 // c returns the channel t fires on, nil when it is not armed.
 func (t *driverTimer) c() <-chan time.Time {
 	switch {

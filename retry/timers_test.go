@@ -14,7 +14,7 @@ func TestDriverTimerNoStaleFire(t *testing.T) {
 		tm.start(e, time.Microsecond)
 		time.Sleep(200 * time.Microsecond) // (real time: the pool serves the real clock)
 		tm.stop()                          // fired, never read
-		if tm.armed() {
+		if tm.rt != nil || tm.vt != nil {
 			t.Fatal("armed after stop")
 		}
 		var next driverTimer
@@ -30,7 +30,7 @@ func TestDriverTimerNoStaleFire(t *testing.T) {
 	tm.start(e, time.Microsecond)
 	<-tm.c()
 	tm.fired()
-	if tm.armed() || tm.c() != nil {
+	if (tm.rt != nil || tm.vt != nil) || tm.c() != nil {
 		t.Fatal("armed after it fired")
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"testing"
 )
 
-func TestParseAndWrite(t *testing.T) {
-	f, err := os.Open("testdata/sample.csv")
+// parseFile parses testdata/name.
+func parseFile(t *testing.T, name string) results {
+	t.Helper()
+	f, err := os.Open("testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -16,6 +18,11 @@ func TestParseAndWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res
+}
+
+func TestParseAndWrite(t *testing.T) {
+	res := parseFile(t, "sample.csv")
 	if got := res.scenarios(); strings.Join(got, ",") != "Success,Events" {
 		t.Fatalf("scenarios = %v, want Success,Events", got)
 	}
@@ -77,15 +84,7 @@ func FuzzParse(f *testing.F) {
 // Benchmarks without a library (the paired ones report differences) get no
 // table of their own.
 func TestWriteSkipsBenchmarksWithoutLibraries(t *testing.T) {
-	f, err := os.Open("testdata/paired.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	res, err := parse(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := parseFile(t, "paired.csv")
 	var out strings.Builder
 	if err := write(&out, res); err != nil {
 		t.Fatal(err)

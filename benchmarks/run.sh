@@ -21,6 +21,16 @@
 #   OUT        the document to write (default docs/benchmarks.md at the
 #              repository root).
 #   RAW        if set, also keep the raw go test output at this path.
+#   BEFORE     git revisions of this repository (commits, tags or
+#              branches), separated by spaces. The benchmarks module of each
+#              is built as it was at that revision (with the core of that
+#              revision) and run in every round beside this tree's, the
+#              binaries in an order rotated every round; the page then ends
+#              its results with a "Before and after" section per revision:
+#              benchstat's comparison with this tree, for the benchmarks
+#              both have. Each revision adds a run's length.
+#   RAW_BEFORE if set with BEFORE, a directory that keeps each revision's
+#              raw output (REV.txt).
 #
 # With the defaults the whole run takes two to four minutes.
 set -euo pipefail
@@ -57,14 +67,51 @@ echo "run.sh: installing benchstat $benchstat_version" >&2
 benchstat=$tmp/bin/benchstat
 
 (cd "$here" && GOWORK=off go test -c -o "$tmp/benchmarks.test" .)
+# befores lists the earlier revisions as given; before_revs their
+# commits, in the same order.
+befores=()
+before_revs=()
+for before in ${BEFORE:-}; do
+	rev=$(git -C "$root" rev-parse --verify --quiet "$before^{commit}") || {
+		echo "run.sh: BEFORE: '$before' is not a revision of this repository" >&2
+		exit 2
+	}
+	n=${#befores[@]}
+	echo "run.sh: building the benchmarks of $before ($rev)" >&2
+	mkdir "$tmp/before$n"
+	git -C "$root" archive "$rev" | tar -x -C "$tmp/before$n"
+	# -mod=mod: an older go.mod may lack a requirement that the workspace
+	# of its day supplied.
+	(cd "$tmp/before$n/benchmarks" && GOWORK=off go test -mod=mod -c -o "$tmp/before$n.test" .)
+	: >"$tmp/before$n.txt"
+	befores+=("$before")
+	before_revs+=("$rev")
+done
+
+# run_round ROUND BINARY OUTPUT runs every benchmark of BINARY once,
+# appending to OUTPUT.
+run_round() {
+	(cd "$here" && BENCH_ROUND=$1 "$2" -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" -test.count 1 -test.benchmem) | tee -a "$3" >&2
+}
 load_before=$(loadavg)
 load_rounds=""
 start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t0=$(date +%s)
 : >"$tmp/results.txt"
+# bins are the test binaries and outs their outputs: this tree's first,
+# then one per earlier revision. Round r starts with bins[r mod n].
+bins=("$tmp/benchmarks.test")
+outs=("$tmp/results.txt")
+for i in "${!befores[@]}"; do
+	bins+=("$tmp/before$i.test")
+	outs+=("$tmp/before$i.txt")
+done
 for round in $(seq 1 "$count"); do
 	echo "run.sh: round $round/$count: -bench '$bench' -benchtime $benchtime -benchmem (load $(loadavg))" >&2
-	(cd "$here" && BENCH_ROUND=$round "$tmp/benchmarks.test" -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" -test.count 1 -test.benchmem) | tee -a "$tmp/results.txt" >&2
+	for k in "${!bins[@]}"; do
+		j=$(((round + k) % ${#bins[@]}))
+		run_round "$round" "${bins[$j]}" "${outs[$j]}"
+	done
 	load_rounds="$load_rounds$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?') "
 done
 t1=$(date +%s)
@@ -72,11 +119,27 @@ load_after=$(loadavg)
 if [ -n "${RAW:-}" ]; then
 	cp "$tmp/results.txt" "$RAW"
 fi
+if [ -n "${RAW_BEFORE:-}" ] && [ ${#befores[@]} -gt 0 ]; then
+	mkdir -p "$RAW_BEFORE"
+	for i in "${!befores[@]}"; do
+		cp "$tmp/before$i.txt" "$RAW_BEFORE/${befores[$i]//\//_}.txt"
+	done
+fi
 
 # benchstat names its columns after the file; run it where the name is
 # short. Its footnotes go to stderr and are not wanted in the CSV.
 (cd "$tmp" && "$benchstat" -format csv -col /lib results.txt >bench.csv 2>/dev/null)
 (cd "$tmp" && "$benchstat" results.txt >bench.txt)
+# Only the benchmarks both revisions have: benchstat would list the
+# others with one side empty.
+common() { # common FILE OTHER: FILE's lines, less benchmarks OTHER lacks
+	awk 'FNR == NR { if ($1 ~ /^Benchmark/) seen[$1] = 1; next }
+		$1 !~ /^Benchmark/ || ($1 in seen)' "$2" "$1"
+}
+for i in "${!befores[@]}"; do
+	(cd "$tmp" && common "before$i.txt" results.txt >before.common && common results.txt "before$i.txt" >after.common)
+	(cd "$tmp" && "$benchstat" before=before.common after=after.common >"compare$i.txt")
+done
 (cd "$here" && GOWORK=off go run ./cmd/benchtable "$tmp/bench.csv") >"$tmp/tables.md"
 
 go_cpu=$(grep -m1 '^cpu:' "$tmp/results.txt" | sed 's/^cpu:[[:space:]]*//; s/[[:space:]]*$//' || true)
@@ -116,7 +179,7 @@ dependencies); this page is written by \`benchmarks/run.sh\`.
 | OS | $(uname -sr) |
 | Go | $(go version | sed 's/^go version //') |
 | load average (1, 5, 15 min) | before: $load_before; after: $load_after; 1-minute after each round: ${load_rounds% } |
-| command | $count rounds of \`go test -run '^\$' -bench '$bench' -benchtime $benchtime -count 1 -benchmem\` (a process per round, BENCH_ROUND=1..$count), summarised by benchstat $benchstat_version |
+| command | $count rounds of \`go test -run '^\$' -bench '$bench' -benchtime $benchtime -count 1 -benchmem\` (a process per round, BENCH_ROUND=1..$count), summarised by benchstat $benchstat_version${BEFORE:+; each round also ran the benchmarks of \`$BEFORE\`, in an order rotated by round (see "Before and after")} |
 | libraries | $(cd "$here" && GOWORK=off go list -m -f '{{.Path}} {{.Version}}' github.com/failsafe-go/failsafe-go github.com/cenkalti/backoff/v5 github.com/avast/retry-go/v4 github.com/sethvargo/go-retry github.com/hashicorp/go-retryablehttp github.com/grpc-ecosystem/go-grpc-middleware/v2 google.golang.org/grpc | paste -sd ';' - | sed 's/;/; /g') |
 
 $load_note
@@ -222,10 +285,40 @@ DOC
 
 </details>
 
+DOC
+	if [ ${#befores[@]} -gt 0 ]; then
+		cat <<DOC
+## Before and after
+
+The same rounds also ran the benchmarks module of each earlier revision
+below, with the core of that revision: in every round all the test
+binaries ran, one after the other, the one going first rotated every
+round, so that all saw the same load. Each comparison is benchstat's, for
+the benchmarks both revisions have (a benchmark added since has no
+"before"). "before" is the earlier revision, "after" this one; vs base is
+the change from before to after, with its p-value (~ means no
+significant difference at this count).
+
+DOC
+		for i in "${!befores[@]}"; do
+			cat <<DOC
+### Before: \`${befores[$i]}\` (commit \`${before_revs[$i]}\`)
+
+\`\`\`
+DOC
+			cat "$tmp/compare$i.txt"
+			cat <<DOC
+\`\`\`
+
+DOC
+		done
+	fi
+	cat <<DOC
 ## Reproducing
 
     benchmarks/run.sh            # COUNT=6 BENCHTIME=200ms by default
     COUNT=10 BENCHTIME=1s benchmarks/run.sh
+    BEFORE=<commit> benchmarks/run.sh  # beside an earlier revision
 
 CI only checks that every benchmark builds and runs once; it does not judge
 timings:

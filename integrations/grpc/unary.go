@@ -96,7 +96,12 @@ type unaryCall struct {
 	mu         sync.Mutex
 	replyFreed chan struct{} // closed when the reply is released, if awaited
 
-	first unaryAttempt // the first attempt's state, allocated with the call
+	// inlineAttempts hold the first attempt's state and, in a call whose
+	// attempts run inline, those of the later ones, alternately: the
+	// executor keeps only the latest value while the next attempt runs (to
+	// return should that one produce none), so the slot of the attempt
+	// before it is free. Attempts of other calls get states of their own.
+	inlineAttempts [2]unaryAttempt
 }
 
 // The states of the caller's reply message.
@@ -169,11 +174,18 @@ func (u *unaryCall) splitOptions(opts []grpc.CallOption) {
 
 func (u *unaryCall) attempt(actx context.Context) (*unaryAttempt, error) {
 	n := int(u.started.Add(1)) - 1
-	a := &u.first
-	if n > 0 {
+	var a *unaryAttempt
+	switch {
+	case n == 0:
+		a = &u.inlineAttempts[0]
+		if actx.Done() == u.ctx.Done() {
+			u.inline.Store(true)
+		}
+	case u.inline.Load():
+		a = &u.inlineAttempts[n%2]
+		*a = unaryAttempt{}
+	default:
 		a = &unaryAttempt{}
-	} else if actx.Done() == u.ctx.Done() {
-		u.inline.Store(true)
 	}
 	a.call = u
 	reply, owner, err := u.claimReply()

@@ -366,33 +366,71 @@ func (s *stubInvoker) invoke(_ context.Context, _ string, _, _ any, _ *grpc.Clie
 // every call fails with UNAVAILABLE. Both sides must invoke the stub the
 // same number of times.
 func BenchmarkGRPCInvokerPairs(b *testing.B) {
-	ctx := context.Background()
-	req, reply := &healthpb.HealthCheckRequest{}, &healthpb.HealthCheckResponse{}
-	method := healthpb.Health_Check_FullMethodName
-	opts := []grpc.CallOption{grpc.StaticMethod()} // what generated clients pass
-	rego := regoUnaryInterceptor()
-	middleware := middlewareInterceptor()
-	through := func(i grpc.UnaryClientInterceptor, s *stubInvoker) func() error {
-		if i == nil {
-			return func() error { return s.invoke(ctx, method, req, reply, nil, opts...) }
-		}
-		return func() error { return i(ctx, method, req, reply, nil, s.invoke, opts...) }
-	}
-	for _, sc := range []struct {
-		name    string
-		failOdd bool
-	}{{"success", false}, {"retry", true}} {
+	for _, sc := range invokerScenarios {
 		for _, p := range []struct {
 			name string
 			i    grpc.UnaryClientInterceptor
-		}{{"none", nil}, {"go-grpc-middleware", middleware}} {
+		}{{"none", nil}, {"go-grpc-middleware", middlewareInterceptor()}} {
 			if p.i == nil && sc.failOdd {
 				continue
 			}
 			b.Run("scenario="+sc.name+"/base="+p.name, func(b *testing.B) {
 				bs, fs := &stubInvoker{failOdd: sc.failOdd}, &stubInvoker{failOdd: sc.failOdd}
-				paired(b, through(p.i, bs), through(rego, fs))
+				paired(b, throughStub(p.i, bs), throughStub(regoUnaryInterceptor(), fs))
 				expect(b, "invocations", fs.calls, bs.calls)
+			})
+		}
+	}
+}
+
+// invokerScenarios are the stub invoker's: every call succeeds at once,
+// or the first attempt of every call fails with UNAVAILABLE.
+var invokerScenarios = []struct {
+	name    string
+	failOdd bool
+}{{"success", false}, {"retry", true}}
+
+// throughStub returns a call of the health check's method through i
+// (directly when i is nil) to s, with the options generated clients pass.
+func throughStub(i grpc.UnaryClientInterceptor, s *stubInvoker) func() error {
+	ctx := context.Background()
+	req, reply := &healthpb.HealthCheckRequest{}, &healthpb.HealthCheckResponse{}
+	method := healthpb.Health_Check_FullMethodName
+	opts := []grpc.CallOption{grpc.StaticMethod()}
+	if i == nil {
+		return func() error { return s.invoke(ctx, method, req, reply, nil, opts...) }
+	}
+	invoke := grpc.UnaryInvoker(s.invoke) // one method value, not one per call
+	return func() error { return i(ctx, method, req, reply, nil, invoke, opts...) }
+}
+
+// BenchmarkGRPCInvoker makes GRPCInvokerPairs' calls one library at a
+// time, for their allocations and bytes: what each interceptor allocates
+// beside the stub invoker's copies of the metadata (lib=none calls the
+// stub directly; in scenario=retry it is not run, having no retry).
+func BenchmarkGRPCInvoker(b *testing.B) {
+	for _, sc := range invokerScenarios {
+		for _, lib := range []struct {
+			name string
+			i    grpc.UnaryClientInterceptor
+		}{{libNone, nil}, {libGRPCMiddleware, middlewareInterceptor()}, {libRegoInterceptor, regoUnaryInterceptor()}} {
+			if lib.i == nil && sc.failOdd {
+				continue
+			}
+			b.Run("scenario="+sc.name+"/"+lib.name, func(b *testing.B) {
+				s := &stubInvoker{failOdd: sc.failOdd}
+				call := throughStub(lib.i, s)
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if err := call(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				perCall := int64(1)
+				if sc.failOdd {
+					perCall = 2
+				}
+				expect(b, "invocations", s.calls, perCall*int64(b.N))
 			})
 		}
 	}

@@ -244,6 +244,12 @@ The scenarios:
   minimum); go-grpc-middleware is its v2 retry interceptor (3 attempts on
   UNAVAILABLE, no backoff). lib=none is the bare call without retries: the
   floor. The libraries run in an order rotated by round.
+- **GRPCInvoker**: the same calls through the interceptors alone, to a
+  unary invoker that answers at once and fills the \`grpc.Header\`,
+  \`grpc.Trailer\` and \`grpc.Peer\` options with copies, as gRPC does
+  (scenario=retry: the first attempt of every call fails with
+  UNAVAILABLE, trailers-only). It shows what each interceptor allocates
+  itself; lib=none calls the invoker directly.
 - **HTTPGet**, **HTTP503**: a GET to a real \`net/http\` server on loopback,
   each library on a base transport of its own; in HTTP503 the first attempt
   gets a 503 with a short body, which every library reads before retrying,

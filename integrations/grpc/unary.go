@@ -39,9 +39,10 @@ func UnaryClientInterceptor(opts Options) grpc.UnaryClientInterceptor {
 		if cfg.filter != nil && !cfg.filter(method) {
 			return invoker(ctx, method, req, reply, cc, callOpts...)
 		}
-		u := &unaryCall{Context: ctx, cfg: cfg, method: method, req: req, reply: reply, cc: cc, invoker: invoker}
+		u := newUnaryCall()
+		u.ctx, u.cfg, u.method, u.req, u.reply, u.cc, u.invoker = ctx, cfg, method, req, reply, cc, invoker
 		u.splitOptions(callOpts)
-		a, _, err := retry.DoValueWith[*unaryAttempt](u, cfg.executor(), cfg.keyFor(method), unaryOp, retry.CallOptions[*unaryAttempt]{})
+		a, _, err := retry.DoValueWith[*unaryAttempt](ctx, cfg.executor(), cfg.keyFor(method), u.op, retry.CallOptions[*unaryAttempt]{})
 		// The caller's reply is the caller's again: no attempt still
 		// running (a cancelled hedge, one launched as the call ended) may
 		// claim it or be decoding into it once the call returns.
@@ -49,30 +50,43 @@ func UnaryClientInterceptor(opts Options) grpc.UnaryClientInterceptor {
 		if a != nil {
 			u.deliver(a, err == nil)
 			if err != nil && a.outlasts {
-				return pushbackDeadlineError(a.err)
+				err = pushbackDeadlineError(a.err)
+				u.recycle()
+				return err
 			}
 		}
-		return callError(err)
+		err = callError(err)
+		u.recycle()
+		return err
 	}
 }
 
-// unaryCall is the state of one intercepted unary call. It is also the
-// context the call runs under: the caller's context, through which each
-// attempt finds the call (see unaryOp). One allocation thus holds the
-// state, the context and, with the static unaryOp, the operation.
+// unaryCall is the state of one intercepted unary call. Calls whose
+// attempts all ran within the interceptor's call to the executor are
+// reused (see recycle): a call then allocates no state of its own.
 type unaryCall struct {
-	context.Context // the caller's
-	cfg             *config
-	method          string
-	req             any
-	reply           any
-	cc              *grpc.ClientConn
-	invoker         grpc.UnaryInvoker
-	opts            []grpc.CallOption // the caller's, without the ones below
+	ctx     context.Context // the caller's
+	cfg     *config
+	method  string
+	req     any
+	reply   any
+	cc      *grpc.ClientConn
+	invoker grpc.UnaryInvoker
+	opts    []grpc.CallOption // the caller's, without the ones below
 
 	callerOutputs
 
+	// op is the operation the executor runs: u.attempt, made once for the
+	// life of the (reused) call state rather than per call.
+	op func(context.Context) (*unaryAttempt, error)
+
 	started atomic.Int32 // attempts started
+	// inline is set by a first attempt whose context ends exactly when
+	// the caller's does (the same Done channel): one the executor cannot
+	// cancel alone, so not a hedge, and the call runs its attempts one at
+	// a time within DoValueWith. Hedged calls give every attempt a context
+	// of its own, which may outlive the call: their state is not reused.
+	inline atomic.Bool
 
 	// The caller's reply is decoded into by one attempt at a time; attempts
 	// that start while it is in use (hedges) decode into their own. The
@@ -82,7 +96,12 @@ type unaryCall struct {
 	mu         sync.Mutex
 	replyFreed chan struct{} // closed when the reply is released, if awaited
 
-	first unaryAttempt // the first attempt's state, allocated with the call
+	// inlineAttempts hold the first attempt's state and, in a call whose
+	// attempts run inline, those of the later ones, alternately: the
+	// executor keeps only the latest value while the next attempt runs (to
+	// return should that one produce none), so the slot of the attempt
+	// before it is free. Attempts of other calls get states of their own.
+	inlineAttempts [2]unaryAttempt
 }
 
 // The states of the caller's reply message.
@@ -93,20 +112,32 @@ const (
 	replyClosed         // the call is returning: no attempt may claim it
 )
 
-type unaryKey struct{}
+// unaryCalls holds the states of calls that have returned, for reuse.
+var unaryCalls sync.Pool
 
-// Value makes the call findable from its attempts' contexts.
-func (u *unaryCall) Value(key any) any {
-	if _, ok := key.(unaryKey); ok {
+func newUnaryCall() *unaryCall {
+	if u, ok := unaryCalls.Get().(*unaryCall); ok {
 		return u
 	}
-	return u.Context.Value(key)
+	u := &unaryCall{}
+	u.op = u.attempt
+	return u
 }
 
-// unaryOp is the operation the executor runs: it finds its call in the
-// attempt's context, which derives from the call.
-func unaryOp(actx context.Context) (*unaryAttempt, error) {
-	return actx.Value(unaryKey{}).(*unaryCall).attempt(actx)
+// recycle hands the state of a call that has returned back for reuse, if
+// nothing can still reach it: no attempt of the call runs any longer (it
+// ran inline) and nothing the call returned points into it. The executor
+// and gRPC forget the attempt's context, options and metadata addresses
+// once the attempt returns; the context the attempts ran under is the
+// caller's, not this state, so a context kept past the call stays valid.
+func (u *unaryCall) recycle() {
+	if !u.inline.Load() {
+		return
+	}
+	op := u.op
+	*u = unaryCall{}
+	u.op = op
+	unaryCalls.Put(u)
 }
 
 // unaryAttempt is the value of one attempt.
@@ -143,8 +174,17 @@ func (u *unaryCall) splitOptions(opts []grpc.CallOption) {
 
 func (u *unaryCall) attempt(actx context.Context) (*unaryAttempt, error) {
 	n := int(u.started.Add(1)) - 1
-	a := &u.first
-	if n > 0 {
+	var a *unaryAttempt
+	switch {
+	case n == 0:
+		a = &u.inlineAttempts[0]
+		if actx.Done() == u.ctx.Done() {
+			u.inline.Store(true)
+		}
+	case u.inline.Load():
+		a = &u.inlineAttempts[n%2]
+		*a = unaryAttempt{}
+	default:
 		a = &unaryAttempt{}
 	}
 	a.call = u
@@ -183,13 +223,13 @@ func (u *unaryCall) attempt(actx context.Context) (*unaryAttempt, error) {
 	// gRPC hands a trailers-only failure no header (nil); one that came
 	// after the headers gets them, empty or not.
 	a.committed = a.header != nil
-	a.ownDeadline = ownDeadline(u.Context, actx, err)
+	a.ownDeadline = ownDeadline(u.ctx, actx, err)
 	v, _ := u.cfg.cls.judge(a.trailer, a.ownDeadline, err)
 	if a.committed && v.kind == classify.OutcomeRetryable {
 		v = verdict{kind: classify.OutcomeNonRetryable, reason: ReasonCommitted}
 	}
 	if v.delay > 0 {
-		a.outlasts = outlastsDeadline(u.Context, v.delay)
+		a.outlasts = outlastsDeadline(u.ctx, v.delay)
 	}
 	return a, mark(v, err)
 }

@@ -14,7 +14,8 @@ import (
 )
 
 // The caller's Header, Trailer and Peer options get the values of the
-// attempt whose result the call returns, after a retry as on a first try.
+// attempt whose result the call returns, after retries as on a first try
+// (the third attempt's state takes the place of the first's).
 func TestUnaryOutputOptionsFromReturnedAttempt(t *testing.T) {
 	failed := 0
 	srv := &testServer{unary: func(ctx context.Context, n int, req *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
@@ -27,7 +28,7 @@ func TestUnaryOutputOptionsFromReturnedAttempt(t *testing.T) {
 		return &testgrpc.SimpleResponse{}, nil
 	}}
 	client := dial(t, srv, regogrpc.Options{Executor: executor(retries(3), nil, nil)})
-	for _, fails := range []int{0, 1} {
+	for _, fails := range []int{0, 1, 2} {
 		failed = srv.count("UnaryCall") + fails
 		var (
 			header, trailer metadata.MD
@@ -49,13 +50,14 @@ func TestUnaryOutputOptionsFromReturnedAttempt(t *testing.T) {
 	}
 }
 
-// A call that fails keeps the last attempt's trailer and peer.
+// A call that fails keeps the last attempt's trailer and peer, also when
+// that attempt's state took the place of an earlier one's.
 func TestUnaryOutputOptionsOnFailure(t *testing.T) {
 	srv := &testServer{unary: func(ctx context.Context, n int, req *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
 		_ = grpc.SetTrailer(ctx, metadata.Pairs("n", string(rune('0'+n))))
 		return nil, status.Error(codes.Unavailable, "down")
 	}}
-	client := dial(t, srv, regogrpc.Options{Executor: executor(retries(2), nil, nil)})
+	client := dial(t, srv, regogrpc.Options{Executor: executor(retries(4), nil, nil)})
 	var (
 		trailer metadata.MD
 		p       peer.Peer
@@ -64,8 +66,8 @@ func TestUnaryOutputOptionsOnFailure(t *testing.T) {
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("err %v, want Unavailable", err)
 	}
-	if got := trailer.Get("n"); len(got) != 1 || got[0] != "1" {
-		t.Errorf("trailer %v, want the second attempt's", trailer)
+	if got := trailer.Get("n"); len(got) != 1 || got[0] != "3" {
+		t.Errorf("trailer %v, want the fourth attempt's", trailer)
 	}
 	if p.Addr == nil {
 		t.Error("the Peer option was not filled")

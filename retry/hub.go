@@ -36,6 +36,24 @@ type hub[T any] struct {
 	hs    hedgeState
 	slots [inlineSlots]slot
 	resIn [inlineSlots]result[T]
+	// jobs are the attempts' orders, by launch index: the coordinator
+	// writes one before it starts the attempt's goroutine, which then
+	// only reads it. Passing them as arguments of the go statement would
+	// allocate a closure to hold them at every launch.
+	jobs   []job[T]
+	jobsIn [inlineSlots]job[T]
+	// runs are a pooled hub's goroutine bodies, made with the hub and
+	// kept with it across calls: starting one allocates nothing.
+	runs [inlineSlots]func()
+}
+
+// job is what an attempt goroutine needs: the operation, the attempt's
+// context and index, and the permits to complete if its result is late.
+type job[T any] struct {
+	op  invoker[T]
+	ctx context.Context
+	ai  int
+	lg  lateGates
 }
 
 // inlineSlots is how many attempts' slots the hub holds: calls that allow
@@ -62,11 +80,14 @@ type lateGates struct {
 	timing int8
 }
 
-func (c *engine[T]) lateGates(s *slot) lateGates {
+// lateGatesOf sets *lg to what the attempt of slot s needs to complete
+// its permits itself; lg is zero (a pooled hub's jobs are cleared when
+// the hub is handed back) and stays so when s holds none.
+func (c *engine[T]) lateGatesOf(s *slot, lg *lateGates) {
 	if s.perm.n == 0 {
-		return lateGates{}
+		return
 	}
-	return lateGates{perm: s.perm, a: c.slotAttempt(s), start: s.start, timing: c.plan(s.isHedge).timing}
+	*lg = lateGates{perm: s.perm, a: c.slotAttempt(s), start: s.start, timing: c.plan(s.isHedge).timing}
 }
 
 // newHub returns a hub for a call of up to maxAttempts attempts. Hubs of
@@ -78,10 +99,15 @@ func newHub[T any](e *Executor, key policy.PolicyKey, maxAttempts int, discard f
 		h, _ = e.hubs.Get().(*hub[T]) // (a hub of another T is dropped)
 		if h == nil {
 			h = &hub[T]{results: make(chan int, inlineSlots), pooled: true}
+			for i := range h.runs {
+				si := i
+				h.runs[i] = func() { h.run(si) }
+			}
 		}
 		h.res = h.resIn[:maxAttempts:maxAttempts]
+		h.jobs = h.jobsIn[:maxAttempts:maxAttempts]
 	} else {
-		h = &hub[T]{results: make(chan int, maxAttempts), res: make([]result[T], maxAttempts)}
+		h = &hub[T]{results: make(chan int, maxAttempts), res: make([]result[T], maxAttempts), jobs: make([]job[T], maxAttempts)}
 	}
 	h.discard, h.e, h.key = discard, e, key
 	h.refs.Store(1)
@@ -94,8 +120,8 @@ func (h *hub[T]) unref() {
 	if h.refs.Add(-1) != 0 || !h.pooled {
 		return
 	}
-	e, results := h.e, h.results
-	*h = hub[T]{results: results, pooled: true}
+	e, results, runs := h.e, h.results, h.runs
+	*h = hub[T]{results: results, pooled: true, runs: runs}
 	e.hubs.Put(h)
 }
 
@@ -106,21 +132,37 @@ func (h *hub[T]) take(si int) result[T] {
 	return r
 }
 
+// job returns the order of the attempt of launch index si, to be filled
+// before start.
+func (h *hub[T]) job(si int) *job[T] { return &h.jobs[si] }
+
+// start starts the goroutine of the attempt of launch index si, whose job
+// the coordinator has filled.
+func (h *hub[T]) start(si int) {
+	h.refs.Add(1)
+	if si < len(h.runs) && h.runs[si] != nil {
+		go h.runs[si]()
+		return
+	}
+	go h.run(si)
+}
+
 // run is the body of an attempt goroutine.
-func (h *hub[T]) run(op invoker[T], ctx context.Context, si, ai int, lg lateGates) {
-	r := result[T]{slot: si, ai: ai}
+func (h *hub[T]) run(si int) {
+	j := &h.jobs[si]
+	r := result[T]{slot: si, ai: j.ai}
 	done := false
 	defer func() {
 		if !done {
 			if v := recover(); v != nil {
-				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: SourceOperation}
+				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: j.ai, Source: SourceOperation}
 			} else {
 				r.err = errGoexit
 			}
 		}
-		h.deliver(r, &lg)
+		h.deliver(r, &j.lg)
 	}()
-	r.val, r.err = op.invoke(ctx)
+	r.val, r.err = j.op.invoke(j.ctx)
 	done = true
 }
 

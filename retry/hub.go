@@ -30,6 +30,10 @@ type hub[T any] struct {
 	// The last one hands a pooled hub back to its executor's pool.
 	refs   atomic.Int32
 	pooled bool
+	// used is how many of the inline slots (and jobs) the call may have
+	// touched, set by the coordinator as it lets go of the hub: a pooled
+	// hub's reset clears no more.
+	used int
 	// hs is the coordinator's hedging state, and slots room for the
 	// slots of a call of up to inlineSlots attempts, allocated with the
 	// hub; the attempt goroutines never touch them.
@@ -120,9 +124,27 @@ func (h *hub[T]) unref() {
 	if h.refs.Add(-1) != 0 || !h.pooled {
 		return
 	}
-	e, results, runs := h.e, h.results, h.runs
-	*h = hub[T]{results: results, pooled: true, runs: runs}
+	e := h.e
+	h.reset()
 	e.hubs.Put(h)
+}
+
+// reset empties a pooled hub for its next call, in place: a hub built
+// anew in a temporary and copied would take a frame larger than an attempt
+// goroutine's initial stack, which would grow it at every call. Its
+// channel is empty (every result sent on it was taken), and so are the
+// results (take clears them).
+func (h *hub[T]) reset() {
+	n := h.used
+	if n > inlineSlots {
+		n = inlineSlots
+	}
+	clear(h.slots[:n])
+	clear(h.jobsIn[:n])
+	h.hs = hedgeState{}
+	h.res, h.jobs, h.discard, h.e = nil, nil, nil, nil
+	h.key = policy.PolicyKey{}
+	h.closed, h.used = false, 0
 }
 
 // take returns the result announced as launch index si, and forgets it.

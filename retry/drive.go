@@ -43,7 +43,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 				a = c.resultIn(&r)
 				continue
 			}
-			j := c.hub.job(a.si)
+			j := c.hub.jobOf(a.si)
 			j.op, j.ctx, j.ai = c.op, s.actx, s.rec
 			c.lateGatesOf(s, &j.lg)
 			c.hub.start(a.si)

@@ -154,9 +154,9 @@ func (h *hub[T]) take(si int) result[T] {
 	return r
 }
 
-// job returns the order of the attempt of launch index si, to be filled
+// jobOf returns the order of the attempt of launch index si, to be filled
 // before start.
-func (h *hub[T]) job(si int) *job[T] { return &h.jobs[si] }
+func (h *hub[T]) jobOf(si int) *job[T] { return &h.jobs[si] }
 
 // start starts the goroutine of the attempt of launch index si, whose job
 // the coordinator has filled.

@@ -102,11 +102,7 @@ func newHub[T any](e *Executor, key policy.PolicyKey, maxAttempts int, discard f
 	if maxAttempts <= inlineSlots {
 		h, _ = e.hubs.Get().(*hub[T]) // (a hub of another T is dropped)
 		if h == nil {
-			h = &hub[T]{results: make(chan int, inlineSlots), pooled: true}
-			for i := range h.runs {
-				si := i
-				h.runs[i] = func() { h.run(si) }
-			}
+			h = newPooledHub[T]()
 		}
 		h.res = h.resIn[:maxAttempts:maxAttempts]
 		h.jobs = h.jobsIn[:maxAttempts:maxAttempts]
@@ -115,6 +111,18 @@ func newHub[T any](e *Executor, key policy.PolicyKey, maxAttempts int, discard f
 	}
 	h.discard, h.e, h.key = discard, e, key
 	h.refs.Store(1)
+	return h
+}
+
+// newPooledHub makes a hub for the pool, with its goroutine bodies. (Apart
+// from newHub: a variable the bodies captured and newHub assigns again
+// would be moved to the heap on every call.)
+func newPooledHub[T any]() *hub[T] {
+	h := &hub[T]{results: make(chan int, inlineSlots), pooled: true}
+	for i := range h.runs {
+		si := i
+		h.runs[i] = func() { h.run(si) }
+	}
 	return h
 }
 

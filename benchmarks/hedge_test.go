@@ -13,16 +13,24 @@ import (
 	"github.com/failsafe-go/failsafe-go/hedgepolicy"
 )
 
-// triggerNow is a hedge trigger that launches the hedge at once: rego's
-// fixed delay is at least policy.MinHedgeDelay, so a zero delay takes a
-// trigger of the caller's own.
+// triggerNow names a hedge trigger that launches the hedge at once:
+// rego's fixed delay is at least policy.MinHedgeDelay, so a zero delay
+// takes a trigger of the caller's own.
 const triggerNow policy.HedgeTrigger = "now"
+
+// nowTrigger is that trigger. It reads no latencies and says so
+// (hedge.LatencyReader), as a user's trigger would: the executor then
+// keeps none for its calls, as for the fixed delay.
+type nowTrigger struct{}
+
+func (nowTrigger) Delay(hedge.TriggerInput) (time.Duration, string, bool) { return 0, "now", true }
+func (nowTrigger) ReadsLatency() bool                                     { return false }
 
 // hedgeCall makes one hedged call of op (one primary, at most one hedge).
 type hedgeCall func(op func(context.Context) error) error
 
 // hedgeCases are the hedging libraries, each launching its hedge after
-// delay: rego's executor (delay 0 through triggerNow; two attempts, as
+// delay: rego's executor (delay 0 through nowTrigger; two attempts, as
 // hedges count toward MaxAttempts), a hand-written
 // hedge (handHedge) and failsafe-go's hedgepolicy, whose operation reads
 // the execution's context so that the losing attempt is cancelled.
@@ -34,9 +42,7 @@ func hedgeCases(delay time.Duration, body func(b *testing.B, call hedgeCall)) []
 		if delay == 0 {
 			hp.Trigger = triggerNow
 			opts.HedgeTriggers = hedge.NewRegistry()
-			opts.HedgeTriggers.Register(triggerNow, hedge.TriggerFunc(func(hedge.TriggerInput) (time.Duration, string, bool) {
-				return 0, "now", true
-			}))
+			opts.HedgeTriggers.Register(triggerNow, nowTrigger{})
 		}
 		opts.Provider = staticPolicy(policy.EffectivePolicy{Retry: policy.RetryPolicy{MaxAttempts: 2}, Hedge: hp})
 		exec := retry.NewExecutor(opts)

@@ -77,3 +77,20 @@ func ExampleRegistry_Register() {
 	// Output:
 	// 20ms warmup_fixed true
 }
+
+// now hedges at once: it reads no latencies, and says so.
+type now struct{}
+
+func (now) Delay(hedge.TriggerInput) (time.Duration, string, bool) { return 0, "now", true }
+func (now) ReadsLatency() bool                                     { return false }
+
+// A trigger that reads no latencies says so: an executor keeping its own
+// latencies then tracks none for its calls.
+func ExampleLatencyReader() {
+	reg := hedge.NewRegistry()
+	reg.Register("now", now{})
+	trig, _ := reg.Get("now")
+	fmt.Println(hedge.ReadsLatency(trig), hedge.ReadsLatency(hedge.Quantile{Q: 0.95}))
+	// Output:
+	// false true
+}

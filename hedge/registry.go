@@ -55,6 +55,9 @@ func (Fixed) Delay(in TriggerInput) (time.Duration, string, bool) {
 	return in.Policy.Delay, "fixed", true
 }
 
+// ReadsLatency returns false: the fixed delay needs no latencies.
+func (Fixed) ReadsLatency() bool { return false }
+
 // Quantile launches a hedge once the attempts of the step have run for the
 // key's recent Q-quantile latency: the first hedge at the quantile, later
 // ones spaced by the same amount. The quantile is read with Tracker.Bound,
@@ -85,6 +88,9 @@ func (q Quantile) Delay(in TriggerInput) (time.Duration, string, bool) {
 	}
 	return in.Policy.Delay, "warmup_fixed", true
 }
+
+// ReadsLatency returns true: the quantile is read from TriggerInput.Latency.
+func (Quantile) ReadsLatency() bool { return true }
 
 // reason names the quantile without allocating for the common ones.
 func (q Quantile) reason() string {

@@ -39,3 +39,26 @@ type TriggerFunc func(in TriggerInput) (time.Duration, string, bool)
 
 // Delay calls f(in).
 func (f TriggerFunc) Delay(in TriggerInput) (time.Duration, string, bool) { return f(in) }
+
+// LatencyReader is implemented by a Trigger that tells whether its Delay
+// reads TriggerInput.Latency. The executor feeds its own latency trackers
+// (ExecutorOptions.Latencies nil) only from calls whose trigger may read
+// them: a trigger whose ReadsLatency returns false is given a nil Latency
+// and spares its calls the tracking (two clock readings and a histogram
+// update per call). Latencies the caller supplied are fed whatever the
+// trigger, since the caller may read them; the trigger is then given the
+// key's tracker. A trigger that does not implement LatencyReader is taken
+// to read latencies: see ReadsLatency.
+type LatencyReader interface {
+	ReadsLatency() bool
+}
+
+// ReadsLatency reports whether trigger t may read TriggerInput.Latency:
+// false only when t implements LatencyReader and says so. Fixed reads
+// none; Quantile does; a TriggerFunc may.
+func ReadsLatency(t Trigger) bool {
+	if r, ok := t.(LatencyReader); ok {
+		return r.ReadsLatency()
+	}
+	return true
+}

@@ -1,6 +1,8 @@
 package hedge
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,4 +113,62 @@ func TestRegisterMisusePanics(t *testing.T) {
 
 func policyWithDelay() policy.HedgePolicy {
 	return policy.HedgePolicy{Enabled: true, Delay: 50 * time.Millisecond}
+}
+
+// blind is a user-written trigger that says it reads no latencies.
+type blind struct{}
+
+func (blind) Delay(in TriggerInput) (time.Duration, string, bool) {
+	return in.Policy.Delay, "blind", true
+}
+func (blind) ReadsLatency() bool { return false }
+
+func TestReadsLatency(t *testing.T) {
+	tf := TriggerFunc(func(TriggerInput) (time.Duration, string, bool) { return 0, "f", true })
+	for _, tc := range []struct {
+		name string
+		trig Trigger
+		want bool
+	}{
+		{"fixed", Fixed{}, false},
+		{"quantile", Quantile{Q: 0.95}, true},
+		{"TriggerFunc: may read", tf, true},
+		{"LatencyReader saying false", blind{}, false},
+	} {
+		if got := ReadsLatency(tc.trig); got != tc.want {
+			t.Errorf("%s: ReadsLatency %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	reg := NewRegistry()
+	for _, name := range []policy.HedgeTrigger{policy.TriggerP50, policy.TriggerP90, policy.TriggerP95, policy.TriggerP99} {
+		if tr, _ := reg.Get(name); !ReadsLatency(tr) {
+			t.Errorf("built-in %s says it reads no latencies", name)
+		}
+	}
+	if tr, _ := reg.Get(policy.TriggerFixed); ReadsLatency(tr) {
+		t.Error("the fixed trigger says it reads latencies")
+	}
+}
+
+// The trigger docs/hedging.md shows is ExampleLatencyReader's.
+func TestLatencyReaderSnippet(t *testing.T) {
+	doc, err := os.ReadFile("../docs/hedging.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("example_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, code, ok := strings.Cut(string(doc), "`hedge.LatencyReader`")
+	if ok {
+		_, code, ok = strings.Cut(code, "```go\n")
+	}
+	if !ok {
+		t.Fatal("docs/hedging.md shows no LatencyReader snippet")
+	}
+	code, _, _ = strings.Cut(code, "```")
+	if len(code) < 100 || !strings.Contains(string(src), code) {
+		t.Fatalf("the snippet in docs/hedging.md is not the trigger of ExampleLatencyReader:\n%s", code)
+	}
 }

@@ -43,8 +43,10 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 				a = c.resultIn(&r)
 				continue
 			}
-			c.hub.refs.Add(1)
-			go c.hub.run(c.op, s.actx, a.si, s.rec, c.lateGates(s))
+			j := c.hub.jobOf(a.si)
+			j.op, j.ctx, j.ai = c.op, s.actx, s.rec
+			c.lateGatesOf(s, &j.lg)
+			c.hub.start(a.si)
 			a = c.started()
 		case aSleep:
 			a = c.woke(c.sleep(a.d))
@@ -64,6 +66,9 @@ func (c *engine[T]) await(a act) act {
 	switch a.hedge {
 	case HedgeArm:
 		c.stopHedgeTimer()
+		if a.d <= 0 && c.idle() {
+			return c.hedgeDue()
+		}
 		c.hedgeTimer.start(c.e, a.d)
 	case HedgeStop:
 		c.stopHedgeTimer()
@@ -87,6 +92,26 @@ func (c *engine[T]) await(a act) act {
 		c.ctxDone = true
 		return c.callDone()
 	}
+}
+
+// idle reports that no event awaits the coordinator: no result has
+// arrived and the call's context has not ended. A hedge due at once (a
+// trigger's zero delay) is then launched without arming a timer: a timer
+// of no delay is ready as soon as it is armed, so await's select would
+// take it, being the only event ready. When another is, the timer is
+// armed and the select chooses, as it always did.
+func (c *engine[T]) idle() bool {
+	if len(c.hub.results) > 0 {
+		return false
+	}
+	if !c.ctxDone {
+		select {
+		case <-c.callCtx.Done():
+			return false
+		default:
+		}
+	}
+	return true
 }
 
 func (c *engine[T]) invokeInline(ai int, ctx context.Context) (v T, pe *PanicError, err error) {

@@ -428,7 +428,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 		actx = observe.WithAttempt(actx, info)
 	}
 	s.actx = actx
-	if c.recording || c.tracking() || c.plan(isHedge).timing == timeAlways {
+	if c.timesStart(isHedge) {
 		if si == 0 && c.recording && c.rplan.timing < timeAlways {
 			// Nothing worth timing happened since the call started (no
 			// gate that may wait was asked): reuse its reading (clock
@@ -457,6 +457,15 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 	c.inflight++
 	s.ran = true
 	return act{kind: aLaunch, si: si}
+}
+
+// timesStart reports whether the launch of an attempt reads the clock:
+// for its record, for gates that want its latency, and for the latency
+// tracker, which times a step from its primary's launch (a hedge's own
+// start is of no use to it).
+func (c *engine[T]) timesStart(isHedge bool) bool {
+	timing := c.plan(isHedge).timing
+	return c.recording || timing == timeAlways || (c.tracking() && (!isHedge || timing == timeEnd))
 }
 
 // handle processes the result of one attempt.

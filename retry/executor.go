@@ -107,7 +107,8 @@ type ExecutorOptions struct {
 	Overload *admission.Gates
 	// Latencies keeps per-key latencies for the latency-aware hedge
 	// triggers. If nil, the executor keeps its own, on Clock, and feeds it
-	// only from calls whose trigger is not the fixed delay. A Latencies
+	// only from calls whose trigger may read latencies (see
+	// hedge.LatencyReader: not the fixed delay). A Latencies
 	// given here must run on the same clock as the executor: observations
 	// are stamped with the executor's time.
 	Latencies *hedge.Latencies

@@ -45,10 +45,11 @@ func (c *engine[T]) startHedging() {
 			c.tl.Attributes[observe.AttrHedgeTriggerError] = "unknown trigger " + string(p.Hedge.Trigger) + "; using fixed delay"
 		}
 	}
-	// The fixed delay reads no latencies: when nobody else can read the
-	// executor's own trackers either, the call feeds none (and spares a
-	// clock reading per attempt).
-	if _, fixed := c.trigger.(hedge.Fixed); !fixed || !c.e.ownLatencies {
+	// A trigger that reads no latencies (the fixed delay, or one that says
+	// so: hedge.LatencyReader): when nobody else can read the executor's
+	// own trackers either, the call feeds none (and spares two clock
+	// readings).
+	if hedge.ReadsLatency(c.trigger) || !c.e.ownLatencies {
 		c.tracker = c.e.latencies.For(c.key)
 		if c.tracker != nil && c.tracker == c.e.latencies.Overflow() {
 			c.e.overflowed(OverflowLatencies, c.key)

@@ -13,7 +13,9 @@ import (
 
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/controlplane"
+	"github.com/aponysus/rego/hedge"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/regotest"
@@ -523,5 +525,48 @@ func TestCancelledByCallEndRecordsCallEnded(t *testing.T) {
 	}
 	if h := res.tl.Attempts[1]; h.HedgeReason != "trigger_fixed" {
 		t.Fatalf("hedge record %+v", h)
+	}
+}
+
+// A trigger's zero delay launches the hedge at once, on the real clock as
+// on a virtual one (the goroutine driver arms no timer for it): the hedge
+// wins, the primary is cancelled, and so on call after call (the pooled
+// hub is reused), with and without a timeline. A second hedge due at once
+// after a first that failed launches too.
+func TestZeroDelayHedgeLaunchesAtOnce(t *testing.T) {
+	reg := hedge.NewRegistry()
+	reg.Register("now", hedge.TriggerFunc(func(hedge.TriggerInput) (time.Duration, string, bool) { return 0, "now", true }))
+	p := hedged(3, 2, time.Hour)
+	p.Hedge.Trigger = "now"
+	for _, clk := range []clock.Clock{clock.Real{}, regotest.NewClock(time.Time{})} {
+		exec := retry.NewExecutor(retry.ExecutorOptions{
+			Clock:         clk,
+			HedgeTriggers: reg,
+			Provider:      &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{key: p}},
+		})
+		for i := 0; i < 50; i++ {
+			timeline := i%2 == 0
+			v, tl, err := retry.DoValueWith(context.Background(), exec, key, func(ctx context.Context) (string, error) {
+				info, _ := observe.AttemptFromContext(ctx)
+				switch info.HedgeIndex {
+				case 0:
+					<-ctx.Done()
+					return "", ctx.Err()
+				case 1:
+					return "", errA // retryable: the step goes on
+				}
+				return "hedge2", nil
+			}, retry.CallOptions[string]{Timeline: timeline})
+			if err != nil || v != "hedge2" {
+				t.Fatalf("%T call %d: %q %v", clk, i, v, err)
+			}
+			if !timeline {
+				continue
+			}
+			if len(tl.Attempts) != 3 || !tl.Attempts[0].Cancelled || tl.Attempts[0].HedgeReason != retry.CancelLost ||
+				tl.Attempts[2].HedgeReason != "trigger_now" || tl.Attempts[2].HedgeIndex != 2 {
+				t.Fatalf("%T call %d: records %+v", clk, i, tl.Attempts)
+			}
+		}
 	}
 }

@@ -30,12 +30,34 @@ type hub[T any] struct {
 	// The last one hands a pooled hub back to its executor's pool.
 	refs   atomic.Int32
 	pooled bool
+	// used is how many of the inline slots (and jobs) the call may have
+	// touched, set by the coordinator as it lets go of the hub: a pooled
+	// hub's reset clears no more.
+	used int
 	// hs is the coordinator's hedging state, and slots room for the
 	// slots of a call of up to inlineSlots attempts, allocated with the
 	// hub; the attempt goroutines never touch them.
 	hs    hedgeState
 	slots [inlineSlots]slot
 	resIn [inlineSlots]result[T]
+	// jobs are the attempts' orders, by launch index: the coordinator
+	// writes one before it starts the attempt's goroutine, which then
+	// only reads it. Passing them as arguments of the go statement would
+	// allocate a closure to hold them at every launch.
+	jobs   []job[T]
+	jobsIn [inlineSlots]job[T]
+	// runs are a pooled hub's goroutine bodies, made with the hub and
+	// kept with it across calls: starting one allocates nothing.
+	runs [inlineSlots]func()
+}
+
+// job is what an attempt goroutine needs: the operation, the attempt's
+// context and index, and the permits to complete if its result is late.
+type job[T any] struct {
+	op  invoker[T]
+	ctx context.Context
+	ai  int
+	lg  lateGates
 }
 
 // inlineSlots is how many attempts' slots the hub holds: calls that allow
@@ -62,11 +84,14 @@ type lateGates struct {
 	timing int8
 }
 
-func (c *engine[T]) lateGates(s *slot) lateGates {
+// lateGatesOf sets *lg to what the attempt of slot s needs to complete
+// its permits itself; lg is zero (a pooled hub's jobs are cleared when
+// the hub is handed back) and stays so when s holds none.
+func (c *engine[T]) lateGatesOf(s *slot, lg *lateGates) {
 	if s.perm.n == 0 {
-		return lateGates{}
+		return
 	}
-	return lateGates{perm: s.perm, a: c.slotAttempt(s), start: s.start, timing: c.plan(s.isHedge).timing}
+	*lg = lateGates{perm: s.perm, a: c.slotAttempt(s), start: s.start, timing: c.plan(s.isHedge).timing}
 }
 
 // newHub returns a hub for a call of up to maxAttempts attempts. Hubs of
@@ -77,14 +102,27 @@ func newHub[T any](e *Executor, key policy.PolicyKey, maxAttempts int, discard f
 	if maxAttempts <= inlineSlots {
 		h, _ = e.hubs.Get().(*hub[T]) // (a hub of another T is dropped)
 		if h == nil {
-			h = &hub[T]{results: make(chan int, inlineSlots), pooled: true}
+			h = newPooledHub[T]()
 		}
 		h.res = h.resIn[:maxAttempts:maxAttempts]
+		h.jobs = h.jobsIn[:maxAttempts:maxAttempts]
 	} else {
-		h = &hub[T]{results: make(chan int, maxAttempts), res: make([]result[T], maxAttempts)}
+		h = &hub[T]{results: make(chan int, maxAttempts), res: make([]result[T], maxAttempts), jobs: make([]job[T], maxAttempts)}
 	}
 	h.discard, h.e, h.key = discard, e, key
 	h.refs.Store(1)
+	return h
+}
+
+// newPooledHub makes a hub for the pool, with its goroutine bodies. (Apart
+// from newHub: a variable the bodies captured and newHub assigns again
+// would be moved to the heap on every call.)
+func newPooledHub[T any]() *hub[T] {
+	h := &hub[T]{results: make(chan int, inlineSlots), pooled: true}
+	for i := range h.runs {
+		si := i
+		h.runs[i] = func() { h.run(si) }
+	}
 	return h
 }
 
@@ -94,9 +132,27 @@ func (h *hub[T]) unref() {
 	if h.refs.Add(-1) != 0 || !h.pooled {
 		return
 	}
-	e, results := h.e, h.results
-	*h = hub[T]{results: results, pooled: true}
+	e := h.e
+	h.reset()
 	e.hubs.Put(h)
+}
+
+// reset empties a pooled hub for its next call, in place: a hub built
+// anew in a temporary and copied would take a frame larger than an attempt
+// goroutine's initial stack, which would grow it at every call. Its
+// channel is empty (every result sent on it was taken), and so are the
+// results (take clears them).
+func (h *hub[T]) reset() {
+	n := h.used
+	if n > inlineSlots {
+		n = inlineSlots
+	}
+	clear(h.slots[:n])
+	clear(h.jobsIn[:n])
+	h.hs = hedgeState{}
+	h.res, h.jobs, h.discard, h.e = nil, nil, nil, nil
+	h.key = policy.PolicyKey{}
+	h.closed, h.used = false, 0
 }
 
 // take returns the result announced as launch index si, and forgets it.
@@ -106,21 +162,37 @@ func (h *hub[T]) take(si int) result[T] {
 	return r
 }
 
+// jobOf returns the order of the attempt of launch index si, to be filled
+// before start.
+func (h *hub[T]) jobOf(si int) *job[T] { return &h.jobs[si] }
+
+// start starts the goroutine of the attempt of launch index si, whose job
+// the coordinator has filled.
+func (h *hub[T]) start(si int) {
+	h.refs.Add(1)
+	if si < len(h.runs) && h.runs[si] != nil {
+		go h.runs[si]()
+		return
+	}
+	go h.run(si)
+}
+
 // run is the body of an attempt goroutine.
-func (h *hub[T]) run(op invoker[T], ctx context.Context, si, ai int, lg lateGates) {
-	r := result[T]{slot: si, ai: ai}
+func (h *hub[T]) run(si int) {
+	j := &h.jobs[si]
+	r := result[T]{slot: si, ai: j.ai}
 	done := false
 	defer func() {
 		if !done {
 			if v := recover(); v != nil {
-				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: ai, Source: SourceOperation}
+				r.pe = &PanicError{Value: v, Stack: stack(), Attempt: j.ai, Source: SourceOperation}
 			} else {
 				r.err = errGoexit
 			}
 		}
-		h.deliver(r, &lg)
+		h.deliver(r, &j.lg)
 	}()
-	r.val, r.err = op.invoke(ctx)
+	r.val, r.err = j.op.invoke(j.ctx)
 	done = true
 }
 

@@ -171,6 +171,7 @@ func (c *engine[T]) cleanup() {
 		// done with them.
 		h := c.hub
 		c.hub, c.many, c.hedgeState = nil, nil, nil
+		h.used = c.launched + 1 // (and the slot of an attempt admitted but not launched)
 		h.unref()
 	}
 }

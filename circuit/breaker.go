@@ -75,6 +75,23 @@ func (b *Breaker) settingsFor(cfg *policy.CircuitPolicy) *settings {
 	return s
 }
 
+// settingsForFixed is settingsFor for a policy its holder never modifies
+// (the executor's policies in force: fastgate.Breaker's AdmitClosed).
+// Settings derived from it remember its address, so that the admissions
+// under it need no comparison; settings of the same configuration that
+// remember no address adopt it (once: settings of another fixed policy
+// of the same configuration are kept, not replaced back and forth).
+func (b *Breaker) settingsForFixed(cfg *policy.CircuitPolicy) *settings {
+	s := b.conf.Load()
+	if s != nil && (s.src == cfg || samePolicy(&s.pol, cfg) && s.src != nil) {
+		return s
+	}
+	s = settingsOf(*cfg)
+	s.src = cfg
+	b.conf.Store(s)
+	return s
+}
+
 // lastSettings returns the settings of the last policy the breaker saw.
 func (b *Breaker) lastSettings() *settings {
 	if s := b.conf.Load(); s != nil {

@@ -26,13 +26,18 @@ func init() {
 func (f *fastPath) Closed() bool { return (*Breaker)(f).Closed() }
 
 // AdmitClosed is Admit's closed path (see fastgate.Breaker).
-func (f *fastPath) AdmitClosed(cfg *policy.CircuitPolicy) (uint64, bool) {
+func (f *fastPath) AdmitClosed(cfg *policy.CircuitPolicy, fixed bool) (uint64, bool) {
 	b := (*Breaker)(f)
 	if !cfg.Enabled {
 		return 0, false
 	}
-	if s := b.conf.Load(); s == nil || !samePolicy(&s.pol, cfg) {
-		b.settingsFor(cfg)
+	if s := b.conf.Load(); s == nil || s.src != cfg {
+		// Not the policy the settings remember by address: compare it.
+		if fixed {
+			b.settingsForFixed(cfg)
+		} else if s == nil || !samePolicy(&s.pol, cfg) {
+			b.settingsFor(cfg)
+		}
 	}
 	w := b.word.Load()
 	if !closedUnforced(w) {

@@ -52,23 +52,25 @@ func TestFastPathAdmitsAsAdmit(t *testing.T) {
 	for _, fc := range fastConfigs {
 		for _, st := range fastStates {
 			for _, enabled := range []bool{true, false} {
-				var b circuit.Breaker
-				r := newRig(t, &b, fc.cfg)
-				st.set(r)
-				r.pol.Circuit.Enabled = enabled
-				f := fastgate.Of(&b)
-				if f == nil {
-					t.Fatal("fastgate.Of(*circuit.Breaker) = nil")
-				}
-				tok, ok := f.AdmitClosed(&r.pol.Circuit)
-				at := t0.Add(time.Minute)
-				p, err := b.Admit(context.Background(), gate.Attempt{Key: r.pol.Key, Policy: &r.pol}, at)
-				admitClosed := err == nil && p.Reason == circuit.ReasonClosed
-				if ok != admitClosed || ok && (p.Token != tok || p.Completer != gate.Completer(&b)) {
-					t.Errorf("%s/%s/enabled=%v: closed path %d, %v; Admit %+v, %v", fc.name, st.name, enabled, tok, ok, p, err)
-				}
-				if err == nil {
-					p.Done(gate.Result{Verdict: gate.NotRun})
+				for _, fixed := range []bool{true, false} {
+					var b circuit.Breaker
+					r := newRig(t, &b, fc.cfg)
+					st.set(r)
+					r.pol.Circuit.Enabled = enabled
+					f := fastgate.Of(&b)
+					if f == nil {
+						t.Fatal("fastgate.Of(*circuit.Breaker) = nil")
+					}
+					tok, ok := f.AdmitClosed(&r.pol.Circuit, fixed)
+					at := t0.Add(time.Minute)
+					p, err := b.Admit(context.Background(), gate.Attempt{Key: r.pol.Key, Policy: &r.pol}, at)
+					admitClosed := err == nil && p.Reason == circuit.ReasonClosed
+					if ok != admitClosed || ok && (p.Token != tok || p.Completer != gate.Completer(&b)) {
+						t.Errorf("%s/%s/enabled=%v/fixed=%v: closed path %d, %v; Admit %+v, %v", fc.name, st.name, enabled, fixed, tok, ok, p, err)
+					}
+					if err == nil {
+						p.Done(gate.Result{Verdict: gate.NotRun})
+					}
 				}
 			}
 		}
@@ -117,6 +119,58 @@ func TestFastPathAnsweredAsComplete(t *testing.T) {
 		if allSlow := fc.cfg.SlowCallRateThreshold > 0 && 2*time.Millisecond > fc.cfg.SlowCallDuration; allSlow != (took == 0) {
 			t.Errorf("%s: the closed path completed %d answers", fc.name, took)
 		}
+	}
+}
+
+// The closed path follows the policy it is asked under: a policy not
+// promised fixed is compared field by field on every admission, so that
+// changing it in place changes the breaker's rules; a fixed one is
+// recognised by its address, and a different one, at another address,
+// is compared and adopted.
+func TestFastPathFollowsThePolicy(t *testing.T) {
+	failTo := func(b *circuit.Breaker, cfg *policy.CircuitPolicy, fixed bool) int {
+		t.Helper()
+		f := fastgate.Of(b)
+		for n := 1; n <= 10; n++ {
+			tok, ok := f.AdmitClosed(cfg, fixed)
+			if !ok {
+				t.Fatalf("failure %d: the closed path declined a closed breaker", n)
+			}
+			b.Complete(gate.Permit{Reason: circuit.ReasonClosed, Completer: b, Token: tok}, gate.Result{Verdict: gate.Failed, End: t0})
+			if !b.Closed() {
+				return n
+			}
+		}
+		return 0
+	}
+	// Changed in place, not promised fixed: the new threshold counts.
+	var b1 circuit.Breaker
+	mut := policy.CircuitPolicy{Enabled: true, FailureThreshold: 2}
+	if _, ok := fastgate.Of(&b1).AdmitClosed(&mut, false); !ok {
+		t.Fatal("the closed path declined a new breaker")
+	}
+	mut.FailureThreshold = 4
+	if n := failTo(&b1, &mut, false); n != 4 {
+		t.Errorf("a policy changed in place: opened after %d failures, want 4", n)
+	}
+	// Two fixed policies in turn: each admission's rules are its own.
+	var b2 circuit.Breaker
+	p3 := &policy.CircuitPolicy{Enabled: true, FailureThreshold: 3}
+	p5 := &policy.CircuitPolicy{Enabled: true, FailureThreshold: 5}
+	failTo(&b2, p3, true) // opens at 3
+	b2.Reset(t0)
+	if _, ok := fastgate.Of(&b2).AdmitClosed(p3, true); !ok {
+		t.Fatal("the closed path declined a reset breaker")
+	}
+	if n := failTo(&b2, p5, true); n != 5 {
+		t.Errorf("after a fixed policy of threshold 3, one of 5: opened after %d failures, want 5", n)
+	}
+	// A fixed policy already seen costs no allocation.
+	var b3 circuit.Breaker
+	f := fastgate.Of(&b3)
+	f.AdmitClosed(p3, true)
+	if n := testing.AllocsPerRun(100, func() { f.AdmitClosed(p3, true) }); n != 0 {
+		t.Errorf("AdmitClosed under a fixed policy seen before: %v allocations", n)
 	}
 }
 

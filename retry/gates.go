@@ -393,6 +393,12 @@ func (ps *permits) pushFields(reason string, completer gate.Completer, token uin
 	ps.n++
 }
 
+// drop removes the only permit, held in place, without clearing it: the
+// breaker's closed path's, whose fields hold nothing the collector could
+// free (constant strings and a breaker its registry keeps), and which the
+// next push overwrites.
+func (ps *permits) drop() { ps.n = 0 }
+
 // pop removes and returns the last permit.
 func (ps *permits) pop() heldPermit {
 	ps.n--
@@ -443,7 +449,7 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 		// The breaker is the first gate (gate.Order). Its closed path
 		// decides as Admit would, without an Attempt, and calls no user
 		// code; any other state is Admit's, in admitFrom.
-		if tok, ok := pl.fast.AdmitClosed(&c.res.p.Circuit); ok {
+		if tok, ok := pl.fast.AdmitClosed(&c.res.p.Circuit, !c.res.owned); ok {
 			c.gCircuit = circuit.ReasonClosed
 			if decs != nil {
 				decs = append(decs, observe.GateDecision{Gate: gate.NameCircuit, Reason: circuit.ReasonClosed, Admitted: true, Shadow: pl.a[0].shadow})
@@ -640,6 +646,13 @@ func (pl *gatePlan) tripped(v gate.Verdict) bool {
 // (see answeredFast): no permit is left, and *r is not filled.
 func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind, r *gate.Result) bool {
 	pl := c.plan(s.isHedge)
+	// An answer under a plan that needs no time for it (timeTripped: only
+	// a failure or a probe's result does) is offered to the breaker's
+	// closed path first, which takes no probe's: asking whether the
+	// breaker is closed would cost as much as the answer.
+	if v == gate.Answered && pl.timing <= timeTripped && c.answeredFast(s, pl, 0, time.Time{}) {
+		return s.perm.n > 0
+	}
 	if v != gate.NotRun && (pl.timing >= timeEnd || (pl.timing == timeTripped && pl.tripped(v))) {
 		if !(c.recording || c.tracking()) || c.lastEnd.IsZero() {
 			c.lastEnd = c.now() // handle read it when recording
@@ -649,7 +662,7 @@ func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind
 			r.Latency = r.End.Sub(s.start)
 		}
 	}
-	if v == gate.Answered && c.answeredFast(s, pl, r.Latency, r.End) {
+	if v == gate.Answered && pl.timing > timeTripped && c.answeredFast(s, pl, r.Latency, r.End) {
 		return s.perm.n > 0
 	}
 	r.Verdict, r.Outcome = v, out
@@ -669,7 +682,7 @@ func (c *engine[T]) answeredFast(s *slot, pl *gatePlan, latency time.Duration, e
 	if h := &s.perm.a[0]; !pl.fast.Answered(h.p.Completer, h.p.Token, latency, end) {
 		return false
 	}
-	s.perm.pop()
+	s.perm.drop()
 	return true
 }
 

@@ -27,7 +27,9 @@ type Breaker interface {
 	// (its Reason is circuit.ReasonClosed, its Completer the breaker). ok
 	// is false in every other case: the caller then asks Admit. (A
 	// gate.Permit is returned through memory, a token in a register.)
-	AdmitClosed(cfg *policy.CircuitPolicy) (token uint64, ok bool)
+	// fixed promises that *cfg is never modified (a policy in force): the
+	// breaker may then recognise it by its address.
+	AdmitClosed(cfg *policy.CircuitPolicy, fixed bool) (token uint64, ok bool)
 	// Answered completes the permit of the given Completer and Token for
 	// an attempt the dependency answered (a gate.Answered result) after
 	// latency, at end, as the breaker's Complete would, when the permit

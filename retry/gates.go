@@ -459,10 +459,27 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 			first = 1
 		}
 	}
+	if first < pl.n && pl.firstBudget != nil && !isHedge && c.launched == 0 && !pl.nowAlways {
+		if en := pl.at(first); int(en.bi) == budgetIndex {
+			// A first attempt's budget, next in line: its own path, as
+			// admitFrom would ask it (no later gate needs the time, so
+			// admitFrom would have read none), without an Attempt. An
+			// admitted first attempt is no lifecycle event
+			// (budgetVerdict).
+			reason, _ := pl.firstBudget.AdmitFirst(c.gateNow(en, time.Time{}))
+			c.gBudget = reason
+			if decs != nil {
+				decs = append(decs, observe.GateDecision{Gate: gate.NameBudget, Reason: reason, Admitted: true, Shadow: en.shadow})
+			}
+			first++
+		}
+	}
 	if first < pl.n && !c.admitFrom(pl, s, first, &decs, isHedge, wait) {
 		return false
 	}
-	c.gDecisions = decs
+	if decs != nil {
+		c.gDecisions = decs // (only then: it is nil, and a store pays the GC's write barrier)
+	}
 	return true
 }
 

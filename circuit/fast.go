@@ -22,6 +22,9 @@ func init() {
 	}
 }
 
+// Circuit returns the state the inline paths read.
+func (f *fastPath) Circuit() *fastgate.Circuit { return &f.fg }
+
 // Closed is the breaker's Closed.
 func (f *fastPath) Closed() bool { return (*Breaker)(f).Closed() }
 
@@ -39,7 +42,7 @@ func (f *fastPath) AdmitClosed(cfg *policy.CircuitPolicy, fixed bool) (uint64, b
 			b.settingsFor(cfg)
 		}
 	}
-	w := b.word.Load()
+	w := b.fg.Word.Load()
 	if !closedUnforced(w) {
 		return 0, false
 	}
@@ -64,9 +67,7 @@ func (f *fastPath) Answered(completer gate.Completer, tok uint64, latency time.D
 	}
 	gen := uint32(tok >> 1)
 	if !s.counting() {
-		if w := b.word.Load(); genOf(w) == gen && closedUnforced(w) {
-			b.resetConsec(gen)
-		}
+		b.fg.Answer(gen)
 		return true
 	}
 	b.result(gen, false, s, true, false, slow, end)

@@ -173,7 +173,7 @@ var (
 // needs a clock reading: a gate always does, or the breaker, asked when
 // it is not closed, does.
 func (pl *gatePlan) needsNow(first int) bool {
-	return pl.nowAlways || (first == 0 && pl.nowTripped && !pl.fast.Closed())
+	return pl.nowAlways || (first == 0 && pl.nowTripped && !pl.closed.Closed())
 }
 
 // planEntry is one gate a call asks.
@@ -224,8 +224,11 @@ type gatePlan struct {
 	// budget reports that a budget is among the gates.
 	budget bool
 	// fast is the closed path of the call's circuit breaker, when it is
-	// among the gates.
-	fast fastgate.Breaker
+	// among the gates; closed is its state, read inline, and brk the
+	// breaker.
+	fast   fastgate.Breaker
+	closed *fastgate.Circuit
+	brk    *circuit.Breaker
 	// firstBudget is the first-attempt path of the budget of first
 	// attempts, when it has one.
 	firstBudget fastgate.Budget
@@ -305,7 +308,8 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 			}
 		case circuitIndex:
 			if b, ok := g.(*circuit.Breaker); ok {
-				pl.fast = fastgate.Of(b) // (the first gate: see admit)
+				pl.fast, pl.brk = fastgate.Of(b), b // (the first gate: see admit)
+				pl.closed = pl.fast.Circuit()
 				timing = circuitTiming(&p.Circuit)
 			}
 		}
@@ -449,13 +453,20 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 		// The breaker is the first gate (gate.Order). Its closed path
 		// decides as Admit would, without an Attempt, and calls no user
 		// code; any other state is Admit's, in admitFrom.
-		if tok, ok := pl.fast.AdmitClosed(&c.res.p.Circuit, !c.res.owned); ok {
+		// Under quiet rules and the policy in force the breaker's
+		// settings came from, inline; otherwise by its closed path.
+		cfg := &c.res.p.Circuit
+		tok, ok := pl.closed.AdmitQuiet(cfg)
+		if !ok {
+			tok, ok = pl.fast.AdmitClosed(cfg, !c.res.owned)
+		}
+		if ok {
 			c.gCircuit = circuit.ReasonClosed
 			if decs != nil {
 				decs = append(decs, observe.GateDecision{Gate: gate.NameCircuit, Reason: circuit.ReasonClosed, Admitted: true, Shadow: pl.a[0].shadow})
 			}
 			// The permit Admit would have returned, built in place.
-			s.perm.pushFields(circuit.ReasonClosed, pl.a[0].g.(*circuit.Breaker), tok, 0, SourceGate)
+			s.perm.pushFields(circuit.ReasonClosed, pl.brk, tok, 0, SourceGate)
 			first = 1
 		}
 	}
@@ -651,7 +662,7 @@ func (c *engine[T]) releasePermitsSafely(s *slot, r *gate.Result) {
 // breaker that is not closed (a probe's) may change its state, whose time
 // is reported.
 func (pl *gatePlan) tripped(v gate.Verdict) bool {
-	return v == gate.Failed || (pl.fast != nil && !pl.fast.Closed())
+	return v == gate.Failed || (pl.fast != nil && !pl.closed.Closed())
 }
 
 // gateResult sets *r to the gate.Result of slot s's attempt, ended with
@@ -696,7 +707,13 @@ func (c *engine[T]) answeredFast(s *slot, pl *gatePlan, latency time.Duration, e
 	if s.perm.n != 1 || pl.fast == nil {
 		return false
 	}
-	if h := &s.perm.a[0]; !pl.fast.Answered(h.p.Completer, h.p.Token, latency, end) {
+	h := &s.perm.a[0]
+	if h.p.Completer != gate.Completer(pl.brk) {
+		return false
+	}
+	// Under quiet rules inline (the latency cannot matter: no slow call
+	// is counted), otherwise by the closed path.
+	if !pl.closed.AnsweredQuiet(h.p.Token) && !pl.fast.Answered(h.p.Completer, h.p.Token, latency, end) {
 		return false
 	}
 	s.perm.drop()

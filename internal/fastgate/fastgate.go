@@ -3,7 +3,9 @@
 // and told the result in a gate.Result, values of about a hundred bytes
 // that are copied on every call and cost several times the breaker's own
 // work (two atomic loads to admit, one or two to count a success). A
-// closed breaker needs neither: this interface asks it with what it reads.
+// closed breaker needs neither: this interface asks it with what it reads,
+// and Circuit lets the executor decide inline, without a call, when the
+// breaker's rules count no results.
 // Package circuit implements it and sets Of; package budget does the same
 // for a call's first attempt (Budget, BudgetOf). Being internal, none of
 // it is part of rego's API.
@@ -40,6 +42,9 @@ type Breaker interface {
 	// those of the gate.Result the caller would have built (zero when the
 	// breaker's rules do not need them).
 	Answered(completer gate.Completer, token uint64, latency time.Duration, end time.Time) bool
+	// Circuit returns the breaker's state, for the inline paths under
+	// quiet rules (AdmitQuiet, AnsweredQuiet).
+	Circuit() *Circuit
 }
 
 // Of returns the closed path of g when g is a circuit breaker, or nil.

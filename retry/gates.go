@@ -437,8 +437,12 @@ func (c *engine[T]) plan(isHedge bool) *gatePlan {
 // gate in shadow mode is recorded and ignored.
 func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 	pl := c.plan(isHedge)
-	c.gCircuit, c.gDecisions = "", nil
-	c.gBudget = budgetReasonNone
+	if c.recording {
+		// What the gates say, for the attempt's record: nothing else
+		// reads it, and a string stored pays the GC's write barrier.
+		c.gCircuit, c.gDecisions = "", nil
+		c.gBudget = budgetReasonNone
+	}
 	if pl.n == 0 {
 		return true
 	}
@@ -461,8 +465,8 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 			tok, ok = pl.fast.AdmitClosed(cfg, !c.res.owned)
 		}
 		if ok {
-			c.gCircuit = circuit.ReasonClosed
-			if decs != nil {
+			if decs != nil { // (recording)
+				c.gCircuit = circuit.ReasonClosed
 				decs = append(decs, observe.GateDecision{Gate: gate.NameCircuit, Reason: circuit.ReasonClosed, Admitted: true, Shadow: pl.a[0].shadow})
 			}
 			// The permit Admit would have returned, built in place.
@@ -478,8 +482,8 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 			// admitted first attempt is no lifecycle event
 			// (budgetVerdict).
 			reason, _ := pl.firstBudget.AdmitFirst(c.gateNow(en, time.Time{}))
-			c.gBudget = reason
 			if decs != nil {
+				c.gBudget = reason
 				decs = append(decs, observe.GateDecision{Gate: gate.NameBudget, Reason: reason, Admitted: true, Shadow: en.shadow})
 			}
 			first++
@@ -642,10 +646,24 @@ func (c *engine[T]) releasePermits(s *slot, r *gate.Result) {
 // complete completes the permits slot s holds for its attempt, ended with
 // verdict v and outcome out.
 func (c *engine[T]) complete(s *slot, v gate.Verdict, out classify.OutcomeKind) {
+	if v == gate.Answered && c.answeredUntimed(s) {
+		return // (before the Result: zeroing it costs more than the answer)
+	}
 	var r gate.Result
 	if c.gateResult(s, v, out, &r) {
 		c.releasePermits(s, &r)
 	}
+}
+
+// answeredUntimed completes, by the breaker's closed path (answeredFast),
+// the permits of slot s's answered attempt under a plan that needs no
+// time for an answer (timeTripped: only a failure or a probe's result
+// does), and reports whether it did; it leaves none then. Asking whether
+// the breaker is closed first would cost as much as the answer: the
+// closed path takes no probe's permit.
+func (c *engine[T]) answeredUntimed(s *slot) bool {
+	pl := c.plan(s.isHedge)
+	return pl.timing <= timeTripped && c.answeredFast(s, pl, 0, time.Time{})
 }
 
 // releasePermitsSafely is releasePermits for cleanup: every permit is
@@ -674,12 +692,8 @@ func (pl *gatePlan) tripped(v gate.Verdict) bool {
 // (see answeredFast): no permit is left, and *r is not filled.
 func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind, r *gate.Result) bool {
 	pl := c.plan(s.isHedge)
-	// An answer under a plan that needs no time for it (timeTripped: only
-	// a failure or a probe's result does) is offered to the breaker's
-	// closed path first, which takes no probe's: asking whether the
-	// breaker is closed would cost as much as the answer.
-	if v == gate.Answered && pl.timing <= timeTripped && c.answeredFast(s, pl, 0, time.Time{}) {
-		return s.perm.n > 0
+	if v == gate.Answered && c.answeredUntimed(s) {
+		return false
 	}
 	if v != gate.NotRun && (pl.timing >= timeEnd || (pl.timing == timeTripped && pl.tripped(v))) {
 		if !(c.recording || c.tracking()) || c.lastEnd.IsZero() {
@@ -712,7 +726,8 @@ func (c *engine[T]) answeredFast(s *slot, pl *gatePlan, latency time.Duration, e
 		return false
 	}
 	// Under quiet rules inline (the latency cannot matter: no slow call
-	// is counted), otherwise by the closed path.
+	// is counted), otherwise by the closed path. (A probe's permit is
+	// neither's.)
 	if !pl.closed.AnsweredQuiet(h.p.Token) && !pl.fast.Answered(h.p.Completer, h.p.Token, latency, end) {
 		return false
 	}

@@ -77,24 +77,12 @@ func (c *Circuit) AnsweredQuiet(token uint64) bool {
 }
 
 // Answer counts an answer to an attempt of closed generation gen under
-// quiet settings: it ends gen's run of consecutive failures, if gen is
-// still the closed generation. Without a run (no failure since the last
-// success), it writes nothing and reads no more: a closed breaker's
-// successes share no cache line they must write.
+// quiet settings: it ends gen's run of consecutive failures, if it has
+// one. Without one (no failure since the last success), it writes
+// nothing: a closed breaker's successes share no cache line they must
+// write. The run is tagged with its generation, so a late answer, of a
+// generation that is over, cannot end a later generation's run.
 func (c *Circuit) Answer(gen uint32) {
-	if c.Run.Load() != RunStart(gen) {
-		c.endRun(gen)
-	}
-}
-
-// endRun is Answer after a failure. (Out of line, so that Answer is
-// inlined: a success after a failure is the rare case.)
-//
-//go:noinline
-func (c *Circuit) endRun(gen uint32) {
-	if w := c.Word.Load(); uint32(w>>GenShift) != gen || !ClosedUnforced(w) {
-		return // a late answer, or a forced breaker: it counts for nothing
-	}
 	if r := c.Run.Load(); r != RunStart(gen) && uint32(r>>32) == gen {
 		c.Run.CompareAndSwap(r, RunStart(gen))
 	}

@@ -232,6 +232,9 @@ type gatePlan struct {
 	// firstBudget is the first-attempt path of the budget of first
 	// attempts, when it has one.
 	firstBudget fastgate.Budget
+	// firstFree is the reason of every first attempt's admission by that
+	// budget when it counts nothing (fastgate.Budget's Free), or empty.
+	firstFree string
 	// nowAlways: a gate needs the time at every admission (a user gate,
 	// the rate limiter, the adaptive limit, or any gate not known to
 	// need less). nowTripped: the breaker needs it unless it is closed.
@@ -304,7 +307,9 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 			pl.budget = true
 			en.takesNow = e.budgetTakesNow(budgetName(p, k == gate.KindHedge))
 			if k == gate.KindRetry {
-				pl.firstBudget = fastgate.BudgetOf(g)
+				if pl.firstBudget = fastgate.BudgetOf(g); pl.firstBudget != nil {
+					pl.firstFree, _ = pl.firstBudget.Free()
+				}
 			}
 		case circuitIndex:
 			if b, ok := g.(*circuit.Breaker); ok {
@@ -481,7 +486,10 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 			// admitFrom would have read none), without an Attempt. An
 			// admitted first attempt is no lifecycle event
 			// (budgetVerdict).
-			reason, _ := pl.firstBudget.AdmitFirst(c.gateNow(en, time.Time{}))
+			reason := pl.firstFree
+			if reason == "" {
+				reason, _ = pl.firstBudget.AdmitFirst(c.gateNow(en, time.Time{}))
+			}
 			if decs != nil {
 				c.gBudget = reason
 				decs = append(decs, observe.GateDecision{Gate: gate.NameBudget, Reason: reason, Admitted: true, Shadow: en.shadow})
@@ -574,7 +582,8 @@ func (c *engine[T]) gateNow(en *planEntry, now time.Time) time.Time {
 
 // budgetTakesNow reports whether the budget registered under name decides
 // at the executor's clock readings: a budget.TimedBudget whose Clock is the
-// executor's (or nil: any clock's).
+// executor's (both telling the wall clock's time counts: see sameClock),
+// or nil (any clock's).
 func (e *Executor) budgetTakesNow(name string) bool {
 	b, ok := e.budgets.Get(name)
 	if !ok {
@@ -585,14 +594,16 @@ func (e *Executor) budgetTakesNow(name string) bool {
 }
 
 // sameClock reports whether readings of clock b are readings of clock a:
-// both are the wall clock, or they are the same comparable value. A nil a
-// accepts any clock.
+// both tell the wall clock's time (clock.WallNow: the wall clock, or a
+// clock such as regotest.InstantClock whose Now is the wall clock's, and
+// whose readings are therefore the wall clock's), or they are the same
+// comparable value. A nil a accepts any clock.
 func sameClock(a, b clock.Clock) bool {
 	switch {
 	case a == nil:
 		return true
-	case clock.IsReal(a) || clock.IsReal(b):
-		return clock.IsReal(a) && clock.IsReal(b)
+	case clock.WallNow(a) || clock.WallNow(b):
+		return clock.WallNow(a) && clock.WallNow(b)
 	}
 	t := reflect.TypeOf(a)
 	return t == reflect.TypeOf(b) && t.Comparable() && a == b

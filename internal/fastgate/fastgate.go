@@ -60,6 +60,10 @@ type Budget interface {
 	// permit's Reason. ok is false when the budget has no such path: the
 	// caller then asks the gate's Admit.
 	AdmitFirst(now time.Time) (reason string, ok bool)
+	// Free returns the Reason of every first attempt's permit, and true,
+	// when AdmitFirst counts nothing and reads no time (a token bucket):
+	// the caller may then admit first attempts with it, without asking.
+	Free() (reason string, ok bool)
 }
 
 // BudgetOf returns the first-attempt path of g when g is the gate of a

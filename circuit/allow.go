@@ -15,7 +15,7 @@ import (
 // It takes no lock and needs no time: a closed breaker lets every attempt
 // through, so callers can skip Allow (and reading the clock) when it
 // reports true.
-func (b *Breaker) Closed() bool { return stateOf(b.fg.Word.Load()) == Closed }
+func (b *Breaker) Closed() bool { return b.fg.Closed() }
 
 // Allow reports whether an attempt may run at now under cfg. probe is true
 // when the attempt is a half-open probe: its caller must report it with

@@ -25,9 +25,6 @@ func init() {
 // Circuit returns the state the inline paths read.
 func (f *fastPath) Circuit() *fastgate.Circuit { return &f.fg }
 
-// Closed is the breaker's Closed.
-func (f *fastPath) Closed() bool { return (*Breaker)(f).Closed() }
-
 // AdmitClosed is Admit's closed path (see fastgate.Breaker).
 func (f *fastPath) AdmitClosed(cfg *policy.CircuitPolicy, fixed bool) (uint64, bool) {
 	b := (*Breaker)(f)

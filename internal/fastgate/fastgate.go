@@ -20,9 +20,6 @@ import (
 
 // Breaker is the closed path of a circuit breaker.
 type Breaker interface {
-	// Closed reports whether the breaker is closed, forced closed
-	// included (the breaker's Closed).
-	Closed() bool
 	// AdmitClosed admits an attempt under cfg exactly as the breaker's
 	// Admit would when cfg enables it and the breaker is closed (not
 	// forced), and returns the Token of the permit Admit would return

@@ -47,9 +47,10 @@ type Budget interface {
 // TimedBudget is implemented by budgets that can decide at a clock reading
 // their caller already has, sparing one of their own. The executor asks a
 // TimedBudget with AllowAttemptAt, passing its own reading, only when the
-// budget's Clock is the executor's clock (both the wall clock, or the same
-// clock value); a budget built on another clock is asked with
-// AllowAttempt and keeps reading its own. The executor passes a reading
+// budget's Clock is the executor's clock (the same clock value, or two
+// clocks that both tell the wall clock's time, clock.WallNow: clock.Real
+// and regotest.InstantClock, say); a budget built on another clock is
+// asked with AllowAttempt and keeps reading its own. The executor passes a reading
 // only when it has one anyway (another gate needed the time, or the call
 // is recorded and the attempt is its first); otherwise it calls
 // AllowAttempt. RatioBudget, TokenBucketBudget and Throttle implement it.

@@ -10,7 +10,8 @@
 // nothing ran. The executor asks a budget through its admission seam
 // (package gate): Registry.Gate returns a registered budget as a
 // gate.Gate, whose permits release the Decision and report outcomes to an
-// OutcomeRecorder. A TimedBudget on the executor's clock is asked at the
+// OutcomeRecorder. A TimedBudget on the executor's clock (or, like the
+// executor's, on one telling the wall clock's time) is asked at the
 // executor's clock reading when it has one, sparing a reading of its own.
 // BudgetRef.Shadow records a budget's decisions without
 // enforcing them.

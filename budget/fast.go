@@ -40,6 +40,14 @@ func firstKind(b Budget) int {
 	return firstNone
 }
 
+// Free reports the token bucket's first attempts: free, and not counted.
+func (g *budgetGate) Free() (string, bool) {
+	if g.first == firstFree {
+		return ReasonFirstAttempt, true
+	}
+	return "", false
+}
+
 // AdmitFirst is Admit for a first attempt (see fastgate.Budget): the same
 // Decision the budget's AllowAttemptAt makes for it.
 func (g *budgetGate) AdmitFirst(now time.Time) (string, bool) {

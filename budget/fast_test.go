@@ -49,6 +49,9 @@ func TestFirstAttemptPathCountsAsAdmit(t *testing.T) {
 	if f == nil {
 		t.Fatal("fastgate.BudgetOf(ratio budget gate) = nil")
 	}
+	if reason, ok := f.Free(); ok {
+		t.Errorf("the ratio budget's first attempts are free (%q): they are counted", reason)
+	}
 	ctx := context.Background()
 	offsets := []time.Duration{0, 300 * time.Millisecond, 999 * time.Millisecond, time.Second, 3500 * time.Millisecond,
 		-time.Hour, 2 * time.Second, 25 * time.Second, 12 * time.Second, 25*time.Second + time.Nanosecond, 40 * time.Second}
@@ -89,6 +92,9 @@ func TestFirstAttemptPathTokenBucket(t *testing.T) {
 	}
 	if n := b.TokensAt(timedStart); n != 2 {
 		t.Errorf("first attempts took tokens: %d left of 2", n)
+	}
+	if reason, ok := f.Free(); !ok || reason != p.Reason {
+		t.Errorf("Free() = %q, %v; the gate's first attempts: %q", reason, ok, p.Reason)
 	}
 }
 

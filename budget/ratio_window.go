@@ -97,9 +97,18 @@ func (w *window) offset(t time.Time) int64 {
 }
 
 // bucketAt is bucket(at(t)). A time in the newest bucket, where nearly
-// every count goes, is found without the two divisions.
+// every count goes, is found without the two divisions. The zero time on
+// the wall clock, the executor's first attempts, is read here, without
+// the call to offset.
 func (w *window) bucketAt(t time.Time) *windowBucket {
-	d := w.offset(t)
+	var d int64
+	if w.real && t.IsZero() {
+		if d = int64(time.Since(w.epoch)); d < 0 {
+			d = 0
+		}
+	} else {
+		d = w.offset(t)
+	}
 	if b := w.newest.Load(); b != nil {
 		if off := d - b.idx*w.width; off >= 0 && off < w.width {
 			return b

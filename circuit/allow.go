@@ -15,7 +15,7 @@ import (
 // It takes no lock and needs no time: a closed breaker lets every attempt
 // through, so callers can skip Allow (and reading the clock) when it
 // reports true.
-func (b *Breaker) Closed() bool { return stateOf(b.word.Load()) == Closed }
+func (b *Breaker) Closed() bool { return b.fg.Closed() }
 
 // Allow reports whether an attempt may run at now under cfg. probe is true
 // when the attempt is a half-open probe: its caller must report it with
@@ -34,14 +34,14 @@ func (b *Breaker) Allow(now time.Time, cfg policy.CircuitPolicy) (ok, probe bool
 // the zero time is counted in the latest time bucket the breaker has seen,
 // which is accurate only while results keep arriving with times.
 func (b *Breaker) Done(now time.Time, cfg policy.CircuitPolicy, probe, success bool) {
-	b.result(genOf(b.word.Load()), probe, b.settingsFor(&cfg), true, !success, false, now)
+	b.result(genOf(b.fg.Word.Load()), probe, b.settingsFor(&cfg), true, !success, false, now)
 }
 
 // Release gives back what Allow granted to an attempt that ended without
 // an outcome (cancelled, panicked, denied by a later gate).
 func (b *Breaker) Release(probe bool) {
 	if probe {
-		b.result(genOf(b.word.Load()), true, b.lastSettings(), false, false, false, time.Time{})
+		b.result(genOf(b.fg.Word.Load()), true, b.lastSettings(), false, false, false, time.Time{})
 	}
 }
 
@@ -50,9 +50,10 @@ func (b *Breaker) Release(probe bool) {
 // find it).
 func (b *Breaker) State(now time.Time, cfg policy.CircuitPolicy) State {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	w := b.word.Load()
-	if stateOf(w) == Open && !forcedOf(w) && !now.Before(b.openedAt.Add(b.settingsFor(&cfg).cooldown)) {
+	w, openedAt := b.fg.Word.Load(), b.openedAt
+	b.mu.Unlock()
+	// (The settings after the lock: a change of them takes it.)
+	if stateOf(w) == Open && !forcedOf(w) && !now.Before(openedAt.Add(b.settingsFor(&cfg).cooldown)) {
 		return HalfOpen
 	}
 	return stateOf(w)

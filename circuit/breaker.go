@@ -5,15 +5,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aponysus/rego/internal/fastgate"
 	"github.com/aponysus/rego/policy"
 )
 
 // The state word packs a breaker's generation, state and forced flag, so
-// that one atomic load tells an attempt everything the closed path needs.
+// that one atomic load tells an attempt everything the closed path needs
+// (internal/fastgate reads it too).
 const (
-	stateMask = 3
-	forcedBit = 4
-	genShift  = 3
+	stateMask = fastgate.StateMask
+	forcedBit = fastgate.ForcedBit
+	genShift  = fastgate.GenShift
 )
 
 func pack(gen uint32, s State, forced bool) uint64 {
@@ -27,8 +29,8 @@ func pack(gen uint32, s State, forced bool) uint64 {
 func genOf(w uint64) uint32        { return uint32(w >> genShift) }
 func stateOf(w uint64) State       { return State(w & stateMask) }
 func forcedOf(w uint64) bool       { return w&forcedBit != 0 }
-func closedUnforced(w uint64) bool { return w&(stateMask|forcedBit) == 0 }
-func consecZero(gen uint32) uint64 { return uint64(gen) << 32 }
+func closedUnforced(w uint64) bool { return fastgate.ClosedUnforced(w) }
+func consecZero(gen uint32) uint64 { return fastgate.RunStart(gen) }
 
 // Breaker is one key's circuit breaker: a state machine over closed, open
 // and half-open whose every method takes the time as a parameter (no
@@ -46,13 +48,12 @@ func consecZero(gen uint32) uint64 { return uint64(gen) << 32 }
 // Locks are taken only to change state, on the open and half-open paths,
 // and to take a snapshot.
 type Breaker struct {
-	word atomic.Uint64 // generation, state, forced: see pack
-	// consec is the closed generation's consecutive failures, tagged with
-	// the generation (high 32 bits) so that a late failure cannot add to
-	// a later generation's count.
-	consec atomic.Uint64
-	conf   atomic.Pointer[settings]
-	win    window
+	// fg holds the state word (generation, state, forced: see pack), the
+	// closed generation's run of consecutive failures, and the policy of
+	// quiet settings, where the executor's closed path reads them.
+	fg   fastgate.Circuit
+	conf atomic.Pointer[settings] // the last policy's (see setConf)
+	win  window
 
 	mu       sync.Mutex
 	openedAt time.Time // start of the current open period
@@ -71,7 +72,41 @@ func (b *Breaker) settingsFor(cfg *policy.CircuitPolicy) *settings {
 		return s
 	}
 	s := settingsOf(*cfg)
+	b.setConf(s)
+	return s
+}
+
+// setConf makes s the breaker's settings, and its policy the closed
+// path's Quiet one when s remembers it and counts no results (nil
+// otherwise). Both are stored holding mu, so that changes racing each
+// other leave them in agreement; a reader of Quiet between the two
+// stores acts as if it had read just before them. Settings change when
+// the policy does, rarely.
+func (b *Breaker) setConf(s *settings) {
+	var quiet *policy.CircuitPolicy
+	if !s.counting() {
+		quiet = s.src
+	}
+	b.mu.Lock()
 	b.conf.Store(s)
+	b.fg.Quiet.Store(quiet)
+	b.mu.Unlock()
+}
+
+// settingsForFixed is settingsFor for a policy its holder never modifies
+// (the executor's policies in force: fastgate.Breaker's AdmitClosed).
+// Settings derived from it remember its address, so that the admissions
+// under it need no comparison; settings of the same configuration that
+// remember no address adopt it (once: settings of another fixed policy
+// of the same configuration are kept, not replaced back and forth).
+func (b *Breaker) settingsForFixed(cfg *policy.CircuitPolicy) *settings {
+	s := b.conf.Load()
+	if s != nil && (s.src == cfg || samePolicy(&s.pol, cfg) && s.src != nil) {
+		return s
+	}
+	s = settingsOf(*cfg)
+	s.src = cfg
+	b.setConf(s)
 	return s
 }
 
@@ -94,7 +129,7 @@ type admission struct {
 
 // admit decides on an attempt at now under s.
 func (b *Breaker) admit(now time.Time, s *settings) admission {
-	w := b.word.Load()
+	w := b.fg.Word.Load()
 	if closedUnforced(w) {
 		return admission{ok: true, gen: genOf(w), reason: ReasonClosed}
 	}
@@ -106,7 +141,7 @@ func (b *Breaker) admit(now time.Time, s *settings) admission {
 	}
 	for {
 		b.mu.Lock()
-		w = b.word.Load()
+		w = b.fg.Word.Load()
 		switch {
 		case forcedOf(w) || stateOf(w) == Closed:
 			b.mu.Unlock()
@@ -147,7 +182,7 @@ func (b *Breaker) result(gen uint32, probe bool, s *settings, ran, failed, slow 
 	if !ran {
 		return
 	}
-	if w := b.word.Load(); genOf(w) != gen || !closedUnforced(w) {
+	if w := b.fg.Word.Load(); genOf(w) != gen || !closedUnforced(w) {
 		return // a late result, or a forced breaker: it counts for nothing
 	}
 	var cause string
@@ -156,7 +191,7 @@ func (b *Breaker) result(gen uint32, probe bool, s *settings, ran, failed, slow 
 			cause = CauseConsecutiveFailures
 		}
 	} else {
-		b.resetConsec(gen)
+		b.fg.Answer(gen)
 	}
 	if s.counting() {
 		b.win.add(gen, s, end, failed, slow)
@@ -171,24 +206,15 @@ func (b *Breaker) result(gen uint32, probe bool, s *settings, ran, failed, slow 
 	}
 }
 
-// resetConsec ends generation gen's run of consecutive failures, if it
-// has one: a success. (Without one, it writes nothing: a closed breaker's
-// successes share no cache line they must write.)
-func (b *Breaker) resetConsec(gen uint32) {
-	if c := b.consec.Load(); c != consecZero(gen) && uint32(c>>32) == gen {
-		b.consec.CompareAndSwap(c, consecZero(gen))
-	}
-}
-
 // failure counts a consecutive failure of generation gen and returns the
 // count (0 when gen is over).
 func (b *Breaker) failure(gen uint32) uint64 {
 	for {
-		c := b.consec.Load()
+		c := b.fg.Run.Load()
 		if uint32(c>>32) != gen {
 			return 0
 		}
-		if b.consec.CompareAndSwap(c, c+1) {
+		if b.fg.Run.CompareAndSwap(c, c+1) {
 			return uint64(uint32(c + 1))
 		}
 	}
@@ -214,7 +240,7 @@ func (b *Breaker) rateCause(gen uint32, s *settings, t time.Time) string {
 // trip opens the breaker at t if generation gen is still the closed one.
 func (b *Breaker) trip(gen uint32, t time.Time, cause string) {
 	b.mu.Lock()
-	w := b.word.Load()
+	w := b.fg.Word.Load()
 	if genOf(w) != gen || !closedUnforced(w) {
 		b.mu.Unlock()
 		return
@@ -227,7 +253,7 @@ func (b *Breaker) trip(gen uint32, t time.Time, cause string) {
 // probeResult reports a probe of generation gen.
 func (b *Breaker) probeResult(gen uint32, s *settings, ran, failed bool, end time.Time) {
 	b.mu.Lock()
-	w := b.word.Load()
+	w := b.fg.Word.Load()
 	if genOf(w) != gen || stateOf(w) != HalfOpen || forcedOf(w) {
 		// The generation is over: its probe slots went with it.
 		b.mu.Unlock()
@@ -267,13 +293,13 @@ func (b *Breaker) timeOr(t time.Time) time.Time {
 // new generation, and returns the change to report (zero when neither the
 // state nor the forced flag changed). The caller holds mu.
 func (b *Breaker) changeLocked(to State, forced bool, t time.Time, cause string) StateChange {
-	w := b.word.Load()
+	w := b.fg.Word.Load()
 	gen := genOf(w) + 1
 	if to == Closed {
 		// Before the word: a closed generation starts with no failures.
-		b.consec.Store(consecZero(gen))
+		b.fg.Run.Store(consecZero(gen))
 	}
-	b.word.Store(pack(gen, to, forced))
+	b.fg.Word.Store(pack(gen, to, forced))
 	switch to {
 	case Open:
 		b.openedAt = t

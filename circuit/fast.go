@@ -22,19 +22,24 @@ func init() {
 	}
 }
 
-// Closed is the breaker's Closed.
-func (f *fastPath) Closed() bool { return (*Breaker)(f).Closed() }
+// Circuit returns the state the inline paths read.
+func (f *fastPath) Circuit() *fastgate.Circuit { return &f.fg }
 
 // AdmitClosed is Admit's closed path (see fastgate.Breaker).
-func (f *fastPath) AdmitClosed(cfg *policy.CircuitPolicy) (uint64, bool) {
+func (f *fastPath) AdmitClosed(cfg *policy.CircuitPolicy, fixed bool) (uint64, bool) {
 	b := (*Breaker)(f)
 	if !cfg.Enabled {
 		return 0, false
 	}
-	if s := b.conf.Load(); s == nil || !samePolicy(&s.pol, cfg) {
-		b.settingsFor(cfg)
+	if s := b.conf.Load(); s == nil || s.src != cfg {
+		// Not the policy the settings remember by address: compare it.
+		if fixed {
+			b.settingsForFixed(cfg)
+		} else if s == nil || !samePolicy(&s.pol, cfg) {
+			b.settingsFor(cfg)
+		}
 	}
-	w := b.word.Load()
+	w := b.fg.Word.Load()
 	if !closedUnforced(w) {
 		return 0, false
 	}
@@ -59,9 +64,7 @@ func (f *fastPath) Answered(completer gate.Completer, tok uint64, latency time.D
 	}
 	gen := uint32(tok >> 1)
 	if !s.counting() {
-		if w := b.word.Load(); genOf(w) == gen && closedUnforced(w) {
-			b.resetConsec(gen)
-		}
+		b.fg.Answer(gen)
 		return true
 	}
 	b.result(gen, false, s, true, false, slow, end)

@@ -38,6 +38,11 @@ var fastStates = []struct {
 	{"forced closed", func(r *rig) { r.b.ForceClose(t0) }},
 }
 
+// quiet reports whether cfg's rules count no results: no rate rule.
+func quiet(cfg policy.CircuitPolicy) bool {
+	return cfg.FailureRateThreshold == 0 && (cfg.SlowCallDuration == 0 || cfg.SlowCallRateThreshold == 0)
+}
+
 // openRig opens the breaker at t0+at with failures.
 func openRig(r *rig, at time.Duration) {
 	for r.state(at) == circuit.Closed {
@@ -52,23 +57,31 @@ func TestFastPathAdmitsAsAdmit(t *testing.T) {
 	for _, fc := range fastConfigs {
 		for _, st := range fastStates {
 			for _, enabled := range []bool{true, false} {
-				var b circuit.Breaker
-				r := newRig(t, &b, fc.cfg)
-				st.set(r)
-				r.pol.Circuit.Enabled = enabled
-				f := fastgate.Of(&b)
-				if f == nil {
-					t.Fatal("fastgate.Of(*circuit.Breaker) = nil")
-				}
-				tok, ok := f.AdmitClosed(&r.pol.Circuit)
-				at := t0.Add(time.Minute)
-				p, err := b.Admit(context.Background(), gate.Attempt{Key: r.pol.Key, Policy: &r.pol}, at)
-				admitClosed := err == nil && p.Reason == circuit.ReasonClosed
-				if ok != admitClosed || ok && (p.Token != tok || p.Completer != gate.Completer(&b)) {
-					t.Errorf("%s/%s/enabled=%v: closed path %d, %v; Admit %+v, %v", fc.name, st.name, enabled, tok, ok, p, err)
-				}
-				if err == nil {
-					p.Done(gate.Result{Verdict: gate.NotRun})
+				for _, fixed := range []bool{true, false} {
+					var b circuit.Breaker
+					r := newRig(t, &b, fc.cfg)
+					st.set(r)
+					r.pol.Circuit.Enabled = enabled
+					f := fastgate.Of(&b)
+					if f == nil {
+						t.Fatal("fastgate.Of(*circuit.Breaker) = nil")
+					}
+					tok, ok := f.AdmitClosed(&r.pol.Circuit, fixed)
+					at := t0.Add(time.Minute)
+					p, err := b.Admit(context.Background(), gate.Attempt{Key: r.pol.Key, Policy: &r.pol}, at)
+					admitClosed := err == nil && p.Reason == circuit.ReasonClosed
+					if ok != admitClosed || ok && (p.Token != tok || p.Completer != gate.Completer(&b)) {
+						t.Errorf("%s/%s/enabled=%v/fixed=%v: closed path %d, %v; Admit %+v, %v", fc.name, st.name, enabled, fixed, tok, ok, p, err)
+					}
+					// The inline path admits as the closed path did, once
+					// a fixed policy of quiet rules was seen; never else.
+					qtok, qok := f.Circuit().AdmitQuiet(&r.pol.Circuit)
+					if want := ok && fixed && quiet(fc.cfg); qok != want || qok && qtok != tok {
+						t.Errorf("%s/%s/enabled=%v/fixed=%v: inline path %d, %v; closed path %d, %v", fc.name, st.name, enabled, fixed, qtok, qok, tok, ok)
+					}
+					if err == nil {
+						p.Done(gate.Result{Verdict: gate.NotRun})
+					}
 				}
 			}
 		}
@@ -117,6 +130,156 @@ func TestFastPathAnsweredAsComplete(t *testing.T) {
 		if allSlow := fc.cfg.SlowCallRateThreshold > 0 && 2*time.Millisecond > fc.cfg.SlowCallDuration; allSlow != (took == 0) {
 			t.Errorf("%s: the closed path completed %d answers", fc.name, took)
 		}
+	}
+}
+
+// A breaker driven as the executor drives it (the inline paths first,
+// then the closed path, then Admit and Complete) changes exactly as one
+// driven through the gate API, and takes the inline paths exactly under
+// quiet rules.
+func TestQuietPathAsComplete(t *testing.T) {
+	verdicts := []gate.Verdict{gate.Answered, gate.Failed, gate.Answered, gate.Failed, gate.Failed, gate.Cancelled,
+		gate.Failed, gate.Answered, gate.Failed, gate.Failed, gate.Failed, gate.Answered, gate.Answered, gate.Failed, gate.Answered}
+	for _, fc := range fastConfigs {
+		var gateAPI, exec circuit.Breaker
+		rs, rf := newRig(t, &gateAPI, fc.cfg), newRig(t, &exec, fc.cfg)
+		f := fastgate.Of(&exec)
+		c := f.Circuit()
+		cfg := &rf.pol.Circuit
+		admits, answers := 0, 0
+		for i, v := range verdicts {
+			at := time.Duration(i) * 900 * time.Millisecond
+			ps, oks := rs.admit(at)
+			pf := gate.Permit{Reason: circuit.ReasonClosed, Completer: &exec}
+			var okf bool
+			if pf.Token, okf = c.AdmitQuiet(cfg); okf {
+				admits++
+			} else if pf.Token, okf = f.AdmitClosed(cfg, true); !okf {
+				pf, okf = rf.admit(at)
+			}
+			if oks != okf || ps.Reason != pf.Reason || ps.Token != pf.Token {
+				t.Fatalf("%s: call %d admitted differently: %+v / %+v", fc.name, i, ps, pf)
+			}
+			if !oks {
+				continue
+			}
+			lat, endAt := 2*time.Millisecond, t0.Add(at)
+			end(ps, v, at, lat)
+			switch {
+			case v == gate.Answered && c.AnsweredQuiet(pf.Token):
+				answers++
+			case v == gate.Answered && f.Answered(pf.Completer, pf.Token, lat, endAt):
+			default:
+				end(pf, v, at, lat)
+			}
+			if s1, s2 := gateAPI.Snapshot(endAt, rs.pol.Circuit), exec.Snapshot(endAt, rf.pol.Circuit); s1 != s2 {
+				t.Fatalf("%s: after call %d (%v): %+v, as the executor drives it %+v", fc.name, i, v, s1, s2)
+			}
+		}
+		if q := quiet(fc.cfg); q != (admits > 0) || q != (answers > 0) {
+			t.Errorf("%s: %d admissions and %d answers inline", fc.name, admits, answers)
+		}
+	}
+}
+
+// The inline paths stop when the breaker's settings change to rules that
+// count results, or to a policy not promised fixed, and resume when a
+// fixed policy of quiet rules is seen again.
+func TestQuietPathFollowsSettings(t *testing.T) {
+	var b circuit.Breaker
+	f := fastgate.Of(&b)
+	c := f.Circuit()
+	q := &policy.CircuitPolicy{Enabled: true, FailureThreshold: 3}
+	rates := &policy.CircuitPolicy{Enabled: true, FailureThreshold: 3, FailureRateThreshold: 0.5}
+	check := func(step string, cfg *policy.CircuitPolicy, want bool) {
+		t.Helper()
+		tok, ok := c.AdmitQuiet(cfg)
+		if ok != want {
+			t.Errorf("%s: AdmitQuiet = %v, want %v", step, ok, want)
+		}
+		if ok && !c.AnsweredQuiet(tok) {
+			t.Errorf("%s: AnsweredQuiet declined an admitted permit", step)
+		}
+		if !ok && c.AnsweredQuiet(0) != (c.Quiet.Load() != nil) {
+			t.Errorf("%s: AnsweredQuiet disagrees with Quiet", step)
+		}
+	}
+	check("a new breaker", q, false)
+	f.AdmitClosed(q, true)
+	check("a fixed quiet policy", q, true)
+	check("another policy", rates, false)
+	f.AdmitClosed(rates, true)
+	check("rates after quiet", q, false)
+	check("rates", rates, false)
+	if c.AnsweredQuiet(0) {
+		t.Error("AnsweredQuiet under rules that count results")
+	}
+	f.AdmitClosed(q, true)
+	check("quiet again", q, true)
+	cp := *q
+	cp.FailureThreshold = 4
+	f.AdmitClosed(&cp, false)
+	check("a policy not promised fixed", &cp, false)
+	check("the old fixed policy", q, false)
+	if c.AnsweredQuiet(0) {
+		t.Error("AnsweredQuiet under settings of a policy not promised fixed")
+	}
+	f.AdmitClosed(q, true)
+	check("a probe's token", q, true)
+	if c.AnsweredQuiet(1) {
+		t.Error("AnsweredQuiet took a probe's permit")
+	}
+}
+
+// The closed path follows the policy it is asked under: a policy not
+// promised fixed is compared field by field on every admission, so that
+// changing it in place changes the breaker's rules; a fixed one is
+// recognised by its address, and a different one, at another address,
+// is compared and adopted.
+func TestFastPathFollowsThePolicy(t *testing.T) {
+	failTo := func(b *circuit.Breaker, cfg *policy.CircuitPolicy, fixed bool) int {
+		t.Helper()
+		f := fastgate.Of(b)
+		for n := 1; n <= 10; n++ {
+			tok, ok := f.AdmitClosed(cfg, fixed)
+			if !ok {
+				t.Fatalf("failure %d: the closed path declined a closed breaker", n)
+			}
+			b.Complete(gate.Permit{Reason: circuit.ReasonClosed, Completer: b, Token: tok}, gate.Result{Verdict: gate.Failed, End: t0})
+			if !b.Closed() {
+				return n
+			}
+		}
+		return 0
+	}
+	// Changed in place, not promised fixed: the new threshold counts.
+	var b1 circuit.Breaker
+	mut := policy.CircuitPolicy{Enabled: true, FailureThreshold: 2}
+	if _, ok := fastgate.Of(&b1).AdmitClosed(&mut, false); !ok {
+		t.Fatal("the closed path declined a new breaker")
+	}
+	mut.FailureThreshold = 4
+	if n := failTo(&b1, &mut, false); n != 4 {
+		t.Errorf("a policy changed in place: opened after %d failures, want 4", n)
+	}
+	// Two fixed policies in turn: each admission's rules are its own.
+	var b2 circuit.Breaker
+	p3 := &policy.CircuitPolicy{Enabled: true, FailureThreshold: 3}
+	p5 := &policy.CircuitPolicy{Enabled: true, FailureThreshold: 5}
+	failTo(&b2, p3, true) // opens at 3
+	b2.Reset(t0)
+	if _, ok := fastgate.Of(&b2).AdmitClosed(p3, true); !ok {
+		t.Fatal("the closed path declined a reset breaker")
+	}
+	if n := failTo(&b2, p5, true); n != 5 {
+		t.Errorf("after a fixed policy of threshold 3, one of 5: opened after %d failures, want 5", n)
+	}
+	// A fixed policy already seen costs no allocation.
+	var b3 circuit.Breaker
+	f := fastgate.Of(&b3)
+	f.AdmitClosed(p3, true)
+	if n := testing.AllocsPerRun(100, func() { f.AdmitClosed(p3, true) }); n != 0 {
+		t.Errorf("AdmitClosed under a fixed policy seen before: %v allocations", n)
 	}
 }
 

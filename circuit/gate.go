@@ -29,7 +29,7 @@ var (
 // Reason ReasonOpen, ReasonProbeBusy or ReasonForcedOpen.
 func (b *Breaker) Admit(_ context.Context, a gate.Attempt, now time.Time) (gate.Permit, error) {
 	if a.Policy == nil || !a.Policy.Circuit.Enabled {
-		if w := b.word.Load(); forcedOf(w) {
+		if w := b.fg.Word.Load(); forcedOf(w) {
 			// An operator's forcing holds whatever the policy says.
 			return b.admitGate(a.Key, now, b.lastSettings())
 		}
@@ -41,7 +41,7 @@ func (b *Breaker) Admit(_ context.Context, a gate.Attempt, now time.Time) (gate.
 	if s == nil || !samePolicy(&s.pol, &a.Policy.Circuit) {
 		s = b.settingsFor(&a.Policy.Circuit)
 	}
-	if w := b.word.Load(); closedUnforced(w) {
+	if w := b.fg.Word.Load(); closedUnforced(w) {
 		return gate.Permit{Reason: ReasonClosed, Completer: b, Token: uint64(genOf(w)) << 1}, nil
 	}
 	return b.admitGate(a.Key, now, s)

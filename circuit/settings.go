@@ -27,7 +27,12 @@ const buckets = 16
 // window needs derived from it. A breaker caches the settings of the last
 // policy it saw, so that completing a permit needs no policy.
 type settings struct {
-	pol           policy.CircuitPolicy // as given, to recognise it
+	pol policy.CircuitPolicy // as given, to recognise it
+	// src is the policy the settings were derived from when its holder
+	// promised it is never modified (the executor's policies in force):
+	// an admission under that very policy recognises it by its address,
+	// without comparing its fields. Nil otherwise.
+	src           *policy.CircuitPolicy
 	threshold     uint64
 	cooldown      time.Duration
 	failureRate   float64 // 0: rule off

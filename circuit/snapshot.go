@@ -38,13 +38,13 @@ func (b *Breaker) Snapshot(now time.Time, cfg policy.CircuitPolicy) Snapshot {
 	s := b.settingsFor(&cfg)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	w := b.word.Load()
+	w := b.fg.Word.Load()
 	gen := genOf(w)
 	sn := Snapshot{State: stateOf(w), Forced: forcedOf(w), Generation: gen}
 	switch {
 	case sn.Forced:
 	case sn.State == Closed:
-		if c := b.consec.Load(); uint32(c>>32) == gen {
+		if c := b.fg.Run.Load(); uint32(c>>32) == gen {
 			sn.ConsecutiveFailures = int(uint32(c))
 		}
 		if s.counting() {

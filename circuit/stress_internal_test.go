@@ -132,3 +132,45 @@ func TestStress(t *testing.T) {
 		}
 	}
 }
+
+// Settings changed from several goroutines at once leave the closed
+// path's Quiet policy in agreement with the settings in force: the fixed
+// policy they came from when they count no results, nil otherwise.
+func TestQuietAgreesWithSettings(t *testing.T) {
+	quiet := &policy.CircuitPolicy{Enabled: true, FailureThreshold: 3}
+	quiet4 := &policy.CircuitPolicy{Enabled: true, FailureThreshold: 4}
+	rates := &policy.CircuitPolicy{Enabled: true, FailureThreshold: 3, FailureRateThreshold: 0.5}
+	for round := 0; round < 200; round++ {
+		var b Breaker
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := 0; i < 20; i++ {
+					switch (w + i/4 + round) % 4 {
+					case 0:
+						b.settingsForFixed(quiet)
+					case 1:
+						b.settingsForFixed(rates)
+					case 2:
+						b.settingsForFixed(quiet4)
+					default:
+						cp := *quiet4
+						cp.FailureThreshold = 5
+						b.settingsFor(&cp)
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		s := b.conf.Load()
+		var want *policy.CircuitPolicy
+		if !s.counting() {
+			want = s.src
+		}
+		if got := b.fg.Quiet.Load(); got != want {
+			t.Fatalf("round %d: Quiet %p, settings of %+v (from %p)", round, got, s.pol, s.src)
+		}
+	}
+}

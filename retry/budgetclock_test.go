@@ -135,3 +135,22 @@ func TestRatioBudgetUsesExecutorsReading(t *testing.T) {
 		t.Fatalf("requests at the call's start = %d, want 1", req)
 	}
 }
+
+// Clocks that both tell the wall clock's time (clock.WallNow) are one
+// clock to a budget: a budget on clock.Real is handed the readings of an
+// executor on regotest.InstantClock, and the other way round.
+func TestTimedBudgetOnWallClocksGetsExecutorsReading(t *testing.T) {
+	pairs := []struct{ exec, own clock.Clock }{
+		{regotest.InstantClock{}, clock.Real{}},
+		{clock.Real{}, regotest.InstantClock{}},
+		{regotest.InstantClock{}, regotest.InstantClock{}},
+	}
+	for _, p := range pairs {
+		b := &timedProbe{clk: p.own}
+		exec := budgetClockExec(p.exec, b, false)
+		tl, err := exec.DoWithTimeline(context.Background(), key, func(context.Context) error { return nil })
+		if err != nil || len(b.at) != 1 || b.plain != 0 || !b.at[0].Equal(tl.Start) {
+			t.Fatalf("executor on %T, budget on %T: err %v, at %v, plain %d, start %v", p.exec, p.own, err, b.at, b.plain, tl.Start)
+		}
+	}
+}

@@ -173,7 +173,7 @@ var (
 // needs a clock reading: a gate always does, or the breaker, asked when
 // it is not closed, does.
 func (pl *gatePlan) needsNow(first int) bool {
-	return pl.nowAlways || (first == 0 && pl.nowTripped && !pl.fast.Closed())
+	return pl.nowAlways || (first == 0 && pl.nowTripped && !pl.closed.Closed())
 }
 
 // planEntry is one gate a call asks.
@@ -224,11 +224,17 @@ type gatePlan struct {
 	// budget reports that a budget is among the gates.
 	budget bool
 	// fast is the closed path of the call's circuit breaker, when it is
-	// among the gates.
-	fast fastgate.Breaker
+	// among the gates; closed is its state, read inline, and brk the
+	// breaker.
+	fast   fastgate.Breaker
+	closed *fastgate.Circuit
+	brk    *circuit.Breaker
 	// firstBudget is the first-attempt path of the budget of first
 	// attempts, when it has one.
 	firstBudget fastgate.Budget
+	// firstFree is the reason of every first attempt's admission by that
+	// budget when it counts nothing (fastgate.Budget's Free), or empty.
+	firstFree string
 	// nowAlways: a gate needs the time at every admission (a user gate,
 	// the rate limiter, the adaptive limit, or any gate not known to
 	// need less). nowTripped: the breaker needs it unless it is closed.
@@ -301,11 +307,14 @@ func (e *Executor) planGates(key policy.PolicyKey, p *policy.EffectivePolicy, sh
 			pl.budget = true
 			en.takesNow = e.budgetTakesNow(budgetName(p, k == gate.KindHedge))
 			if k == gate.KindRetry {
-				pl.firstBudget = fastgate.BudgetOf(g)
+				if pl.firstBudget = fastgate.BudgetOf(g); pl.firstBudget != nil {
+					pl.firstFree, _ = pl.firstBudget.Free()
+				}
 			}
 		case circuitIndex:
 			if b, ok := g.(*circuit.Breaker); ok {
-				pl.fast = fastgate.Of(b) // (the first gate: see admit)
+				pl.fast, pl.brk = fastgate.Of(b), b // (the first gate: see admit)
+				pl.closed = pl.fast.Circuit()
 				timing = circuitTiming(&p.Circuit)
 			}
 		}
@@ -393,6 +402,12 @@ func (ps *permits) pushFields(reason string, completer gate.Completer, token uin
 	ps.n++
 }
 
+// drop removes the only permit, held in place, without clearing it: the
+// breaker's closed path's, whose fields hold nothing the collector could
+// free (constant strings and a breaker its registry keeps), and which the
+// next push overwrites.
+func (ps *permits) drop() { ps.n = 0 }
+
 // pop removes and returns the last permit.
 func (ps *permits) pop() heldPermit {
 	ps.n--
@@ -427,8 +442,12 @@ func (c *engine[T]) plan(isHedge bool) *gatePlan {
 // gate in shadow mode is recorded and ignored.
 func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 	pl := c.plan(isHedge)
-	c.gCircuit, c.gDecisions = "", nil
-	c.gBudget = budgetReasonNone
+	if c.recording {
+		// What the gates say, for the attempt's record: nothing else
+		// reads it, and a string stored pays the GC's write barrier.
+		c.gCircuit, c.gDecisions = "", nil
+		c.gBudget = budgetReasonNone
+	}
 	if pl.n == 0 {
 		return true
 	}
@@ -443,20 +462,47 @@ func (c *engine[T]) admit(isHedge bool, wait time.Duration) bool {
 		// The breaker is the first gate (gate.Order). Its closed path
 		// decides as Admit would, without an Attempt, and calls no user
 		// code; any other state is Admit's, in admitFrom.
-		if tok, ok := pl.fast.AdmitClosed(&c.res.p.Circuit); ok {
-			c.gCircuit = circuit.ReasonClosed
-			if decs != nil {
+		// Under quiet rules and the policy in force the breaker's
+		// settings came from, inline; otherwise by its closed path.
+		cfg := &c.res.p.Circuit
+		tok, ok := pl.closed.AdmitQuiet(cfg)
+		if !ok {
+			tok, ok = pl.fast.AdmitClosed(cfg, !c.res.owned)
+		}
+		if ok {
+			if decs != nil { // (recording)
+				c.gCircuit = circuit.ReasonClosed
 				decs = append(decs, observe.GateDecision{Gate: gate.NameCircuit, Reason: circuit.ReasonClosed, Admitted: true, Shadow: pl.a[0].shadow})
 			}
 			// The permit Admit would have returned, built in place.
-			s.perm.pushFields(circuit.ReasonClosed, pl.a[0].g.(*circuit.Breaker), tok, 0, SourceGate)
+			s.perm.pushFields(circuit.ReasonClosed, pl.brk, tok, 0, SourceGate)
 			first = 1
+		}
+	}
+	if first < pl.n && pl.firstBudget != nil && !isHedge && c.launched == 0 && !pl.nowAlways {
+		if en := pl.at(first); int(en.bi) == budgetIndex {
+			// A first attempt's budget, next in line: its own path, as
+			// admitFrom would ask it (no later gate needs the time, so
+			// admitFrom would have read none), without an Attempt. An
+			// admitted first attempt is no lifecycle event
+			// (budgetVerdict).
+			reason := pl.firstFree
+			if reason == "" {
+				reason, _ = pl.firstBudget.AdmitFirst(c.gateNow(en, time.Time{}))
+			}
+			if decs != nil {
+				c.gBudget = reason
+				decs = append(decs, observe.GateDecision{Gate: gate.NameBudget, Reason: reason, Admitted: true, Shadow: en.shadow})
+			}
+			first++
 		}
 	}
 	if first < pl.n && !c.admitFrom(pl, s, first, &decs, isHedge, wait) {
 		return false
 	}
-	c.gDecisions = decs
+	if decs != nil {
+		c.gDecisions = decs // (only then: it is nil, and a store pays the GC's write barrier)
+	}
 	return true
 }
 
@@ -536,7 +582,8 @@ func (c *engine[T]) gateNow(en *planEntry, now time.Time) time.Time {
 
 // budgetTakesNow reports whether the budget registered under name decides
 // at the executor's clock readings: a budget.TimedBudget whose Clock is the
-// executor's (or nil: any clock's).
+// executor's (both telling the wall clock's time counts: see sameClock),
+// or nil (any clock's).
 func (e *Executor) budgetTakesNow(name string) bool {
 	b, ok := e.budgets.Get(name)
 	if !ok {
@@ -547,14 +594,16 @@ func (e *Executor) budgetTakesNow(name string) bool {
 }
 
 // sameClock reports whether readings of clock b are readings of clock a:
-// both are the wall clock, or they are the same comparable value. A nil a
-// accepts any clock.
+// both tell the wall clock's time (clock.WallNow: the wall clock, or a
+// clock such as regotest.InstantClock whose Now is the wall clock's, and
+// whose readings are therefore the wall clock's), or they are the same
+// comparable value. A nil a accepts any clock.
 func sameClock(a, b clock.Clock) bool {
 	switch {
 	case a == nil:
 		return true
-	case clock.IsReal(a) || clock.IsReal(b):
-		return clock.IsReal(a) && clock.IsReal(b)
+	case clock.WallNow(a) || clock.WallNow(b):
+		return clock.WallNow(a) && clock.WallNow(b)
 	}
 	t := reflect.TypeOf(a)
 	return t == reflect.TypeOf(b) && t.Comparable() && a == b
@@ -608,10 +657,24 @@ func (c *engine[T]) releasePermits(s *slot, r *gate.Result) {
 // complete completes the permits slot s holds for its attempt, ended with
 // verdict v and outcome out.
 func (c *engine[T]) complete(s *slot, v gate.Verdict, out classify.OutcomeKind) {
+	if v == gate.Answered && c.answeredUntimed(s) {
+		return // (before the Result: zeroing it costs more than the answer)
+	}
 	var r gate.Result
 	if c.gateResult(s, v, out, &r) {
 		c.releasePermits(s, &r)
 	}
+}
+
+// answeredUntimed completes, by the breaker's closed path (answeredFast),
+// the permits of slot s's answered attempt under a plan that needs no
+// time for an answer (timeTripped: only a failure or a probe's result
+// does), and reports whether it did; it leaves none then. Asking whether
+// the breaker is closed first would cost as much as the answer: the
+// closed path takes no probe's permit.
+func (c *engine[T]) answeredUntimed(s *slot) bool {
+	pl := c.plan(s.isHedge)
+	return pl.timing <= timeTripped && c.answeredFast(s, pl, 0, time.Time{})
 }
 
 // releasePermitsSafely is releasePermits for cleanup: every permit is
@@ -628,7 +691,7 @@ func (c *engine[T]) releasePermitsSafely(s *slot, r *gate.Result) {
 // breaker that is not closed (a probe's) may change its state, whose time
 // is reported.
 func (pl *gatePlan) tripped(v gate.Verdict) bool {
-	return v == gate.Failed || (pl.fast != nil && !pl.fast.Closed())
+	return v == gate.Failed || (pl.fast != nil && !pl.closed.Closed())
 }
 
 // gateResult sets *r to the gate.Result of slot s's attempt, ended with
@@ -640,6 +703,9 @@ func (pl *gatePlan) tripped(v gate.Verdict) bool {
 // (see answeredFast): no permit is left, and *r is not filled.
 func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind, r *gate.Result) bool {
 	pl := c.plan(s.isHedge)
+	if v == gate.Answered && c.answeredUntimed(s) {
+		return false
+	}
 	if v != gate.NotRun && (pl.timing >= timeEnd || (pl.timing == timeTripped && pl.tripped(v))) {
 		if !(c.recording || c.tracking()) || c.lastEnd.IsZero() {
 			c.lastEnd = c.now() // handle read it when recording
@@ -649,7 +715,7 @@ func (c *engine[T]) gateResult(s *slot, v gate.Verdict, out classify.OutcomeKind
 			r.Latency = r.End.Sub(s.start)
 		}
 	}
-	if v == gate.Answered && c.answeredFast(s, pl, r.Latency, r.End) {
+	if v == gate.Answered && pl.timing > timeTripped && c.answeredFast(s, pl, r.Latency, r.End) {
 		return s.perm.n > 0
 	}
 	r.Verdict, r.Outcome = v, out
@@ -666,10 +732,17 @@ func (c *engine[T]) answeredFast(s *slot, pl *gatePlan, latency time.Duration, e
 	if s.perm.n != 1 || pl.fast == nil {
 		return false
 	}
-	if h := &s.perm.a[0]; !pl.fast.Answered(h.p.Completer, h.p.Token, latency, end) {
+	h := &s.perm.a[0]
+	if h.p.Completer != gate.Completer(pl.brk) {
 		return false
 	}
-	s.perm.pop()
+	// Under quiet rules inline (the latency cannot matter: no slow call
+	// is counted), otherwise by the closed path. (A probe's permit is
+	// neither's.)
+	if !pl.closed.AnsweredQuiet(h.p.Token) && !pl.fast.Answered(h.p.Completer, h.p.Token, latency, end) {
+		return false
+	}
+	s.perm.drop()
 	return true
 }
 

@@ -3,7 +3,9 @@
 // and told the result in a gate.Result, values of about a hundred bytes
 // that are copied on every call and cost several times the breaker's own
 // work (two atomic loads to admit, one or two to count a success). A
-// closed breaker needs neither: this interface asks it with what it reads.
+// closed breaker needs neither: this interface asks it with what it reads,
+// and Circuit lets the executor decide inline, without a call, when the
+// breaker's rules count no results.
 // Package circuit implements it and sets Of; package budget does the same
 // for a call's first attempt (Budget, BudgetOf). Being internal, none of
 // it is part of rego's API.
@@ -18,16 +20,15 @@ import (
 
 // Breaker is the closed path of a circuit breaker.
 type Breaker interface {
-	// Closed reports whether the breaker is closed, forced closed
-	// included (the breaker's Closed).
-	Closed() bool
 	// AdmitClosed admits an attempt under cfg exactly as the breaker's
 	// Admit would when cfg enables it and the breaker is closed (not
 	// forced), and returns the Token of the permit Admit would return
 	// (its Reason is circuit.ReasonClosed, its Completer the breaker). ok
 	// is false in every other case: the caller then asks Admit. (A
 	// gate.Permit is returned through memory, a token in a register.)
-	AdmitClosed(cfg *policy.CircuitPolicy) (token uint64, ok bool)
+	// fixed promises that *cfg is never modified (a policy in force): the
+	// breaker may then recognise it by its address.
+	AdmitClosed(cfg *policy.CircuitPolicy, fixed bool) (token uint64, ok bool)
 	// Answered completes the permit of the given Completer and Token for
 	// an attempt the dependency answered (a gate.Answered result) after
 	// latency, at end, as the breaker's Complete would, when the permit
@@ -38,6 +39,9 @@ type Breaker interface {
 	// those of the gate.Result the caller would have built (zero when the
 	// breaker's rules do not need them).
 	Answered(completer gate.Completer, token uint64, latency time.Duration, end time.Time) bool
+	// Circuit returns the breaker's state, for the inline paths under
+	// quiet rules (AdmitQuiet, AnsweredQuiet).
+	Circuit() *Circuit
 }
 
 // Of returns the closed path of g when g is a circuit breaker, or nil.
@@ -53,6 +57,10 @@ type Budget interface {
 	// permit's Reason. ok is false when the budget has no such path: the
 	// caller then asks the gate's Admit.
 	AdmitFirst(now time.Time) (reason string, ok bool)
+	// Free returns the Reason of every first attempt's permit, and true,
+	// when AdmitFirst counts nothing and reads no time (a token bucket):
+	// the caller may then admit first attempts with it, without asking.
+	Free() (reason string, ok bool)
 }
 
 // BudgetOf returns the first-attempt path of g when g is the gate of a

@@ -100,9 +100,9 @@ type drain struct {
 	// state is drainReading until the reading or the watchdog, whichever
 	// is first, moves it on: the watchdog closes the body only if it wins.
 	state atomic.Uint32
-	// The watchdog's: the deadline, and the drain's place in its list
-	// (guarded by its lock).
-	deadline   time.Time
+	// The watchdog's: its tick count when the drain started, and the
+	// drain's place in its list (guarded by its lock).
+	since      uint64
 	prev, next *drain
 	watched    bool
 

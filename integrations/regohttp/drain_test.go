@@ -67,6 +67,10 @@ func stalledClient(t *testing.T, s *stalledServer, p policy.EffectivePolicy, opt
 	return &http.Client{Transport: regohttp.NewTransport(opts)}, clk, srv
 }
 
+// pastDrainTimeout is how long the watchdog may take to close a body that
+// stalls: the drain timeout and a quarter.
+func pastDrainTimeout(d time.Duration) time.Duration { return d + d/4 }
+
 // roundTripAsync runs rt on a goroutine of its own and returns a channel
 // that gets its result.
 func roundTripAsync(rt func() (*http.Response, error)) <-chan roundTripResult {
@@ -110,8 +114,8 @@ func TestStalledFailedBody(t *testing.T) {
 	}
 	done := roundTripAsync(func() (*http.Response, error) { return client.Do(req) })
 	for i := 0; i < 3; i++ {
-		clk.BlockUntil(1) // the attempt's drain has armed its watchdog
-		clk.Advance(regohttp.DefaultDrainTimeout)
+		clk.BlockUntil(1) // the attempt's drain has set the watchdog's timer
+		clk.Advance(pastDrainTimeout(regohttp.DefaultDrainTimeout))
 		waitCut(t, s, 1)
 	}
 	r := <-done
@@ -170,7 +174,7 @@ func TestStalledFailedBodyClosedUnread(t *testing.T) {
 	done := roundTripAsync(func() (*http.Response, error) { return client.Do(req) })
 	for i := 0; i < 3; i++ {
 		clk.BlockUntil(1)
-		clk.Advance(time.Millisecond)
+		clk.Advance(pastDrainTimeout(time.Millisecond))
 	}
 	r := <-done
 	if r.err != nil {

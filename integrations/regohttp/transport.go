@@ -61,11 +61,14 @@ type Options struct {
 	// arrived by then (a server that stalls mid-body) is closed, and its
 	// connection with it, so that the retry goes ahead on another
 	// connection; the response, if it is the one the caller gets, yields
-	// the bytes that arrived, then an error matching ErrDrainTimeout. The
-	// bound relies on Close making a blocked Read return, as it does for
-	// the bodies of net/http's transports. If zero, DefaultDrainTimeout;
-	// if negative, only the attempt's context bounds the reading, so a
-	// policy without timeouts may wait for a stalled body for ever.
+	// the bytes that arrived, then an error matching ErrDrainTimeout. One
+	// timer per Transport, ticking every quarter of DrainTimeout, closes
+	// such bodies: a body is closed once DrainTimeout has passed, and at
+	// most a quarter of it later. The bound relies on Close making a
+	// blocked Read return, as it does for the bodies of net/http's
+	// transports. If zero, DefaultDrainTimeout; if negative, only the
+	// attempt's context bounds the reading, so a policy without timeouts
+	// may wait for a stalled body for ever.
 	DrainTimeout time.Duration
 	// Clock times DrainTimeout. If nil, the real clock (clock.Real);
 	// tests on virtual time pass their clock (it need not be the

@@ -9,30 +9,42 @@ import (
 
 // watchdog closes the bodies of a Transport's drains that outlast the
 // drain timeout (see drain). One timer serves every drain of the
-// Transport: arming a timer per drain would cost each failed response
-// more than reading its body does (adding a timer that is due before any
-// other wakes the runtime's poller, a system call), while a timer that
-// stays armed as long as drains come costs each drain a lock and a
-// reading of the clock.
+// Transport, and no drain reads the clock: arming a timer per drain would
+// cost each failed response more than reading its body does (adding a
+// timer due before any other wakes the runtime's poller, a system call),
+// and even reading the clock costs more than reading a short body.
 //
-// The drains in progress wait in a list, oldest first. Every drain of a
-// Transport has the same timeout, so the list is in the order of their
-// deadlines too: the timer is due at the oldest drain's deadline, and
-// when it fires it cuts off every drain whose deadline has passed and is
-// set again for the next, or stops when no drain is left.
+// The timer ticks every quarter of the timeout while drains are in
+// progress; each drain notes the number of ticks so far when it starts.
+// A drain that has seen five ticks since (the first of which came at most
+// a quarter of the timeout after it started) has been reading for at
+// least the timeout, and less than a quarter more: the tick closes its
+// body. The timer stops at a tick that finds no drain in progress.
 //
 // The zero watchdog is ready.
 type watchdog struct {
 	mu         sync.Mutex
 	head, tail *drain // the drains in progress, oldest first
-	armed      bool   // the timer is set
+	ticks      uint64
+	armed      bool // the timer is set
 }
 
-// watch adds d, whose deadline is timeout from now on clk, to the drains
-// in progress.
+// watchdogQuarters is how many ticks make a timeout.
+const watchdogQuarters = 4
+
+// tickOf returns the timer's period for the drain timeout.
+func tickOf(timeout time.Duration) time.Duration {
+	if p := timeout / watchdogQuarters; p > 0 {
+		return p
+	}
+	return 1
+}
+
+// watch adds d to the drains in progress, to be closed once timeout has
+// passed on clk.
 func (w *watchdog) watch(d *drain, clk clock.Clock, timeout time.Duration) {
-	d.deadline = clk.Now().Add(timeout)
 	w.mu.Lock()
+	d.since = w.ticks
 	d.prev, d.next = w.tail, nil
 	if w.tail != nil {
 		w.tail.next = d
@@ -45,11 +57,15 @@ func (w *watchdog) watch(d *drain, clk clock.Clock, timeout time.Duration) {
 	w.armed = true
 	w.mu.Unlock()
 	if arm {
-		clk.AfterFunc(timeout, func() { w.fire(clk) })
+		w.arm(clk, tickOf(timeout))
 	}
 }
 
-// unwatch removes d from the drains in progress, unless the timer has
+func (w *watchdog) arm(clk clock.Clock, period time.Duration) {
+	clk.AfterFunc(period, func() { w.tick(clk, period) })
+}
+
+// unwatch removes d from the drains in progress, unless a tick has
 // already taken it.
 func (w *watchdog) unwatch(d *drain) {
 	w.mu.Lock()
@@ -73,28 +89,26 @@ func (w *watchdog) unlinkLocked(d *drain) {
 	d.prev, d.next, d.watched = nil, nil, false
 }
 
-// fire cuts off the drains whose deadline has passed and sets the timer
-// for the next one.
-func (w *watchdog) fire(clk clock.Clock) {
-	now := clk.Now()
+// tick closes the bodies of the drains whose time is up, and sets the
+// timer again while drains are in progress.
+func (w *watchdog) tick(clk clock.Clock, period time.Duration) {
 	var due *drain // the drains cut off, linked through next
 	w.mu.Lock()
-	for w.head != nil && !w.head.deadline.After(now) {
+	w.ticks++
+	// The drains are in the order they started, so in the order of their
+	// tick counts.
+	for w.head != nil && w.ticks-w.head.since > watchdogQuarters {
 		d := w.head
 		w.unlinkLocked(d)
 		if d.state.CompareAndSwap(drainReading, drainCut) {
 			d.next, due = due, d
 		}
 	}
-	var wait time.Duration
-	if w.head != nil {
-		wait = w.head.deadline.Sub(now)
-	} else {
-		w.armed = false
-	}
+	again := w.head != nil
+	w.armed = again
 	w.mu.Unlock()
-	if wait > 0 {
-		clk.AfterFunc(wait, func() { w.fire(clk) })
+	if again {
+		w.arm(clk, period)
 	}
 	// Closing may wait for the connection to shut down: outside the lock.
 	for due != nil {

@@ -22,9 +22,10 @@ func (c *closeRecorder) Close() error {
 	return nil
 }
 
-// One timer serves drains started at different times: each is cut off at
-// its own deadline, a drain that ends first is left alone, and the timer
-// stops once no drain is left.
+// One timer serves drains started at different times: each is cut off
+// once the timeout has passed, and less than a quarter of it later; a
+// drain that ends first is left alone; the timer stops once no drain is
+// left.
 func TestWatchdogDeadlines(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	clk := regotest.NewClock(time.Time{})
@@ -35,11 +36,30 @@ func TestWatchdogDeadlines(t *testing.T) {
 		return d
 	}
 	closed := func(d *drain) bool { return d.rc.(*closeRecorder).closed.Load() }
-	d1 := start()
+	cutAt := func(d *drain, name string, first, last time.Duration, now *time.Duration) {
+		t.Helper()
+		for *now < last {
+			if *now >= first && d.state.Load() == drainCut {
+				break
+			}
+			if d.state.Load() != drainReading {
+				t.Fatalf("%s cut off %v after the start of the test, before its time (%v)", name, *now, first)
+			}
+			clk.Advance(time.Millisecond)
+			*now += time.Millisecond
+		}
+		if d.state.Load() != drainCut || !closed(d) {
+			t.Fatalf("%s still open %v after the start of the test, past its time (%v)", name, *now, last)
+		}
+	}
+	var now time.Duration
+	d1 := start() // t=0
 	clk.Advance(40 * time.Millisecond)
-	d2 := start()
+	now += 40 * time.Millisecond
+	d2 := start() // t=40ms
 	clk.Advance(40 * time.Millisecond)
-	d3 := start()
+	now += 40 * time.Millisecond
+	d3 := start() // t=80ms
 	if n := clk.Pending(); n != 1 {
 		t.Fatalf("%d timers for three drains, want 1", n)
 	}
@@ -47,22 +67,8 @@ func TestWatchdogDeadlines(t *testing.T) {
 	if !d2.state.CompareAndSwap(drainReading, drainDone) {
 		t.Fatal("d2 was cut off before its deadline")
 	}
-
-	clk.Advance(20 * time.Millisecond) // t=100ms: d1's deadline
-	if d1.state.Load() != drainCut || !closed(d1) {
-		t.Fatal("d1 not cut off at its deadline")
-	}
-	if d3.state.Load() != drainReading {
-		t.Fatal("d3 cut off before its deadline")
-	}
-	clk.Advance(79 * time.Millisecond) // t=179ms
-	if d3.state.Load() != drainReading {
-		t.Fatal("d3 cut off before its deadline")
-	}
-	clk.Advance(time.Millisecond) // t=180ms: d3's deadline
-	if d3.state.Load() != drainCut || !closed(d3) {
-		t.Fatal("d3 not cut off at its deadline")
-	}
+	cutAt(d1, "d1", timeout, timeout+timeout/4, &now)
+	cutAt(d3, "d3", 80*time.Millisecond+timeout, 80*time.Millisecond+timeout+timeout/4, &now)
 	if d2.state.Load() != drainDone || closed(d2) {
 		t.Fatal("d2, whose reading ended, was closed")
 	}
@@ -74,9 +80,9 @@ func TestWatchdogDeadlines(t *testing.T) {
 	if n := clk.Pending(); n != 1 {
 		t.Fatalf("%d timers for a new drain, want 1", n)
 	}
-	clk.Advance(timeout)
+	clk.Advance(timeout + timeout/4)
 	if d4.state.Load() != drainCut {
-		t.Fatal("d4 not cut off at its deadline")
+		t.Fatal("d4 not cut off in time")
 	}
 }
 
@@ -93,7 +99,7 @@ func TestFillCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.BlockUntil(1)
-	clk.Advance(time.Second)
+	clk.Advance(time.Second + time.Second/4)
 	if <-done {
 		t.Fatal("fill reports a complete body")
 	}

@@ -109,6 +109,9 @@ type drain struct {
 	buf []byte // read so far
 	off int    // served so far
 	err error  // what ended the reading: io.EOF, an error, or nil (limit)
+	// closedByWatchdog: the watchdog closed the original body, which no
+	// one else must close.
+	closedByWatchdog bool
 }
 
 // The values of drain.state.
@@ -169,10 +172,14 @@ func (d *drain) fill(w *watchdog, clk clock.Clock, timeout time.Duration) bool {
 		w.unwatch(d)
 	}
 	complete := d.err == io.EOF && int64(len(d.buf)) <= d.limit
-	if !d.state.CompareAndSwap(drainReading, drainDone) && !complete {
-		// The watchdog closed the body (or is closing it): whatever the
-		// reading met last is the effect of that.
-		d.err = ErrDrainTimeout
+	if !d.state.CompareAndSwap(drainReading, drainDone) {
+		// The watchdog closed the body (or is closing it): unless the
+		// reading met the end first, whatever it met last is the effect
+		// of that.
+		d.closedByWatchdog = true
+		if !complete {
+			d.err = ErrDrainTimeout
+		}
 	}
 	return complete
 }

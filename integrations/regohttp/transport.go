@@ -398,7 +398,9 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 		se = &d.se
 		switch {
 		case d.fill(&c.t.watchdog, c.t.clock(), c.t.drainTimeout()):
-			_ = resp.Body.Close()
+			if !d.closedByWatchdog {
+				_ = resp.Body.Close()
+			}
 			resp.Body = d
 			inMemory = true
 		case d.cut():

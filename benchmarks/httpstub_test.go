@@ -2,12 +2,18 @@ package benchmarks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/aponysus/rego/integrations/regohttp"
+	"github.com/aponysus/rego/policy"
+	"github.com/aponysus/rego/regotest"
+	"github.com/aponysus/rego/retry"
 )
 
 // stubHTTP is a base transport that answers in memory: 200 "ok", or, with
@@ -75,6 +81,12 @@ func BenchmarkHTTPStub503(b *testing.B) { runRotated(b, stubLibs(2, true, false)
 // the load of a shared machine: extra-ns/op is the median of feat's time
 // per call minus base's. Every pair checks that both sides sent the same
 // number of requests.
+//
+// The pairs with lib=copy and lib=executor split rego's cost above plain
+// net/http in three: the least a RoundTripper that honours rego's
+// contract does (copyRT: a copy of the request under a context of its
+// own), the executor's call around that copy (executorRT), and the rest,
+// which is regohttp's own work.
 func BenchmarkHTTPStubPaired(b *testing.B) {
 	type side struct {
 		stub *stubHTTP
@@ -100,6 +112,11 @@ func BenchmarkHTTPStubPaired(b *testing.B) {
 		}}
 	}
 	rego := func(base http.RoundTripper) httpDo { return clientDo(regoHTTP(base), stubURL) }
+	cp := func(base http.RoundTripper) httpDo { return clientDo(&http.Client{Transport: copyRT{base}}, stubURL) }
+	executor := func(base http.RoundTripper) httpDo {
+		exec := newRego(policy.RetryPolicy{MaxAttempts: attempts}, retry.ExecutorOptions{Clock: regotest.InstantClock{}})
+		return clientDo(&http.Client{Transport: executorRT{base: base, exec: exec}}, stubURL)
+	}
 	plain := func(base http.RoundTripper) httpDo { return clientDo(&http.Client{Transport: base}, stubURL) }
 	retryable := func(base http.RoundTripper) httpDo { return retryableHTTP(base, stubURL) }
 	for _, pc := range []struct {
@@ -110,6 +127,11 @@ func BenchmarkHTTPStubPaired(b *testing.B) {
 		{"pair=rego-vs-none/GET", false, plain, rego},
 		{"pair=go-retryablehttp-vs-none/GET", false, plain, retryable},
 		{"pair=rego-vs-go-retryablehttp/503", true, retryable, rego},
+		{"pair=copy-vs-none/GET", false, plain, cp},
+		{"pair=executor-vs-copy/GET", false, cp, executor},
+		{"pair=rego-vs-executor/GET", false, executor, rego},
+		{"pair=executor-vs-go-retryablehttp/503", true, retryable, executor},
+		{"pair=rego-vs-executor/503", true, executor, rego},
 	} {
 		b.Run(pc.name, func(b *testing.B) {
 			base, feat := newSide(pc.failOdd, pc.base), newSide(pc.failOdd, pc.feat)
@@ -118,3 +140,48 @@ func BenchmarkHTTPStubPaired(b *testing.B) {
 		})
 	}
 }
+
+type copyKey struct{}
+
+// copyRT sends a copy of each request under a context of its own (one
+// value added), as rego sends each attempt: the least any RoundTripper
+// costs that gives the base transport a context per attempt.
+type copyRT struct{ base http.RoundTripper }
+
+func (c copyRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	return c.base.RoundTrip(req.WithContext(context.WithValue(req.Context(), copyKey{}, true)))
+}
+
+// errStub503 is executorRT's error for a 503.
+var errStub503 = errors.New("benchmarks: 503")
+
+// executorRT runs each request as a call of exec whose operation sends a
+// copy of it under the attempt's context, with regohttp's classifier; a
+// 503's body is read and closed in the operation, which then fails. It
+// is rego's executor around a request without regohttp.
+type executorRT struct {
+	base http.RoundTripper
+	exec *retry.Executor
+}
+
+func (e executorRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	opts := retry.CallOptions[*http.Response]{Classifier: stubClassifier}
+	resp, _, err := retry.DoValueWith(req.Context(), e.exec, benchKey, func(ctx context.Context) (*http.Response, error) {
+		resp, err := e.base.RoundTrip(req.WithContext(ctx))
+		if err == nil && resp.StatusCode == http.StatusServiceUnavailable {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			return nil, errStub503
+		}
+		return resp, err
+	}, opts)
+	return resp, err
+}
+
+var stubClassifier = func() *regohttp.Classifier {
+	c, err := regohttp.NewClassifier(regohttp.ClassifierOptions{})
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/aponysus/rego/clock"
 )
 
 // DefaultDrainLimit is the number of bytes of a failed response's body
@@ -66,14 +68,27 @@ func wrapBody(resp *http.Response, r io.Reader, release func()) {
 // a server stalling mid-body costs the call little.
 const DefaultDrainTimeout = 100 * time.Millisecond
 
-// drain reads the first bytes of a failed response's body on a goroutine
-// of its own, so that the attempt can stop waiting for a body that stalls
-// without cutting it off. It is also the body's replacement: it serves
-// the bytes read so far as soon as they are there, then, once the reading
-// is over, the end of the body, the error that stopped the reading, or
-// (past the limit) the rest of the original body.
+// ErrDrainTimeout is matched (errors.Is) by the error the body of a failed
+// response yields after the bytes that arrived when the body did not
+// arrive whole within Options.DrainTimeout: the Transport closed it, and
+// its connection, so that the call could go on.
+var ErrDrainTimeout = errors.New("regohttp: failed response body cut off after the drain timeout")
+
+// drain reads the first bytes of a failed response's body on the
+// caller's goroutine, as soon as the response arrives, under a watchdog
+// that closes the body if the reading outlasts the drain timeout: closing
+// a body makes a Read blocked in it return (net/http's bodies do), so a
+// stalled body cannot hold the call. Reading inline costs a body that is
+// already here (the common case: a short error body sent with its
+// headers) no goroutine and no hand-over between goroutines, as reading
+// on a goroutine of its own did.
+//
+// A drain is also the body's replacement: it serves the bytes read, then
+// the end of the body, the error that stopped the reading, ErrDrainTimeout
+// if the watchdog cut the body off, or (past the limit) the rest of the
+// original body.
 type drain struct {
-	rc    io.Reader
+	rc    io.ReadCloser
 	limit int64
 
 	small [smallDrain]byte // buf's storage for short bodies
@@ -82,25 +97,37 @@ type drain struct {
 	// response whose body is drained costs one allocation, not two.
 	se StatusError
 
-	mu sync.Mutex
-	// more gets a token after each chunk read, and at the end. It is
-	// made by the first to wait (waitChan): a short body that is already
-	// here is read before anyone waits, and needs none.
-	more    chan struct{}
-	buf     []byte // read so far
-	off     int    // served so far
-	running bool
-	yield   bool  // a reader waits: stop after the current read
-	err     error // what ended the reading: io.EOF, an error, or nil (limit, yield)
+	// state is drainReading until the reading or the watchdog, whichever
+	// is first, moves it on: the watchdog closes the body only if it wins.
+	state atomic.Uint32
+	// The watchdog's: its tick count when the drain started, and the
+	// drain's place in its list (guarded by its lock).
+	since      uint64
+	prev, next *drain
+	watched    bool
+
+	buf []byte // read so far
+	off int    // served so far
+	err error  // what ended the reading: io.EOF, an error, or nil (limit)
+	// closedByWatchdog: the watchdog closed the original body, which no
+	// one else must close.
+	closedByWatchdog bool
 }
+
+// The values of drain.state.
+const (
+	drainReading uint32 = iota
+	drainDone           // the reading ended first: the body is left alone
+	drainCut            // the watchdog fired first: the body is closed
+)
 
 // smallDrain is the size of body read without a buffer of its own: error
 // bodies ("Service Unavailable") are usually shorter.
 const smallDrain = 64
 
-// startDrain starts reading up to limit bytes of rc; size is the body's
-// announced length (-1: unknown), which sizes the buffer.
-func startDrain(rc io.Reader, limit, size int64) *drain {
+// newDrain prepares the reading of up to limit bytes of body; size is the
+// body's announced length (-1: unknown), which sizes the buffer.
+func newDrain(body io.ReadCloser, limit, size int64) *drain {
 	capacity := int64(512)
 	if size >= 0 && size < limit {
 		capacity = size + 1 // room to meet the end
@@ -108,26 +135,25 @@ func startDrain(rc io.Reader, limit, size int64) *drain {
 	if capacity > limit+1 {
 		capacity = limit + 1
 	}
-	d := &drain{rc: rc, limit: limit, running: true}
+	d := &drain{rc: body, limit: limit}
 	if capacity <= smallDrain {
 		d.buf = d.small[:0:capacity]
 	} else {
 		d.buf = make([]byte, 0, capacity)
 	}
-	go d.run()
 	return d
 }
 
-func (d *drain) run() {
-	for {
-		d.mu.Lock()
-		if d.yield || int64(len(d.buf)) > d.limit {
-			d.running = false
-			more := d.more
-			d.mu.Unlock()
-			signal(more)
-			return
-		}
+// fill reads until the end of the body, an error or past the limit, for
+// at most timeout (negative: without bound) under w, and reports whether
+// it met the end of the body within the limit. When the timeout expires
+// first, w closes the body, and the drain serves what it read, then
+// ErrDrainTimeout.
+func (d *drain) fill(w *watchdog, clk clock.Clock, timeout time.Duration) bool {
+	if timeout >= 0 {
+		w.watch(d, clk, timeout)
+	}
+	for int64(len(d.buf)) <= d.limit {
 		if len(d.buf) == cap(d.buf) {
 			grown := 2 * int64(cap(d.buf))
 			if grown > d.limit+1 {
@@ -135,117 +161,49 @@ func (d *drain) run() {
 			}
 			d.buf = append(make([]byte, 0, grown), d.buf...)
 		}
-		spare := d.buf[len(d.buf):cap(d.buf)]
-		d.mu.Unlock()
-		// Only this goroutine writes past len(d.buf); readers copy
-		// from below it.
-		n, err := d.rc.Read(spare)
-		d.mu.Lock()
+		n, err := d.rc.Read(d.buf[len(d.buf):cap(d.buf)])
 		d.buf = d.buf[:len(d.buf)+n]
 		if err != nil {
-			d.err, d.running = err, false
-		}
-		more := d.more
-		d.mu.Unlock()
-		signal(more)
-		if err != nil {
-			return
+			d.err = err
+			break
 		}
 	}
-}
-
-// signal leaves a token in more, if there is a more.
-func signal(more chan struct{}) {
-	select {
-	case more <- struct{}{}:
-	default:
-	}
-}
-
-// waitChan returns the channel on which the reading signals its
-// progress, making it if need be. d.mu must be held.
-func (d *drain) waitChan() chan struct{} {
-	if d.more == nil {
-		d.more = make(chan struct{}, 1)
-	}
-	return d.more
-}
-
-// settle waits up to timeout (negative: without bound) for the reading
-// to be over, and reports whether it met the end of the body within the
-// limit. It returns false at once when the timeout expires.
-func (d *drain) settle(timeout time.Duration) bool {
-	// The reading goroutine is next in line on this P: yielding once lets
-	// it read a body that is already here (the common case: a short
-	// error body that came with the headers) without arming a timer.
-	runtime.Gosched()
-	d.mu.Lock()
-	over, complete := !d.running, d.completeLocked()
-	d.mu.Unlock()
-	if over {
-		return complete
-	}
-	var expired <-chan time.Time // nil: no bound
 	if timeout >= 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		expired = t.C
+		w.unwatch(d)
 	}
-	for {
-		d.mu.Lock()
-		if !d.running {
-			complete := d.completeLocked()
-			d.mu.Unlock()
-			return complete
-		}
-		more := d.waitChan()
-		d.mu.Unlock()
-		select {
-		case <-more:
-		case <-expired:
-			return false
+	complete := d.err == io.EOF && int64(len(d.buf)) <= d.limit
+	if !d.state.CompareAndSwap(drainReading, drainDone) {
+		// The watchdog closed the body (or is closing it): unless the
+		// reading met the end first, whatever it met last is the effect
+		// of that.
+		d.closedByWatchdog = true
+		if !complete {
+			d.err = ErrDrainTimeout
 		}
 	}
+	return complete
 }
 
-// completeLocked reports whether the reading is over and met the end of
-// the body within the limit. d.mu must be held.
-func (d *drain) completeLocked() bool {
-	return !d.running && d.err == io.EOF && int64(len(d.buf)) <= d.limit
-}
+// cut reports whether the watchdog closed the body. Only the goroutine
+// that called fill may ask, once fill has returned.
+func (d *drain) cut() bool { return d.err == ErrDrainTimeout }
 
-// Read serves the bytes read so far, waiting for the next ones if there
-// are none yet, and once the reading is over whatever follows them.
+// Read serves the bytes read, then whatever followed them.
 func (d *drain) Read(p []byte) (int, error) {
-	for {
-		d.mu.Lock()
-		if d.off < len(d.buf) {
-			n := copy(p, d.buf[d.off:])
-			d.off += n
-			d.mu.Unlock()
-			return n, nil
-		}
-		if !d.running {
-			err := d.err
-			d.mu.Unlock()
-			if err != nil {
-				return 0, err
-			}
-			return d.rc.Read(p)
-		}
-		// Nothing new yet: the reader takes over from the goroutine
-		// after its current read, which is what the reader would wait
-		// for on the body itself.
-		d.yield = true
-		more := d.waitChan()
-		d.mu.Unlock()
-		<-more
+	if d.off < len(d.buf) {
+		n := copy(p, d.buf[d.off:])
+		d.off += n
+		return n, nil
 	}
+	if d.err != nil {
+		return 0, d.err
+	}
+	return d.rc.Read(p)
 }
 
-// Close does nothing: drain replaces a body only once the original has
-// been read to its end and closed; otherwise the body wrapper, which
-// closes the original, is in front of it.
+// Close does nothing: drain replaces a body alone only once the original
+// has been closed; otherwise the body wrapper, which closes the original,
+// is in front of it.
 func (d *drain) Close() error { return nil }
 
 // discardResponse closes a response the caller will not see: a failed

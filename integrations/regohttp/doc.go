@@ -50,13 +50,16 @@
 // *StatusError); or the error that ended the call (the base transport's
 // error, a budget denial, the context's error).
 //
-// Connections. The body of a failed response is read at once, up to
-// Options.DrainLimit bytes and for at most Options.DrainTimeout (100ms by
-// default; the attempt's timeout bounds it too): a body that fits is kept
-// in memory and its connection goes back to the pool before the retry. A
-// body that stalls does not hold the call up, and is not cut off: the
-// caller who gets that response reads it whole, as it arrives. The
-// Transport closes every response the caller will not see: failed
+// Connections. The body of a failed response is read at once, on the
+// caller's goroutine, up to Options.DrainLimit bytes and for at most
+// Options.DrainTimeout (100ms by default, and at most a quarter more; the
+// attempt's timeout bounds it too): a body that fits is kept in memory
+// and its connection goes back to the pool before the retry. A body that
+// stalls does not hold the call up: when the drain timeout expires the
+// Transport closes it, and its connection, and the call goes on; the
+// caller who gets that response reads the bytes that arrived, then an
+// error matching ErrDrainTimeout.
+// The Transport closes every response the caller will not see: failed
 // responses superseded by a later attempt, and losing hedges, even those
 // that arrive after RoundTrip has returned.
 //

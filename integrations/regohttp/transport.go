@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/clock"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/rego"
@@ -55,16 +56,24 @@ type Options struct {
 	// zero, DefaultDrainLimit; if negative, nothing is read early and
 	// the connections of superseded failed responses are closed.
 	DrainLimit int64
-	// DrainTimeout bounds how long the Transport waits for the early read
-	// of a failed response's body (see DrainLimit). A body that has not
-	// arrived by then (a server that stalls mid-body) is left to arrive:
-	// the retry goes ahead on another connection, and the response, if
-	// it is the one the caller gets, reaches the caller unchanged, its
-	// body yielding everything the server sends. If zero,
-	// DefaultDrainTimeout; if negative, only the attempt's context
-	// bounds the wait, so a policy without timeouts may wait for a
-	// stalled body for ever.
+	// DrainTimeout bounds how long the Transport reads a failed
+	// response's body early (see DrainLimit). A body that has not
+	// arrived by then (a server that stalls mid-body) is closed, and its
+	// connection with it, so that the retry goes ahead on another
+	// connection; the response, if it is the one the caller gets, yields
+	// the bytes that arrived, then an error matching ErrDrainTimeout. One
+	// timer per Transport, ticking every quarter of DrainTimeout, closes
+	// such bodies: a body is closed once DrainTimeout has passed, and at
+	// most a quarter of it later. The bound relies on Close making a
+	// blocked Read return, as it does for the bodies of net/http's
+	// transports. If zero, DefaultDrainTimeout; if negative, only the
+	// attempt's context bounds the reading, so a policy without timeouts
+	// may wait for a stalled body for ever.
 	DrainTimeout time.Duration
+	// Clock times DrainTimeout. If nil, the real clock (clock.Real);
+	// tests on virtual time pass their clock (it need not be the
+	// executor's).
+	Clock clock.Clock
 	// FailedResponseError says what RoundTrip returns when the call ends
 	// on a response the classifier judged a failure (attempts exhausted
 	// on a 503, a budget denial or the deadline after one). If false, it
@@ -84,7 +93,8 @@ type Options struct {
 // Transport is safe for concurrent use; its options must not change once
 // it is in use.
 type Transport struct {
-	opts Options
+	opts     Options
+	watchdog watchdog
 }
 
 // maxDrainLimit keeps the drain's limit+1 from overflowing.
@@ -119,6 +129,13 @@ func (t *Transport) drainTimeout() time.Duration {
 		return DefaultDrainTimeout
 	}
 	return t.opts.DrainTimeout
+}
+
+func (t *Transport) clock() clock.Clock {
+	if t.opts.Clock != nil {
+		return t.opts.Clock
+	}
+	return clock.Real{}
 }
 
 func (t *Transport) classifier() *Classifier {
@@ -370,22 +387,30 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	var rest io.Reader
 	var se *StatusError // the attempt's error, if v is a failure
 	inMemory := false
-	if v.kind != classify.OutcomeSuccess && resp.ContentLength != 0 && c.t.drainLimit() > 0 {
+	if v.kind != classify.OutcomeSuccess && resp.ContentLength != 0 && resp.Body != http.NoBody && c.t.drainLimit() > 0 {
 		// Read a failed response's body now, bounded by the drain
 		// timeout and the attempt's: a body that fits in the limit frees
 		// its connection for the next attempt, which would otherwise
 		// open a new one, since the executor keeps the last failed
 		// response (to return it if every attempt fails) until a later
 		// attempt has finished.
-		d := startDrain(resp.Body, c.t.drainLimit(), resp.ContentLength)
+		d := newDrain(resp.Body, c.t.drainLimit(), resp.ContentLength)
 		se = &d.se
-		if d.settle(c.t.drainTimeout()) {
-			_ = resp.Body.Close()
+		switch {
+		case d.fill(&c.t.watchdog, c.t.clock(), c.t.drainTimeout()):
+			if !d.closedByWatchdog {
+				_ = resp.Body.Close()
+			}
 			resp.Body = d
 			inMemory = true
-		} else {
-			// Past the limit, cut off, or still arriving: d serves what
-			// it read, then the rest of the body.
+		case d.cut():
+			// The watchdog closed the body: d serves what it read, then
+			// ErrDrainTimeout.
+			resp.Body = d
+			inMemory = true
+		default:
+			// Past the limit, or broken off: d serves what it read, then
+			// the rest of the body or the error.
 			rest = d
 		}
 	}

@@ -111,10 +111,24 @@ func TestCircuitProbeReleasedOnEveryPath(t *testing.T) {
 	}
 }
 
+// hedgeRefusals signals every hedge attempt record an observer gets.
+type hedgeRefusals struct {
+	observe.BaseObserver
+	hedges chan observe.AttemptRecord
+}
+
+func (o hedgeRefusals) OnAttempt(_ context.Context, _ policy.PolicyKey, rec observe.AttemptRecord) {
+	if rec.IsHedge {
+		o.hedges <- rec
+	}
+}
+
 func TestCircuitGatesHedges(t *testing.T) {
 	clk := regotest.NewClock(time.Time{})
+	obs := hedgeRefusals{hedges: make(chan observe.AttemptRecord, 1)}
 	exec := retry.NewExecutor(retry.ExecutorOptions{
-		Clock: clk,
+		Clock:    clk,
+		Observer: obs,
 		Provider: &controlplane.StaticProvider{Policies: map[policy.PolicyKey]policy.EffectivePolicy{key: {
 			Hedge:   policy.HedgePolicy{Enabled: true, Delay: 10 * time.Millisecond},
 			Circuit: policy.CircuitPolicy{Enabled: true, FailureThreshold: 1, Cooldown: time.Hour},
@@ -137,6 +151,9 @@ func TestCircuitGatesHedges(t *testing.T) {
 	// goes on waiting for its primary.
 	clk.BlockUntil(1)
 	clk.Advance(10 * time.Millisecond)
+	// The primary answers only once the hedge was refused: were it to
+	// answer as the timer fires, the call could end before the hedge is due.
+	<-obs.hedges
 	close(release)
 	res := <-ch
 	if res.err != nil || res.v != "primary" || len(res.tl.Attempts) != 2 {

@@ -99,8 +99,15 @@ type engine[T any] struct {
 	cancelCall context.CancelFunc
 	deadline   time.Time
 	hasDL      bool
-	recording  bool
+	recording  bool // records are built: for the timeline, or for the observer's callbacks
+	timeline   bool // the call keeps its timeline in full (see keepRecords)
 	tl         observe.Timeline
+	// rec0 holds a record outside the timeline's records while they are
+	// nil: the call's first record (a call that makes one attempt then
+	// allocates its records once, exactly), or, when the timeline is not
+	// kept and one attempt runs at a time, the current one, which needs no
+	// allocation.
+	rec0 observe.AttemptRecord
 
 	// one is the slot of the inline mode, where a single attempt runs at
 	// a time; many holds a slot per attempt in the concurrent mode.
@@ -172,10 +179,13 @@ type act struct {
 
 // begin resolves the call's policy and prepares its state; it returns the
 // first request (the first attempt's launch, or the end of a call that
-// cannot start). record makes the call keep its timeline.
-func (c *engine[T]) begin(opts *CallOptions[T], record bool) act {
+// cannot start). keep makes the call keep its timeline, as an observer's
+// OnSuccess or OnFailure does; its other callbacks about attempts need only
+// the records.
+func (c *engine[T]) begin(opts *CallOptions[T], keep bool) act {
 	e, key, ctx := c.e, c.key, c.ctx
-	c.recording = record
+	c.timeline = keep || e.hooks&(observe.HookSuccess|observe.HookFailure) != 0
+	c.recording = c.timeline || e.hooks&(observe.HookAttempt|observe.HookHedgeSpawn|observe.HookHedgeCancel) != 0
 	if c.recording {
 		c.tl.Key = key
 		c.tl.Start = c.now()
@@ -204,6 +214,8 @@ func (c *engine[T]) begin(opts *CallOptions[T], record bool) act {
 	}
 	if c.recording {
 		c.tl.PolicyID = p.ID
+	}
+	if c.timeline {
 		c.tl.Attributes = timelineAttrs(p, c.res.polErr, c.res.mode, clsMissing)
 		if p.Meta.Version == "" && e.versioned != nil {
 			c.hook(SourceProvider, -1)
@@ -222,7 +234,7 @@ func (c *engine[T]) begin(opts *CallOptions[T], record bool) act {
 		c.failErr = c.res.denyErr
 		return act{kind: aFail}
 	}
-	if !e.noopObs {
+	if e.hooks&observe.HookStart != 0 {
 		c.hook(SourceObserver, -1)
 		if p.Key == key {
 			e.obs.OnStart(ctx, key, *p) // one copy of the policy, not two
@@ -373,8 +385,8 @@ func (c *engine[T]) deny(isHedge bool, wait time.Duration, en *planEntry, err er
 			BudgetReason: c.budgetReason(isHedge), BudgetKind: kind, RetryIndex: c.step, HedgeReason: c.hedgeReasonFor(isHedge),
 			CircuitReason: c.gCircuit, Gates: c.gDecisions,
 		}
-		c.addRecord(rec)
-		if !c.e.noopObs {
+		c.addRecord(&rec)
+		if c.e.hooks&observe.HookAttempt != 0 {
 			c.hook(SourceObserver, ai)
 			c.e.obs.OnAttempt(c.ctx, c.key, rec)
 			c.unhook()
@@ -447,8 +459,8 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 			BudgetAllowed: true, BudgetReason: c.budgetReason(isHedge), BudgetKind: kind, RetryIndex: c.step,
 			HedgeReason: c.hedgeReasonFor(isHedge), CircuitReason: c.gCircuit, Gates: c.gDecisions,
 		}
-		c.addRecord(rec)
-		if isHedge && !c.e.noopObs {
+		c.addRecord(&rec)
+		if isHedge && c.e.hooks&observe.HookHedgeSpawn != 0 {
 			c.hook(SourceObserver, ai)
 			c.e.obs.OnHedgeSpawn(actx, c.key, rec)
 			c.unhook()
@@ -566,26 +578,49 @@ func (c *engine[T]) now() time.Time {
 	return c.base.Add(time.Since(c.base))
 }
 
-// addRecord appends an attempt record. Most calls make one attempt, so the
-// first record gets room for one; a second grows the slice once, to room
-// for every attempt the policy allows: a refused attempt is recorded only
-// when fewer than that were launched, since a refusal ends the call (a
-// refused hedge does not, and a hedging call grows the slice again if it
-// must).
-func (c *engine[T]) addRecord(rec observe.AttemptRecord) {
-	if len(c.tl.Attempts) == cap(c.tl.Attempts) {
-		n := 1
-		if len(c.tl.Attempts) > 0 {
-			n = 2 * len(c.tl.Attempts)
-			if m := c.res.p.Retry.MaxAttempts; n < m {
-				n = m
-			}
+// addRecord adds an attempt record. The first waits in rec0 (most calls
+// make one attempt); a second gets room for every attempt the policy
+// allows: a refused attempt is recorded only when fewer than that were
+// launched, since a refusal ends the call (a refused hedge does not, and a
+// hedging call grows the records again if it must). When the timeline is
+// not kept and attempts run one at a time, only the current record is
+// needed: it stays in rec0.
+func (c *engine[T]) addRecord(rec *observe.AttemptRecord) {
+	if c.tl.Attempts == nil {
+		if rec.Attempt == 0 || (!c.timeline && c.many == nil) {
+			c.rec0 = *rec
+			return
 		}
-		grown := make([]observe.AttemptRecord, len(c.tl.Attempts), n)
+		n := c.res.p.Retry.MaxAttempts
+		if n < 2 {
+			n = 2
+		}
+		c.tl.Attempts = make([]observe.AttemptRecord, 1, n)
+		c.tl.Attempts[0] = c.rec0
+	} else if len(c.tl.Attempts) == cap(c.tl.Attempts) {
+		grown := make([]observe.AttemptRecord, len(c.tl.Attempts), 2*len(c.tl.Attempts))
 		copy(grown, c.tl.Attempts)
 		c.tl.Attempts = grown
 	}
-	c.tl.Attempts = append(c.tl.Attempts, rec)
+	c.tl.Attempts = append(c.tl.Attempts, *rec)
+}
+
+// record returns the record of attempt ai, which must exist: in rec0 while
+// the records are nil (see addRecord).
+func (c *engine[T]) record(ai int) *observe.AttemptRecord {
+	if c.tl.Attempts == nil {
+		return &c.rec0
+	}
+	return &c.tl.Attempts[ai]
+}
+
+// keepRecords moves a record waiting in rec0 into the timeline's records,
+// before the timeline is handed out.
+func (c *engine[T]) keepRecords() {
+	if c.timeline && c.tl.Attempts == nil && c.nrec > 0 {
+		c.tl.Attempts = make([]observe.AttemptRecord, 1)
+		c.tl.Attempts[0] = c.rec0
+	}
 }
 
 // verdictOf is what an attempt classified out tells the gates: the
@@ -640,11 +675,11 @@ func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
 	if !c.recording {
 		return
 	}
-	rec := &c.tl.Attempts[s.rec]
+	rec := c.record(s.rec)
 	rec.EndTime = c.lastEnd
 	rec.Outcome = out
 	rec.Err = err
-	if !c.e.noopObs {
+	if c.e.hooks&observe.HookAttempt != 0 {
 		c.hook(SourceObserver, s.rec)
 		c.e.obs.OnAttempt(s.actx, c.key, *rec)
 		c.unhook()
@@ -662,13 +697,13 @@ func (c *engine[T]) cancelRunning(reason string) {
 		s.running = false
 		s.stop()
 		if c.recording {
-			rec := &c.tl.Attempts[s.rec]
+			rec := c.record(s.rec)
 			rec.EndTime = c.now()
 			rec.Cancelled = true
 			rec.Err = context.Canceled
 			rec.Outcome = classify.Outcome{Kind: classify.OutcomeAbort, Reason: "cancelled"}
 			rec.HedgeReason = reason
-			if !c.e.noopObs {
+			if c.e.hooks&observe.HookHedgeCancel != 0 {
 				c.hook(SourceObserver, s.rec)
 				c.e.obs.OnHedgeCancel(s.actx, c.key, *rec, reason)
 				c.unhook()
@@ -693,7 +728,8 @@ func (c *engine[T]) succeed(tl *observe.Timeline) (T, error) {
 	}
 	if c.recording {
 		c.tl.End = c.lastEnd // the winning attempt's end
-		if !c.e.noopObs {
+		c.keepRecords()
+		if c.e.hooks&observe.HookSuccess != 0 {
 			c.hook(SourceObserver, -1)
 			c.e.obs.OnSuccess(c.ctx, c.key, c.tl)
 			c.unhook()
@@ -722,10 +758,11 @@ func (c *engine[T]) fail(err error, tl *observe.Timeline) (T, error) {
 	if c.recording {
 		c.tl.End = c.now()
 		c.tl.FinalErr = err
-		if c.stop != "" {
+		c.keepRecords()
+		if c.stop != "" && c.tl.Attributes != nil {
 			c.tl.Attributes[observe.AttrStopReason] = c.stop
 		}
-		if !c.e.noopObs {
+		if c.e.hooks&observe.HookFailure != 0 {
 			c.hook(SourceObserver, -1)
 			c.e.obs.OnFailure(c.ctx, c.key, c.tl)
 			c.unhook()

@@ -687,8 +687,10 @@ func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
 }
 
 // cancelRunning cancels every attempt still in flight and records why
-// (CancelLost or CancelCallEnded).
+// (CancelLost or CancelCallEnded). They end at once: one clock reading
+// serves them all.
 func (c *engine[T]) cancelRunning(reason string) {
+	var now time.Time
 	for i := 0; i < c.launched; i++ {
 		s := c.slot(i)
 		if !s.running {
@@ -697,8 +699,11 @@ func (c *engine[T]) cancelRunning(reason string) {
 		s.running = false
 		s.stop()
 		if c.recording {
+			if now.IsZero() {
+				now = c.now()
+			}
 			rec := c.record(s.rec)
-			rec.EndTime = c.now()
+			rec.EndTime = now
 			rec.Cancelled = true
 			rec.Err = context.Canceled
 			rec.Outcome = classify.Outcome{Kind: classify.OutcomeAbort, Reason: "cancelled"}

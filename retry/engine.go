@@ -100,14 +100,13 @@ type engine[T any] struct {
 	deadline   time.Time
 	hasDL      bool
 	recording  bool // records are built: for the timeline, or for the observer's callbacks
-	timeline   bool // the call keeps its timeline in full (see keepRecords)
-	tl         observe.Timeline
-	// rec0 holds a record outside the timeline's records while they are
-	// nil: the call's first record (a call that makes one attempt then
-	// allocates its records once, exactly), or, when the timeline is not
-	// kept and one attempt runs at a time, the current one, which needs no
-	// allocation.
-	rec0 observe.AttemptRecord
+	timeline   bool // the call keeps its timeline in full
+	// pending reports that the attempt of the inline slot runs without its
+	// record: one attempt at a time, the record is made when it ends (see
+	// endRecord), once its outcome tells how much room the records need,
+	// and, when the timeline is not kept, never stored at all.
+	pending bool
+	tl      observe.Timeline
 
 	// one is the slot of the inline mode, where a single attempt runs at
 	// a time; many holds a slot per attempt in the concurrent mode.
@@ -385,7 +384,9 @@ func (c *engine[T]) deny(isHedge bool, wait time.Duration, en *planEntry, err er
 			BudgetReason: c.budgetReason(isHedge), BudgetKind: kind, RetryIndex: c.step, HedgeReason: c.hedgeReasonFor(isHedge),
 			CircuitReason: c.gCircuit, Gates: c.gDecisions,
 		}
-		c.addRecord(&rec)
+		if c.timeline || c.many != nil {
+			c.addRecord(&rec, false) // (attempts running one at a time need not look it up)
+		}
 		if c.e.hooks&observe.HookAttempt != 0 {
 			c.hook(SourceObserver, ai)
 			c.e.obs.OnAttempt(c.ctx, c.key, rec)
@@ -420,10 +421,6 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 	// stopped; s.actx is set below. Storing nil again would cost the GC's
 	// write barriers while it marks.)
 	s.got, s.ran = false, false
-	kind := budget.KindRetry
-	if isHedge {
-		kind = budget.KindHedge
-	}
 	p := c.res.p
 	info := observe.AttemptInfo{RetryIndex: c.step, Attempt: ai, IsHedge: isHedge, HedgeIndex: hedgeIdx, PolicyID: p.ID}
 	actx := c.callCtx
@@ -453,13 +450,11 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 			c.stepStart = s.start
 		}
 	}
-	if c.recording {
-		rec := observe.AttemptRecord{
-			Attempt: ai, StartTime: s.start, IsHedge: isHedge, HedgeIndex: hedgeIdx, Backoff: wait,
-			BudgetAllowed: true, BudgetReason: c.budgetReason(isHedge), BudgetKind: kind, RetryIndex: c.step,
-			HedgeReason: c.hedgeReasonFor(isHedge), CircuitReason: c.gCircuit, Gates: c.gDecisions,
-		}
-		c.addRecord(&rec)
+	if c.recording && c.many == nil {
+		c.pending = true
+	} else if c.recording {
+		rec := c.launchRecord(s, wait)
+		c.addRecord(&rec, false)
 		if isHedge && c.e.hooks&observe.HookHedgeSpawn != 0 {
 			c.hook(SourceObserver, ai)
 			c.e.obs.OnHedgeSpawn(actx, c.key, rec)
@@ -578,48 +573,70 @@ func (c *engine[T]) now() time.Time {
 	return c.base.Add(time.Since(c.base))
 }
 
-// addRecord adds an attempt record. The first waits in rec0 (most calls
-// make one attempt); a second gets room for every attempt the policy
-// allows: a refused attempt is recorded only when fewer than that were
-// launched, since a refusal ends the call (a refused hedge does not, and a
-// hedging call grows the records again if it must). When the timeline is
-// not kept and attempts run one at a time, only the current record is
-// needed: it stays in rec0.
-func (c *engine[T]) addRecord(rec *observe.AttemptRecord) {
-	if c.tl.Attempts == nil {
-		if rec.Attempt == 0 || (!c.timeline && c.many == nil) {
-			c.rec0 = *rec
-			return
+// launchRecord returns the record of slot s's attempt as its launch knows
+// it (wait being the wait before it). The gates' fields are those of its
+// admission, which hold until the next attempt is admitted.
+func (c *engine[T]) launchRecord(s *slot, wait time.Duration) observe.AttemptRecord {
+	kind := budget.KindRetry
+	if s.isHedge {
+		kind = budget.KindHedge
+	}
+	return observe.AttemptRecord{
+		Attempt: s.rec, StartTime: s.start, IsHedge: s.isHedge, HedgeIndex: s.hedgeIdx, Backoff: wait,
+		BudgetAllowed: true, BudgetReason: c.budgetReason(s.isHedge), BudgetKind: kind, RetryIndex: s.step,
+		HedgeReason: c.hedgeReasonFor(s.isHedge), CircuitReason: c.gCircuit, Gates: c.gDecisions,
+	}
+}
+
+// addRecord appends an attempt record. Most calls make one attempt, so the
+// first record gets room for one, unless more says that others may follow
+// (the first attempt failed): then, as when a second record comes, room
+// for every attempt the policy allows (a refused attempt is recorded only
+// when fewer than that were launched, since a refusal ends the call; a
+// refused hedge does not, and a hedging call grows the records again if it
+// must).
+func (c *engine[T]) addRecord(rec *observe.AttemptRecord, more bool) {
+	if len(c.tl.Attempts) == cap(c.tl.Attempts) {
+		n := 1
+		if len(c.tl.Attempts) > 0 || more {
+			n = 2 * len(c.tl.Attempts)
+			if m := c.res.p.Retry.MaxAttempts; n < m {
+				n = m
+			}
 		}
-		n := c.res.p.Retry.MaxAttempts
-		if n < 2 {
-			n = 2
-		}
-		c.tl.Attempts = make([]observe.AttemptRecord, 1, n)
-		c.tl.Attempts[0] = c.rec0
-	} else if len(c.tl.Attempts) == cap(c.tl.Attempts) {
-		grown := make([]observe.AttemptRecord, len(c.tl.Attempts), 2*len(c.tl.Attempts))
+		grown := make([]observe.AttemptRecord, len(c.tl.Attempts), n)
 		copy(grown, c.tl.Attempts)
 		c.tl.Attempts = grown
 	}
 	c.tl.Attempts = append(c.tl.Attempts, *rec)
 }
 
-// record returns the record of attempt ai, which must exist: in rec0 while
-// the records are nil (see addRecord).
-func (c *engine[T]) record(ai int) *observe.AttemptRecord {
-	if c.tl.Attempts == nil {
-		return &c.rec0
+// openRecord returns the record of slot s's attempt, to be completed: in
+// the records, or, when it is pending, made in *made (closeRecord then
+// stores it).
+func (c *engine[T]) openRecord(s *slot, made *observe.AttemptRecord) *observe.AttemptRecord {
+	if !c.pending {
+		return &c.tl.Attempts[s.rec]
 	}
-	return &c.tl.Attempts[ai]
+	c.pending = false
+	*made = c.launchRecord(s, c.wait)
+	return made
 }
 
-// keepRecords moves a record waiting in rec0 into the timeline's records,
-// before the timeline is handed out.
-func (c *engine[T]) keepRecords() {
-	if c.timeline && c.tl.Attempts == nil && c.nrec > 0 {
-		c.tl.Attempts = make([]observe.AttemptRecord, 1)
-		c.tl.Attempts[0] = c.rec0
+// closeRecord stores rec, completed, when openRecord made it and the
+// timeline is kept; more is addRecord's.
+func (c *engine[T]) closeRecord(rec, made *observe.AttemptRecord, more bool) {
+	if rec == made && c.timeline {
+		c.addRecord(made, more)
+	}
+}
+
+// flushPending stores the pending record of an attempt whose end the call
+// did not see (a hook panicked first), as its launch knows it.
+func (c *engine[T]) flushPending() {
+	if c.pending {
+		var made observe.AttemptRecord
+		c.closeRecord(c.openRecord(&c.one, &made), &made, false)
 	}
 }
 
@@ -672,13 +689,20 @@ func (c *engine[T]) keepValue(v T, ai int) {
 }
 
 func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
-	if !c.recording {
-		return
+	if c.recording {
+		c.endRecord(s, out, err)
 	}
-	rec := c.record(s.rec)
+}
+
+// endRecord completes the record of slot s's attempt, which ended with
+// out and err, and reports it.
+func (c *engine[T]) endRecord(s *slot, out classify.Outcome, err error) {
+	var made observe.AttemptRecord
+	rec := c.openRecord(s, &made)
 	rec.EndTime = c.lastEnd
 	rec.Outcome = out
 	rec.Err = err
+	c.closeRecord(rec, &made, out.Kind != classify.OutcomeSuccess)
 	if c.e.hooks&observe.HookAttempt != 0 {
 		c.hook(SourceObserver, s.rec)
 		c.e.obs.OnAttempt(s.actx, c.key, *rec)
@@ -702,12 +726,14 @@ func (c *engine[T]) cancelRunning(reason string) {
 			if now.IsZero() {
 				now = c.now()
 			}
-			rec := c.record(s.rec)
+			var made observe.AttemptRecord
+			rec := c.openRecord(s, &made)
 			rec.EndTime = now
 			rec.Cancelled = true
 			rec.Err = context.Canceled
 			rec.Outcome = classify.Outcome{Kind: classify.OutcomeAbort, Reason: "cancelled"}
 			rec.HedgeReason = reason
+			c.closeRecord(rec, &made, false)
 			if c.e.hooks&observe.HookHedgeCancel != 0 {
 				c.hook(SourceObserver, s.rec)
 				c.e.obs.OnHedgeCancel(s.actx, c.key, *rec, reason)
@@ -733,7 +759,6 @@ func (c *engine[T]) succeed(tl *observe.Timeline) (T, error) {
 	}
 	if c.recording {
 		c.tl.End = c.lastEnd // the winning attempt's end
-		c.keepRecords()
 		if c.e.hooks&observe.HookSuccess != 0 {
 			c.hook(SourceObserver, -1)
 			c.e.obs.OnSuccess(c.ctx, c.key, c.tl)
@@ -763,7 +788,7 @@ func (c *engine[T]) fail(err error, tl *observe.Timeline) (T, error) {
 	if c.recording {
 		c.tl.End = c.now()
 		c.tl.FinalErr = err
-		c.keepRecords()
+		c.flushPending()
 		if c.stop != "" && c.tl.Attributes != nil {
 			c.tl.Attributes[observe.AttrStopReason] = c.stop
 		}

@@ -94,7 +94,7 @@ func (c *engine[T]) endOnPanic(tl *observe.Timeline) {
 	if c.recording {
 		c.tl.End = c.now()
 		c.tl.FinalErr = c.panicErr
-		c.keepRecords()
+		c.flushPending()
 		if c.tl.Attributes != nil {
 			c.tl.Attributes[observe.AttrStopReason] = StopPanic
 		}

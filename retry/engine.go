@@ -453,7 +453,8 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 	if c.recording && c.many == nil {
 		c.pending = true
 	} else if c.recording {
-		rec := c.launchRecord(s, wait)
+		var rec observe.AttemptRecord
+		c.launchRecord(&rec, s, wait)
 		c.addRecord(&rec, false)
 		if isHedge && c.e.hooks&observe.HookHedgeSpawn != 0 {
 			c.hook(SourceObserver, ai)
@@ -573,19 +574,18 @@ func (c *engine[T]) now() time.Time {
 	return c.base.Add(time.Since(c.base))
 }
 
-// launchRecord returns the record of slot s's attempt as its launch knows
-// it (wait being the wait before it). The gates' fields are those of its
-// admission, which hold until the next attempt is admitted.
-func (c *engine[T]) launchRecord(s *slot, wait time.Duration) observe.AttemptRecord {
-	kind := budget.KindRetry
+// launchRecord sets *rec, a zero record, to the record of slot s's attempt
+// as its launch knows it (wait being the wait before it). The gates'
+// fields are those of its admission, which hold until the next attempt is
+// admitted. (Field by field into the caller's record: a literal would be
+// built in a temporary and copied.)
+func (c *engine[T]) launchRecord(rec *observe.AttemptRecord, s *slot, wait time.Duration) {
+	rec.Attempt, rec.StartTime, rec.IsHedge, rec.HedgeIndex, rec.Backoff = s.rec, s.start, s.isHedge, s.hedgeIdx, wait
+	rec.BudgetAllowed, rec.BudgetReason, rec.RetryIndex = true, c.budgetReason(s.isHedge), s.step
 	if s.isHedge {
-		kind = budget.KindHedge
+		rec.BudgetKind, rec.HedgeReason = budget.KindHedge, c.hedgeReason
 	}
-	return observe.AttemptRecord{
-		Attempt: s.rec, StartTime: s.start, IsHedge: s.isHedge, HedgeIndex: s.hedgeIdx, Backoff: wait,
-		BudgetAllowed: true, BudgetReason: c.budgetReason(s.isHedge), BudgetKind: kind, RetryIndex: s.step,
-		HedgeReason: c.hedgeReasonFor(s.isHedge), CircuitReason: c.gCircuit, Gates: c.gDecisions,
-	}
+	rec.CircuitReason, rec.Gates = c.gCircuit, c.gDecisions
 }
 
 // addRecord appends an attempt record. Most calls make one attempt, so the
@@ -619,7 +619,7 @@ func (c *engine[T]) openRecord(s *slot, made *observe.AttemptRecord) *observe.At
 		return &c.tl.Attempts[s.rec]
 	}
 	c.pending = false
-	*made = c.launchRecord(s, c.wait)
+	c.launchRecord(made, s, c.wait)
 	return made
 }
 
@@ -695,14 +695,27 @@ func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
 }
 
 // endRecord completes the record of slot s's attempt, which ended with
-// out and err, and reports it.
+// out and err, and reports it. A pending record is made here, on the
+// stack, and copied into the records only when the timeline is kept.
 func (c *engine[T]) endRecord(s *slot, out classify.Outcome, err error) {
-	var made observe.AttemptRecord
-	rec := c.openRecord(s, &made)
-	rec.EndTime = c.lastEnd
-	rec.Outcome = out
-	rec.Err = err
-	c.closeRecord(rec, &made, out.Kind != classify.OutcomeSuccess)
+	if !c.pending {
+		rec := &c.tl.Attempts[s.rec]
+		rec.EndTime, rec.Outcome, rec.Err = c.lastEnd, out, err
+		c.attemptEnded(s, rec)
+		return
+	}
+	c.pending = false
+	var rec observe.AttemptRecord
+	c.launchRecord(&rec, s, c.wait)
+	rec.EndTime, rec.Outcome, rec.Err = c.lastEnd, out, err
+	if c.timeline {
+		c.addRecord(&rec, out.Kind != classify.OutcomeSuccess)
+	}
+	c.attemptEnded(s, &rec)
+}
+
+// attemptEnded reports the completed record of slot s's attempt.
+func (c *engine[T]) attemptEnded(s *slot, rec *observe.AttemptRecord) {
 	if c.e.hooks&observe.HookAttempt != 0 {
 		c.hook(SourceObserver, s.rec)
 		c.e.obs.OnAttempt(s.actx, c.key, *rec)

@@ -183,8 +183,10 @@ type act struct {
 // the records.
 func (c *engine[T]) begin(opts *CallOptions[T], keep bool) act {
 	e, key, ctx := c.e, c.key, c.ctx
-	c.timeline = keep || e.hooks&(observe.HookSuccess|observe.HookFailure) != 0
-	c.recording = c.timeline || e.hooks&(observe.HookAttempt|observe.HookHedgeSpawn|observe.HookHedgeCancel) != 0
+	if keep || e.hooks != 0 {
+		c.timeline = keep || e.hooks&(observe.HookSuccess|observe.HookFailure) != 0
+		c.recording = c.timeline || e.hooks&(observe.HookAttempt|observe.HookHedgeSpawn|observe.HookHedgeCancel) != 0
+	}
 	if c.recording {
 		c.tl.Key = key
 		c.tl.Start = c.now()
@@ -213,19 +215,19 @@ func (c *engine[T]) begin(opts *CallOptions[T], keep bool) act {
 	}
 	if c.recording {
 		c.tl.PolicyID = p.ID
-	}
-	if c.timeline {
-		c.tl.Attributes = timelineAttrs(p, c.res.polErr, c.res.mode, clsMissing)
-		if p.Meta.Version == "" && e.versioned != nil {
-			c.hook(SourceProvider, -1)
-			v := e.versioned.Version()
-			c.unhook()
-			if v != "" {
-				c.tl.Attributes[observe.AttrPolicyVersion] = v
+		if c.timeline {
+			c.tl.Attributes = timelineAttrs(p, c.res.polErr, c.res.mode, clsMissing)
+			if p.Meta.Version == "" && e.versioned != nil {
+				c.hook(SourceProvider, -1)
+				v := e.versioned.Version()
+				c.unhook()
+				if v != "" {
+					c.tl.Attributes[observe.AttrPolicyVersion] = v
+				}
 			}
-		}
-		if opts.SingleAttempt {
-			c.tl.Attributes[observe.AttrSingleAttempt] = "true"
+			if opts.SingleAttempt {
+				c.tl.Attributes[observe.AttrSingleAttempt] = "true"
+			}
 		}
 	}
 	if c.res.denyErr != nil {
@@ -450,17 +452,8 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 			c.stepStart = s.start
 		}
 	}
-	if c.recording && c.many == nil {
-		c.pending = true
-	} else if c.recording {
-		var rec observe.AttemptRecord
-		c.launchRecord(&rec, s, wait)
-		c.addRecord(&rec, false)
-		if isHedge && c.e.hooks&observe.HookHedgeSpawn != 0 {
-			c.hook(SourceObserver, ai)
-			c.e.obs.OnHedgeSpawn(actx, c.key, rec)
-			c.unhook()
-		}
+	if c.recording {
+		c.launchRecorded(s, wait)
 	}
 	c.inflight++
 	s.ran = true
@@ -572,6 +565,24 @@ func (c *engine[T]) now() time.Time {
 		return c.base
 	}
 	return c.base.Add(time.Since(c.base))
+}
+
+// launchRecorded records the launch of slot s's attempt (wait being the
+// wait before it). One attempt at a time, its record waits for its end
+// (see pending); attempts that overlap get theirs now.
+func (c *engine[T]) launchRecorded(s *slot, wait time.Duration) {
+	if c.many == nil {
+		c.pending = true
+		return
+	}
+	var rec observe.AttemptRecord
+	c.launchRecord(&rec, s, wait)
+	c.addRecord(&rec, false)
+	if s.isHedge && c.e.hooks&observe.HookHedgeSpawn != 0 {
+		c.hook(SourceObserver, s.rec)
+		c.e.obs.OnHedgeSpawn(s.actx, c.key, rec)
+		c.unhook()
+	}
 }
 
 // launchRecord sets *rec, a zero record, to the record of slot s's attempt

@@ -25,11 +25,22 @@ func (o *attemptObserver) OnAttempt(context.Context, policy.PolicyKey, observe.A
 	o.events++
 }
 
+// onAttemptObserver is an attemptObserver that tells the executor it uses
+// OnAttempt alone (observe.HookSelector), so calls keep no timeline for it.
+type onAttemptObserver struct{ attemptObserver }
+
+func (*onAttemptObserver) ObserverHooks() observe.Hooks { return observe.HookAttempt }
+
+// libRegoOnAttempt is rego with an observer that selects OnAttempt alone.
+const libRegoOnAttempt = "lib=rego-onattempt"
+
 // BenchmarkEvents is a call that fails twice and succeeds on its third
 // attempt, with the library reporting each attempt to user code:
 //
-//   - rego: an Observer's OnAttempt (3 events), or, as rego-timeline,
-//     DoWithTimeline returning the call's timeline (3 attempt records);
+//   - rego: an Observer's OnAttempt (3 events); as rego-onattempt, the same
+//     observer saying it uses OnAttempt alone (observe.HookSelector), so
+//     that the call keeps no timeline; as rego-timeline, DoWithTimeline
+//     returning the call's timeline (3 attempt records);
 //   - failsafe-go: the retry policy's OnFailure and OnSuccess listeners,
 //     which fire per attempt (3 events);
 //   - retry-go: OnRetry, and backoff-v5: Notify, which fire per failed
@@ -42,27 +53,33 @@ func BenchmarkEvents(b *testing.B) {
 	wantAttempts := func(b *testing.B) int64 { return int64(attempts * b.N) }
 	instant := retry.ExecutorOptions{Clock: regotest.InstantClock{}}
 
-	b.Run(libRego, func(b *testing.B) {
-		obs := &attemptObserver{}
-		opts := instant
-		opts.Observer = obs
-		exec := newRego(policy.RetryPolicy{MaxAttempts: attempts}, opts)
-		s := &script{fails: fails}
-		op := func(context.Context) error { return s.call() }
-		b.ReportAllocs()
-		b.ResetTimer()
-		m := startCPU()
-		for i := 0; i < b.N; i++ {
-			s.reset()
-			if err := exec.Do(ctx, benchKey, op); err != nil {
-				b.Fatal(err)
+	observed := func(obs observe.Observer, events *int64) func(b *testing.B) {
+		return func(b *testing.B) {
+			opts := instant
+			opts.Observer = obs
+			exec := newRego(policy.RetryPolicy{MaxAttempts: attempts}, opts)
+			s := &script{fails: fails}
+			op := func(context.Context) error { return s.call() }
+			*events = 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			m := startCPU()
+			for i := 0; i < b.N; i++ {
+				s.reset()
+				if err := exec.Do(ctx, benchKey, op); err != nil {
+					b.Fatal(err)
+				}
 			}
+			m.report(b)
+			b.StopTimer()
+			expect(b, "attempts", s.attempts, wantAttempts(b))
+			expect(b, "events", *events, wantAttempts(b))
 		}
-		m.report(b)
-		b.StopTimer()
-		expect(b, "attempts", s.attempts, wantAttempts(b))
-		expect(b, "events", obs.events, wantAttempts(b))
-	})
+	}
+	obs := &attemptObserver{}
+	b.Run(libRego, observed(obs, &obs.events))
+	sel := &onAttemptObserver{}
+	b.Run(libRegoOnAttempt, observed(sel, &sel.events))
 
 	b.Run(libRegoTimeline, func(b *testing.B) {
 		exec := newRego(policy.RetryPolicy{MaxAttempts: attempts}, instant)

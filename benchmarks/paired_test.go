@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/regotest"
 	"github.com/aponysus/rego/retry"
@@ -56,8 +57,8 @@ func median(xs []float64) float64 {
 // BenchmarkPaired measures what each optional feature adds to a call
 // against the same call without it, in alternating blocks (see paired):
 // the built-in gates on a successful call, hedging against a hand-written
-// hedge, an observer against retry-go's OnRetry on two failures then a
-// success, the ratio budget against the token bucket.
+// hedge, an observer (every hook, or OnAttempt alone) and a timeline
+// against retry-go's OnRetry on two failures then a success, the ratio budget against the token bucket.
 func BenchmarkPaired(b *testing.B) {
 	ctx := context.Background()
 	reg := gateBudgets(b)
@@ -86,17 +87,37 @@ func BenchmarkPaired(b *testing.B) {
 			func() error { return exec.Do(ctx, benchKey, succeedOp) })
 	})
 
-	b.Run("feature=observer-vs-retry-go", func(b *testing.B) {
-		obs := &attemptObserver{}
-		exec := newRego(policy.RetryPolicy{MaxAttempts: attempts}, retry.ExecutorOptions{Clock: regotest.InstantClock{}, Observer: obs})
-		s1, s2 := &script{fails: attempts - 1}, &script{fails: attempts - 1}
-		op := func(context.Context) error { return s1.call() }
-		var retries int64
-		opts := retryGoOptions(ctx, retrygo.OnRetry(func(uint, error) { retries++ }))
-		paired(b, func() error { s2.reset(); return retrygo.Do(s2.call, opts...) },
-			func() error { s1.reset(); return exec.Do(ctx, benchKey, op) })
-		expect(b, "attempts", s1.attempts, s2.attempts)
-		expect(b, "events", obs.events, s1.attempts)
-		expect(b, "retry-go callbacks", retries, 2*s2.attempts/3)
-	})
+	// Two failures then a success with per-attempt callbacks: rego's
+	// observer (every hook, or OnAttempt alone) or timeline against
+	// retry-go's OnRetry.
+	s2 := &script{fails: attempts - 1}
+	var retries int64
+	opts := retryGoOptions(ctx, retrygo.OnRetry(func(uint, error) { retries++ }))
+	retryGo := func() error { s2.reset(); return retrygo.Do(s2.call, opts...) }
+	events := func(name string, obs observe.Observer, count *int64, timeline bool) {
+		b.Run(name, func(b *testing.B) {
+			exec := newRego(policy.RetryPolicy{MaxAttempts: attempts}, retry.ExecutorOptions{Clock: regotest.InstantClock{}, Observer: obs})
+			s1 := &script{fails: attempts - 1}
+			op := func(context.Context) error { return s1.call() }
+			feat := func() error { s1.reset(); return exec.Do(ctx, benchKey, op) }
+			if timeline {
+				feat = func() error {
+					s1.reset()
+					tl, err := exec.DoWithTimeline(ctx, benchKey, op)
+					*count += int64(len(tl.Attempts))
+					return err
+				}
+			}
+			*count, s2.attempts, retries = 0, 0, 0
+			paired(b, retryGo, feat)
+			expect(b, "attempts", s1.attempts, s2.attempts)
+			expect(b, "events", *count, s1.attempts)
+			expect(b, "retry-go callbacks", retries, 2*s2.attempts/3)
+		})
+	}
+	obs, sel := &attemptObserver{}, &onAttemptObserver{}
+	var records int64
+	events("feature=observer-vs-retry-go", obs, &obs.events, false)
+	events("feature=onattempt-vs-retry-go", sel, &sel.events, false)
+	events("feature=timeline-vs-retry-go", nil, &records, true)
 }

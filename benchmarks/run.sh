@@ -212,7 +212,9 @@ The scenarios:
   failsafe-go have per-attempt timeouts; for backoff-v5, retry-go and
   go-retry the operation calls \`context.WithTimeout\` itself.
 - **Events**: two failures then a success with per-attempt callbacks on:
-  rego's \`Observer.OnAttempt\` (lib=rego) or \`DoWithTimeline\`
+  rego's \`Observer.OnAttempt\` (lib=rego; lib=rego-onattempt: the same
+  observer saying, by \`observe.HookSelector\`, that it uses nothing else)
+  or \`DoWithTimeline\`
   (lib=rego-timeline), failsafe-go's retry-policy \`OnFailure\`/\`OnSuccess\`
   listeners (3 events a call); retry-go's \`OnRetry\` and backoff-v5's
   \`WithNotify\` (2 events a call: they do not report the success).

@@ -6,7 +6,9 @@
 // Observers receive the same records as callbacks, synchronously, in the
 // caller's goroutine: every callback about an attempt that has returned
 // completes before the call returns, and OnSuccess or OnFailure is the
-// call's last.
+// call's last. An observer that uses only some callbacks can say so
+// (HookSelector): the executor then skips the work the others need, such
+// as building the timeline for an observer that only counts attempts.
 //
 // Inside an attempt, AttemptFromContext tells the operation which attempt
 // it is running.

@@ -390,12 +390,10 @@ func wantStopError(reason string, attempts int) func(*testing.T, observe.Timelin
 	}
 }
 
-// runScenario runs sc on a fresh executor in the given mode and checks
-// every expectation; it returns a digest of the results for comparing the
-// two modes.
-func runScenario(t *testing.T, sc scenario, mode string) string {
-	t.Helper()
-	clk := regotest.NewAutoClock(time.Time{})
+// scenarioExec returns an executor that runs sc in mode on clk (with the
+// options mod changes, when not nil), the context of its call, and the
+// check of the state its setup gave the executor.
+func scenarioExec(sc scenario, mode string, clk *regotest.Clock, mod func(*retry.ExecutorOptions)) (*retry.Executor, context.Context, context.CancelFunc, func(*testing.T)) {
 	opts := retry.ExecutorOptions{
 		Clock: clk,
 		Rand:  regotest.NewRand(1),
@@ -410,12 +408,25 @@ func runScenario(t *testing.T, sc scenario, mode string) string {
 	if sc.setup != nil {
 		after = sc.setup(&opts, clk)
 	}
+	if mod != nil {
+		mod(&opts)
+	}
 	exec := retry.NewExecutor(opts)
 	retry.SetConcurrent(exec, mode == "concurrent")
 	ctx, cancel := context.WithCancel(context.Background())
 	if sc.ctx != nil {
 		ctx, cancel = sc.ctx()
 	}
+	return exec, ctx, cancel, after
+}
+
+// runScenario runs sc on a fresh executor in the given mode and checks
+// every expectation; it returns a digest of the results for comparing the
+// two modes.
+func runScenario(t *testing.T, sc scenario, mode string) string {
+	t.Helper()
+	clk := regotest.NewAutoClock(time.Time{})
+	exec, ctx, cancel, after := scenarioExec(sc, mode, clk, nil)
 	defer cancel()
 	var calls atomic.Int32
 	op := func(ctx context.Context) (int, error) {

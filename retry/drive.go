@@ -24,7 +24,7 @@ func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invok
 	// in c: a pointer stored in c would move the caller's timeline to the
 	// heap.)
 	defer c.finish(&v, &err, tl)
-	a := c.begin(&opts, tl != nil || !e.noopObs)
+	a := c.begin(&opts, tl != nil)
 	for {
 		if a.kind != aAwait {
 			c.stopHedgeTimer()

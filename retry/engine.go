@@ -99,8 +99,14 @@ type engine[T any] struct {
 	cancelCall context.CancelFunc
 	deadline   time.Time
 	hasDL      bool
-	recording  bool
-	tl         observe.Timeline
+	recording  bool // records are built: for the timeline, or for the observer's callbacks
+	timeline   bool // the call keeps its timeline in full
+	// pending reports that the attempt of the inline slot runs without its
+	// record: one attempt at a time, the record is made when it ends (see
+	// endRecord), once its outcome tells how much room the records need,
+	// and, when the timeline is not kept, never stored at all.
+	pending bool
+	tl      observe.Timeline
 
 	// one is the slot of the inline mode, where a single attempt runs at
 	// a time; many holds a slot per attempt in the concurrent mode.
@@ -172,10 +178,15 @@ type act struct {
 
 // begin resolves the call's policy and prepares its state; it returns the
 // first request (the first attempt's launch, or the end of a call that
-// cannot start). record makes the call keep its timeline.
-func (c *engine[T]) begin(opts *CallOptions[T], record bool) act {
+// cannot start). keep makes the call keep its timeline, as an observer's
+// OnSuccess or OnFailure does; its other callbacks about attempts need only
+// the records.
+func (c *engine[T]) begin(opts *CallOptions[T], keep bool) act {
 	e, key, ctx := c.e, c.key, c.ctx
-	c.recording = record
+	if keep || e.hooks != 0 {
+		c.timeline = keep || e.hooks&(observe.HookSuccess|observe.HookFailure) != 0
+		c.recording = c.timeline || e.hooks&(observe.HookAttempt|observe.HookHedgeSpawn|observe.HookHedgeCancel) != 0
+	}
 	if c.recording {
 		c.tl.Key = key
 		c.tl.Start = c.now()
@@ -204,17 +215,19 @@ func (c *engine[T]) begin(opts *CallOptions[T], record bool) act {
 	}
 	if c.recording {
 		c.tl.PolicyID = p.ID
-		c.tl.Attributes = timelineAttrs(p, c.res.polErr, c.res.mode, clsMissing)
-		if p.Meta.Version == "" && e.versioned != nil {
-			c.hook(SourceProvider, -1)
-			v := e.versioned.Version()
-			c.unhook()
-			if v != "" {
-				c.tl.Attributes[observe.AttrPolicyVersion] = v
+		if c.timeline {
+			c.tl.Attributes = timelineAttrs(p, c.res.polErr, c.res.mode, clsMissing)
+			if p.Meta.Version == "" && e.versioned != nil {
+				c.hook(SourceProvider, -1)
+				v := e.versioned.Version()
+				c.unhook()
+				if v != "" {
+					c.tl.Attributes[observe.AttrPolicyVersion] = v
+				}
 			}
-		}
-		if opts.SingleAttempt {
-			c.tl.Attributes[observe.AttrSingleAttempt] = "true"
+			if opts.SingleAttempt {
+				c.tl.Attributes[observe.AttrSingleAttempt] = "true"
+			}
 		}
 	}
 	if c.res.denyErr != nil {
@@ -222,7 +235,7 @@ func (c *engine[T]) begin(opts *CallOptions[T], record bool) act {
 		c.failErr = c.res.denyErr
 		return act{kind: aFail}
 	}
-	if !e.noopObs {
+	if e.hooks&observe.HookStart != 0 {
 		c.hook(SourceObserver, -1)
 		if p.Key == key {
 			e.obs.OnStart(ctx, key, *p) // one copy of the policy, not two
@@ -373,8 +386,10 @@ func (c *engine[T]) deny(isHedge bool, wait time.Duration, en *planEntry, err er
 			BudgetReason: c.budgetReason(isHedge), BudgetKind: kind, RetryIndex: c.step, HedgeReason: c.hedgeReasonFor(isHedge),
 			CircuitReason: c.gCircuit, Gates: c.gDecisions,
 		}
-		c.addRecord(rec)
-		if !c.e.noopObs {
+		if c.timeline || c.many != nil {
+			c.addRecord(&rec, false) // (attempts running one at a time need not look it up)
+		}
+		if c.e.hooks&observe.HookAttempt != 0 {
 			c.hook(SourceObserver, ai)
 			c.e.obs.OnAttempt(c.ctx, c.key, rec)
 			c.unhook()
@@ -408,10 +423,6 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 	// stopped; s.actx is set below. Storing nil again would cost the GC's
 	// write barriers while it marks.)
 	s.got, s.ran = false, false
-	kind := budget.KindRetry
-	if isHedge {
-		kind = budget.KindHedge
-	}
 	p := c.res.p
 	info := observe.AttemptInfo{RetryIndex: c.step, Attempt: ai, IsHedge: isHedge, HedgeIndex: hedgeIdx, PolicyID: p.ID}
 	actx := c.callCtx
@@ -442,17 +453,7 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 		}
 	}
 	if c.recording {
-		rec := observe.AttemptRecord{
-			Attempt: ai, StartTime: s.start, IsHedge: isHedge, HedgeIndex: hedgeIdx, Backoff: wait,
-			BudgetAllowed: true, BudgetReason: c.budgetReason(isHedge), BudgetKind: kind, RetryIndex: c.step,
-			HedgeReason: c.hedgeReasonFor(isHedge), CircuitReason: c.gCircuit, Gates: c.gDecisions,
-		}
-		c.addRecord(rec)
-		if isHedge && !c.e.noopObs {
-			c.hook(SourceObserver, ai)
-			c.e.obs.OnHedgeSpawn(actx, c.key, rec)
-			c.unhook()
-		}
+		c.launchRecorded(s, wait)
 	}
 	c.inflight++
 	s.ran = true
@@ -575,16 +576,49 @@ func (c *engine[T]) now() time.Time {
 	return c.base.Add(time.Since(c.base))
 }
 
+// launchRecorded records the launch of slot s's attempt (wait being the
+// wait before it). One attempt at a time, its record waits for its end
+// (see pending); attempts that overlap get theirs now.
+func (c *engine[T]) launchRecorded(s *slot, wait time.Duration) {
+	if c.many == nil {
+		c.pending = true
+		return
+	}
+	var rec observe.AttemptRecord
+	c.launchRecord(&rec, s, wait)
+	c.addRecord(&rec, false)
+	if s.isHedge && c.e.hooks&observe.HookHedgeSpawn != 0 {
+		c.hook(SourceObserver, s.rec)
+		c.e.obs.OnHedgeSpawn(s.actx, c.key, rec)
+		c.unhook()
+	}
+}
+
+// launchRecord sets *rec, a zero record, to the record of slot s's attempt
+// as its launch knows it (wait being the wait before it). The gates'
+// fields are those of its admission, which hold until the next attempt is
+// admitted. (Field by field into the caller's record: a literal would be
+// built in a temporary and copied.)
+func (c *engine[T]) launchRecord(rec *observe.AttemptRecord, s *slot, wait time.Duration) {
+	rec.Attempt, rec.StartTime, rec.IsHedge, rec.HedgeIndex, rec.Backoff = s.rec, s.start, s.isHedge, s.hedgeIdx, wait
+	rec.BudgetAllowed, rec.BudgetReason, rec.RetryIndex = true, c.budgetReason(s.isHedge), s.step
+	if s.isHedge {
+		rec.BudgetKind, rec.HedgeReason = budget.KindHedge, c.hedgeReason
+	}
+	rec.CircuitReason, rec.Gates = c.gCircuit, c.gDecisions
+}
+
 // addRecord appends an attempt record. Most calls make one attempt, so the
-// first record gets room for one; a second grows the slice once, to room
-// for every attempt the policy allows: a refused attempt is recorded only
-// when fewer than that were launched, since a refusal ends the call (a
-// refused hedge does not, and a hedging call grows the slice again if it
+// first record gets room for one, unless more says that others may follow
+// (the first attempt failed): then, as when a second record comes, room
+// for every attempt the policy allows (a refused attempt is recorded only
+// when fewer than that were launched, since a refusal ends the call; a
+// refused hedge does not, and a hedging call grows the records again if it
 // must).
-func (c *engine[T]) addRecord(rec observe.AttemptRecord) {
+func (c *engine[T]) addRecord(rec *observe.AttemptRecord, more bool) {
 	if len(c.tl.Attempts) == cap(c.tl.Attempts) {
 		n := 1
-		if len(c.tl.Attempts) > 0 {
+		if len(c.tl.Attempts) > 0 || more {
 			n = 2 * len(c.tl.Attempts)
 			if m := c.res.p.Retry.MaxAttempts; n < m {
 				n = m
@@ -594,7 +628,36 @@ func (c *engine[T]) addRecord(rec observe.AttemptRecord) {
 		copy(grown, c.tl.Attempts)
 		c.tl.Attempts = grown
 	}
-	c.tl.Attempts = append(c.tl.Attempts, rec)
+	c.tl.Attempts = append(c.tl.Attempts, *rec)
+}
+
+// openRecord returns the record of slot s's attempt, to be completed: in
+// the records, or, when it is pending, made in *made (closeRecord then
+// stores it).
+func (c *engine[T]) openRecord(s *slot, made *observe.AttemptRecord) *observe.AttemptRecord {
+	if !c.pending {
+		return &c.tl.Attempts[s.rec]
+	}
+	c.pending = false
+	c.launchRecord(made, s, c.wait)
+	return made
+}
+
+// closeRecord stores rec, completed, when openRecord made it and the
+// timeline is kept; more is addRecord's.
+func (c *engine[T]) closeRecord(rec, made *observe.AttemptRecord, more bool) {
+	if rec == made && c.timeline {
+		c.addRecord(made, more)
+	}
+}
+
+// flushPending stores the pending record of an attempt whose end the call
+// did not see (a hook panicked first), as its launch knows it.
+func (c *engine[T]) flushPending() {
+	if c.pending {
+		var made observe.AttemptRecord
+		c.closeRecord(c.openRecord(&c.one, &made), &made, false)
+	}
 }
 
 // verdictOf is what an attempt classified out tells the gates: the
@@ -646,14 +709,34 @@ func (c *engine[T]) keepValue(v T, ai int) {
 }
 
 func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
-	if !c.recording {
+	if c.recording {
+		c.endRecord(s, out, err)
+	}
+}
+
+// endRecord completes the record of slot s's attempt, which ended with
+// out and err, and reports it. A pending record is made here, on the
+// stack, and copied into the records only when the timeline is kept.
+func (c *engine[T]) endRecord(s *slot, out classify.Outcome, err error) {
+	if !c.pending {
+		rec := &c.tl.Attempts[s.rec]
+		rec.EndTime, rec.Outcome, rec.Err = c.lastEnd, out, err
+		c.attemptEnded(s, rec)
 		return
 	}
-	rec := &c.tl.Attempts[s.rec]
-	rec.EndTime = c.lastEnd
-	rec.Outcome = out
-	rec.Err = err
-	if !c.e.noopObs {
+	c.pending = false
+	var rec observe.AttemptRecord
+	c.launchRecord(&rec, s, c.wait)
+	rec.EndTime, rec.Outcome, rec.Err = c.lastEnd, out, err
+	if c.timeline {
+		c.addRecord(&rec, out.Kind != classify.OutcomeSuccess)
+	}
+	c.attemptEnded(s, &rec)
+}
+
+// attemptEnded reports the completed record of slot s's attempt.
+func (c *engine[T]) attemptEnded(s *slot, rec *observe.AttemptRecord) {
+	if c.e.hooks&observe.HookAttempt != 0 {
 		c.hook(SourceObserver, s.rec)
 		c.e.obs.OnAttempt(s.actx, c.key, *rec)
 		c.unhook()
@@ -661,8 +744,10 @@ func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
 }
 
 // cancelRunning cancels every attempt still in flight and records why
-// (CancelLost or CancelCallEnded).
+// (CancelLost or CancelCallEnded). They end at once: one clock reading
+// serves them all.
 func (c *engine[T]) cancelRunning(reason string) {
+	var now time.Time
 	for i := 0; i < c.launched; i++ {
 		s := c.slot(i)
 		if !s.running {
@@ -671,13 +756,18 @@ func (c *engine[T]) cancelRunning(reason string) {
 		s.running = false
 		s.stop()
 		if c.recording {
-			rec := &c.tl.Attempts[s.rec]
-			rec.EndTime = c.now()
+			if now.IsZero() {
+				now = c.now()
+			}
+			var made observe.AttemptRecord
+			rec := c.openRecord(s, &made)
+			rec.EndTime = now
 			rec.Cancelled = true
 			rec.Err = context.Canceled
 			rec.Outcome = classify.Outcome{Kind: classify.OutcomeAbort, Reason: "cancelled"}
 			rec.HedgeReason = reason
-			if !c.e.noopObs {
+			c.closeRecord(rec, &made, false)
+			if c.e.hooks&observe.HookHedgeCancel != 0 {
 				c.hook(SourceObserver, s.rec)
 				c.e.obs.OnHedgeCancel(s.actx, c.key, *rec, reason)
 				c.unhook()
@@ -702,7 +792,7 @@ func (c *engine[T]) succeed(tl *observe.Timeline) (T, error) {
 	}
 	if c.recording {
 		c.tl.End = c.lastEnd // the winning attempt's end
-		if !c.e.noopObs {
+		if c.e.hooks&observe.HookSuccess != 0 {
 			c.hook(SourceObserver, -1)
 			c.e.obs.OnSuccess(c.ctx, c.key, c.tl)
 			c.unhook()
@@ -731,10 +821,11 @@ func (c *engine[T]) fail(err error, tl *observe.Timeline) (T, error) {
 	if c.recording {
 		c.tl.End = c.now()
 		c.tl.FinalErr = err
-		if c.stop != "" {
+		c.flushPending()
+		if c.stop != "" && c.tl.Attributes != nil {
 			c.tl.Attributes[observe.AttrStopReason] = c.stop
 		}
-		if !c.e.noopObs {
+		if c.e.hooks&observe.HookFailure != 0 {
 			c.hook(SourceObserver, -1)
 			c.e.obs.OnFailure(c.ctx, c.key, c.tl)
 			c.unhook()

@@ -58,7 +58,10 @@ type ExecutorOptions struct {
 	// Observer receives the executor's events. If nil, NoopObserver. If
 	// it implements observe.EventObserver, it also hears the lifecycle
 	// events the executor emits (breaker state changes, budget
-	// exhaustion, key overflows, late panics; see the package doc).
+	// exhaustion, key overflows, late panics; see the package doc). If
+	// it implements observe.HookSelector, only the callbacks it selects
+	// are called, and calls skip what the others would need (the
+	// timeline, when it selects neither OnSuccess nor OnFailure).
 	Observer observe.Observer
 	// Budgets holds the budgets policies name. If nil, no budget is found
 	// and every attempt is allowed (fail-open, recorded as
@@ -121,7 +124,7 @@ type Executor struct {
 	provider      controlplane.PolicyProvider
 	refProvider   controlplane.PolicyRefProvider // provider, when it serves by reference
 	obs           observe.Observer
-	noopObs       bool
+	hooks         observe.Hooks // the observer's callbacks the executor calls
 	budgets       *budget.Registry
 	classifiers   *classify.Registry
 	defClassifier classify.Classifier
@@ -177,7 +180,7 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 	if e.obs == nil {
 		e.obs = observe.NoopObserver{}
 	}
-	e.noopObs = observe.IsNoop(e.obs)
+	e.hooks = observe.HooksOf(e.obs)
 	e.events, _ = e.obs.(observe.EventObserver)
 	e.versioned, _ = e.provider.(controlplane.Versioned)
 	if e.defClassifier == nil {

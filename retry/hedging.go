@@ -41,7 +41,7 @@ func (c *engine[T]) startHedging() {
 		c.trigger = t
 	} else {
 		c.trigger = hedge.Fixed{}
-		if c.recording {
+		if c.timeline {
 			c.tl.Attributes[observe.AttrHedgeTriggerError] = "unknown trigger " + string(p.Hedge.Trigger) + "; using fixed delay"
 		}
 	}
@@ -78,7 +78,7 @@ func (c *engine[T]) armHedge() act {
 	}
 	if c.hasDL && !c.now().Add(d).Before(c.deadline) {
 		c.hedgeStopped = true
-		if c.recording {
+		if c.timeline {
 			c.tl.Attributes[observe.AttrHedgeSkipped] = "deadline"
 		}
 		return stop

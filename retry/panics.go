@@ -94,10 +94,11 @@ func (c *engine[T]) endOnPanic(tl *observe.Timeline) {
 	if c.recording {
 		c.tl.End = c.now()
 		c.tl.FinalErr = c.panicErr
+		c.flushPending()
 		if c.tl.Attributes != nil {
 			c.tl.Attributes[observe.AttrStopReason] = StopPanic
 		}
-		if !c.e.noopObs && c.panicErr.Source != SourceObserver {
+		if c.e.hooks&observe.HookFailure != 0 && c.panicErr.Source != SourceObserver {
 			c.safely(SourceObserver, -1, func() { c.e.obs.OnFailure(c.ctx, c.key, c.tl) })
 		}
 	}

@@ -1,11 +1,10 @@
 package hedge
 
 import (
-	"os"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/aponysus/rego/internal/doctest"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/regotest"
 )
@@ -152,23 +151,5 @@ func TestReadsLatency(t *testing.T) {
 
 // The trigger docs/hedging.md shows is ExampleLatencyReader's.
 func TestLatencyReaderSnippet(t *testing.T) {
-	doc, err := os.ReadFile("../docs/hedging.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile("example_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, code, ok := strings.Cut(string(doc), "`hedge.LatencyReader`")
-	if ok {
-		_, code, ok = strings.Cut(code, "```go\n")
-	}
-	if !ok {
-		t.Fatal("docs/hedging.md shows no LatencyReader snippet")
-	}
-	code, _, _ = strings.Cut(code, "```")
-	if len(code) < 100 || !strings.Contains(string(src), code) {
-		t.Fatalf("the snippet in docs/hedging.md is not the trigger of ExampleLatencyReader:\n%s", code)
-	}
+	doctest.Snippet(t, "../docs/hedging.md", "`hedge.LatencyReader`", "example_test.go", 100)
 }

@@ -62,3 +62,15 @@ func (c *attemptCtx) Value(key any) any {
 	}
 	return c.parent.Value(key)
 }
+
+// withAttempt returns the context of the attempt of launch si, a child
+// of parent carrying info: the room the call's context lends the first
+// launch (attemptctx.Host), else an allocation of its own.
+func (c *engine[T]) withAttempt(si int, parent context.Context, info observe.AttemptInfo) context.Context {
+	if si == 0 && c.host != nil {
+		ac := c.host.FirstAttempt()
+		ac.Context, ac.Info = parent, info
+		return ac
+	}
+	return observe.WithAttempt(parent, info)
+}

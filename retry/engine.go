@@ -8,6 +8,7 @@ import (
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/gate"
+	"github.com/aponysus/rego/internal/attemptctx"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 )
@@ -94,8 +95,9 @@ type engine[T any] struct {
 	res        resolution
 	cls        classify.Classifier
 	clsDefault bool
-	ctx        context.Context // the caller's
-	callCtx    context.Context // with the overall timeout
+	ctx        context.Context                      // the caller's
+	host       attemptctx.Host[observe.AttemptInfo] // ctx, when it lends the first attempt's context room
+	callCtx    context.Context                      // with the overall timeout
 	cancelCall context.CancelFunc
 	deadline   time.Time
 	hasDL      bool
@@ -429,14 +431,14 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 	switch tpa := p.Retry.TimeoutPerAttempt; {
 	case tpa > 0:
 		actx, s.cancel = withTimeout(actx, c.e.clk, c.e.realClock, tpa)
-		actx = observe.WithAttempt(actx, info)
+		actx = c.withAttempt(si, actx, info)
 	case c.many != nil:
 		// Attempts that may be cancelled while they run: one context that
 		// both cancels and carries the info.
 		s.ac = newAttemptCtx(actx, info)
 		actx = s.ac
 	default:
-		actx = observe.WithAttempt(actx, info)
+		actx = c.withAttempt(si, actx, info)
 	}
 	s.actx = actx
 	if c.timesStart(isHedge) {

@@ -48,3 +48,31 @@ var callPathClassifier = classify.Func(func(v any, err error) classify.Outcome {
 	}
 	return classify.ClassifyError(err)
 })
+
+func BenchmarkCallPathDoValueWithNoClassifier(b *testing.B) {
+	exec := callPathExec()
+	ctx := context.Background()
+	op := func(context.Context) (*http.Response, error) { return callPathResp, nil }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v, _, err := retry.DoValueWith(ctx, exec, benchKey, op, retry.CallOptions[*http.Response]{})
+		if err != nil || v != callPathResp {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCallPathDoValue(b *testing.B) {
+	exec := callPathExec()
+	ctx := context.Background()
+	op := func(context.Context) (*http.Response, error) { return callPathResp, nil }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v, err := retry.DoValue(ctx, exec, benchKey, op)
+		if err != nil || v != callPathResp {
+			b.Fatal(err)
+		}
+	}
+}

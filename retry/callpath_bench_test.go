@@ -28,21 +28,6 @@ func BenchmarkCallPathDo(b *testing.B) {
 	benchDo(b, callPathExec(), succeed, nil)
 }
 
-func BenchmarkCallPathDoValueWith(b *testing.B) {
-	exec := callPathExec()
-	ctx := context.Background()
-	op := func(context.Context) (*http.Response, error) { return callPathResp, nil }
-	opts := retry.CallOptions[*http.Response]{Classifier: callPathClassifier}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		v, _, err := retry.DoValueWith(ctx, exec, benchKey, op, opts)
-		if err != nil || v != callPathResp {
-			b.Fatal(err)
-		}
-	}
-}
-
 // callPathClassifier judges by the response, as an integration's does.
 var callPathClassifier = classify.Func(func(v any, err error) classify.Outcome {
 	if r, ok := v.(*http.Response); ok && err == nil && r.StatusCode == http.StatusOK {
@@ -50,34 +35,6 @@ var callPathClassifier = classify.Func(func(v any, err error) classify.Outcome {
 	}
 	return classify.ClassifyError(err)
 })
-
-func BenchmarkCallPathDoValueWithNoClassifier(b *testing.B) {
-	exec := callPathExec()
-	ctx := context.Background()
-	op := func(context.Context) (*http.Response, error) { return callPathResp, nil }
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		v, _, err := retry.DoValueWith(ctx, exec, benchKey, op, retry.CallOptions[*http.Response]{})
-		if err != nil || v != callPathResp {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkCallPathDoValue(b *testing.B) {
-	exec := callPathExec()
-	ctx := context.Background()
-	op := func(context.Context) (*http.Response, error) { return callPathResp, nil }
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		v, err := retry.DoValue(ctx, exec, benchKey, op)
-		if err != nil || v != callPathResp {
-			b.Fatal(err)
-		}
-	}
-}
 
 // BenchmarkCallPathPaired alternates blocks of Do and of an integration's
 // path on the same executor (DoValue; DoValueWith without and with a

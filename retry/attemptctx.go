@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/aponysus/rego/internal/attemptctx"
 	"github.com/aponysus/rego/internal/ctxkey"
 	"github.com/aponysus/rego/observe"
 )
@@ -63,14 +64,16 @@ func (c *attemptCtx) Value(key any) any {
 	return c.parent.Value(key)
 }
 
-// withAttempt returns the context of the attempt of launch si, a child
-// of parent carrying info: the room the call's context lends the first
-// launch (attemptctx.Host), else an allocation of its own.
-func (c *engine[T]) withAttempt(si int, parent context.Context, info observe.AttemptInfo) context.Context {
-	if si == 0 && c.host != nil {
-		ac := c.host.FirstAttempt()
-		ac.Context, ac.Info = parent, info
-		return ac
-	}
-	return observe.WithAttempt(parent, info)
+// hosts reports whether the context of the attempt of launch si is the
+// room the call's context lends (attemptctx.Host): the first launch's,
+// when the call's context is a Host. Other attempts allocate theirs
+// (observe.WithAttempt).
+func (c *engine[T]) hosts(si int) bool { return si == 0 && c.host != nil }
+
+// hostAttempt returns the context h lends the first attempt, set to be a
+// child of parent carrying info.
+func hostAttempt(h attemptctx.Host[observe.AttemptInfo], parent context.Context, info observe.AttemptInfo) context.Context {
+	ac := h.FirstAttempt()
+	ac.Context, ac.Info = parent, info
+	return ac
 }

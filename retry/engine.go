@@ -431,14 +431,20 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 	switch tpa := p.Retry.TimeoutPerAttempt; {
 	case tpa > 0:
 		actx, s.cancel = withTimeout(actx, c.e.clk, c.e.realClock, tpa)
-		actx = c.withAttempt(si, actx, info)
+		if c.hosts(si) {
+			actx = hostAttempt(c.host, actx, info)
+		} else {
+			actx = observe.WithAttempt(actx, info)
+		}
 	case c.many != nil:
 		// Attempts that may be cancelled while they run: one context that
 		// both cancels and carries the info.
 		s.ac = newAttemptCtx(actx, info)
 		actx = s.ac
+	case c.hosts(si):
+		actx = hostAttempt(c.host, actx, info)
 	default:
-		actx = c.withAttempt(si, actx, info)
+		actx = observe.WithAttempt(actx, info)
 	}
 	s.actx = actx
 	if c.timesStart(isHedge) {

@@ -68,7 +68,7 @@ func (c *attemptCtx) Value(key any) any {
 // room the call's context lends (attemptctx.Host): the first launch's,
 // when the call's context is a Host. Other attempts allocate theirs
 // (observe.WithAttempt).
-func (c *engine[T]) hosts(si int) bool { return si == 0 && c.host != nil }
+func (c *engine[T]) hosts(si int) bool { return c.host != nil && si == 0 }
 
 // hostAttempt returns the context h lends the first attempt, set to be a
 // child of parent carrying info.

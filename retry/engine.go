@@ -95,9 +95,8 @@ type engine[T any] struct {
 	res        resolution
 	cls        classify.Classifier
 	clsDefault bool
-	ctx        context.Context                      // the caller's
-	host       attemptctx.Host[observe.AttemptInfo] // ctx, when it lends the first attempt's context room
-	callCtx    context.Context                      // with the overall timeout
+	ctx        context.Context // the caller's
+	callCtx    context.Context // with the overall timeout
 	cancelCall context.CancelFunc
 	deadline   time.Time
 	hasDL      bool
@@ -157,6 +156,9 @@ type engine[T any] struct {
 	*hedgeState
 	lastEnd time.Time // when the last result was handled, when timing
 	base    time.Time // the call's first clock reading, on the wall clock
+	// host is ctx, when it lends the first attempt's context room. (Last:
+	// the fields above keep the places they had before it.)
+	host attemptctx.Host[observe.AttemptInfo]
 }
 
 // actKind is what the decision core asks its driver to do next.

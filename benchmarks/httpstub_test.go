@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/aponysus/rego/integrations/regohttp"
+	"github.com/aponysus/rego/internal/attemptctx"
+	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/regotest"
 	"github.com/aponysus/rego/retry"
@@ -158,23 +160,49 @@ var errStub503 = errors.New("benchmarks: 503")
 // executorRT runs each request as a call of exec whose operation sends a
 // copy of it under the attempt's context, with regohttp's classifier; a
 // 503's body is read and closed in the operation, which then fails. It
-// is rego's executor around a request without regohttp.
+// is rego's executor around a request without regohttp, called the way
+// regohttp calls it: the request's state is the call's context (found by
+// the operation through it, so the operation is no closure to allocate)
+// and lends the executor room for the first attempt's context.
 type executorRT struct {
 	base http.RoundTripper
 	exec *retry.Executor
 }
 
+// executorCall is the state of one request of executorRT.
+type executorCall struct {
+	context.Context
+	base         http.RoundTripper
+	req          *http.Request
+	firstAttempt attemptctx.Ctx[observe.AttemptInfo]
+}
+
+type executorCallKey struct{}
+
+func (c *executorCall) Value(key any) any {
+	if _, ok := key.(executorCallKey); ok {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+func (c *executorCall) FirstAttempt() *attemptctx.Ctx[observe.AttemptInfo] { return &c.firstAttempt }
+
 func (e executorRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	c := &executorCall{Context: req.Context(), base: e.base, req: req}
 	opts := retry.CallOptions[*http.Response]{Classifier: stubClassifier}
-	resp, _, err := retry.DoValueWith(req.Context(), e.exec, benchKey, func(ctx context.Context) (*http.Response, error) {
-		resp, err := e.base.RoundTrip(req.WithContext(ctx))
-		if err == nil && resp.StatusCode == http.StatusServiceUnavailable {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			return nil, errStub503
-		}
-		return resp, err
-	}, opts)
+	resp, _, err := retry.DoValueWith(c, e.exec, benchKey, executorAttempt, opts)
+	return resp, err
+}
+
+func executorAttempt(ctx context.Context) (*http.Response, error) {
+	c := ctx.Value(executorCallKey{}).(*executorCall)
+	resp, err := c.base.RoundTrip(c.req.WithContext(ctx))
+	if err == nil && resp.StatusCode == http.StatusServiceUnavailable {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return nil, errStub503
+	}
 	return resp, err
 }
 

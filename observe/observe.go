@@ -6,6 +6,7 @@ import (
 
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/classify"
+	"github.com/aponysus/rego/internal/attemptctx"
 	"github.com/aponysus/rego/internal/ctxkey"
 	"github.com/aponysus/rego/policy"
 )
@@ -239,7 +240,7 @@ type attemptKey = ctxkey.Attempt
 // WithAttempt returns a context carrying info. The executor calls it for
 // every attempt; tests of operations may call it too.
 func WithAttempt(ctx context.Context, info AttemptInfo) context.Context {
-	return &attemptCtx{Context: ctx, info: info}
+	return &attemptCtx{Context: ctx, Info: info}
 }
 
 // AttemptFromContext returns the AttemptInfo of the attempt ctx belongs to.
@@ -248,7 +249,7 @@ func AttemptFromContext(ctx context.Context) (AttemptInfo, bool) {
 		return AttemptInfo{}, false
 	}
 	if ac, ok := ctx.(*attemptCtx); ok {
-		return ac.info, true
+		return ac.Info, true
 	}
 	switch v := ctx.Value(attemptKey{}).(type) {
 	case *AttemptInfo:
@@ -260,26 +261,6 @@ func AttemptFromContext(ctx context.Context) (AttemptInfo, bool) {
 }
 
 // attemptCtx is a context.WithValue specialised for AttemptInfo: one
-// allocation and no boxing of the info.
-type attemptCtx struct {
-	context.Context
-	info AttemptInfo
-}
-
-// AfterFunc lets contexts derived from an attempt's end with it the way
-// its parent ends them: the executor's contexts on a virtual clock end
-// theirs synchronously, as the clock reaches their deadline; the context
-// package's own run f through context.AfterFunc.
-func (c *attemptCtx) AfterFunc(f func()) func() bool {
-	if a, ok := c.Context.(interface{ AfterFunc(func()) func() bool }); ok {
-		return a.AfterFunc(f)
-	}
-	return context.AfterFunc(c.Context, f)
-}
-
-func (c *attemptCtx) Value(key any) any {
-	if _, ok := key.(attemptKey); ok {
-		return &c.info // a pointer: boxing the info would allocate
-	}
-	return c.Context.Value(key)
-}
+// allocation and no boxing of the info. The executor may also find one in
+// the room an integration's call lends it (attemptctx.Host).
+type attemptCtx = attemptctx.Ctx[AttemptInfo]

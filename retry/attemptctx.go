@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/aponysus/rego/internal/attemptctx"
 	"github.com/aponysus/rego/internal/ctxkey"
 	"github.com/aponysus/rego/observe"
 )
@@ -61,4 +62,18 @@ func (c *attemptCtx) Value(key any) any {
 		return &c.info
 	}
 	return c.parent.Value(key)
+}
+
+// hosts reports whether the context of the attempt of launch si is the
+// room the call's context lends (attemptctx.Host): the first launch's,
+// when the call's context is a Host. Other attempts allocate theirs
+// (observe.WithAttempt).
+func (c *engine[T]) hosts(si int) bool { return c.host != nil && si == 0 }
+
+// hostAttempt returns the context h lends the first attempt, set to be a
+// child of parent carrying info.
+func hostAttempt(h attemptctx.Host[observe.AttemptInfo], parent context.Context, info observe.AttemptInfo) context.Context {
+	ac := h.FirstAttempt()
+	ac.Context, ac.Info = parent, info
+	return ac
 }

@@ -6,7 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aponysus/rego/controlplane"
+	"github.com/aponysus/rego/internal/attemptctx"
 	"github.com/aponysus/rego/observe"
+	"github.com/aponysus/rego/policy"
+	"github.com/aponysus/rego/regotest"
 )
 
 func TestAttemptCtx(t *testing.T) {
@@ -88,4 +92,61 @@ func TestAttemptCtx(t *testing.T) {
 		default:
 		}
 	})
+}
+
+// hostCtx is a call's context that lends its first attempt's context room
+// (attemptctx.Host), as regohttp's call does.
+type hostCtx struct {
+	context.Context
+	first attemptctx.Ctx[observe.AttemptInfo]
+	asked int
+}
+
+func (h *hostCtx) FirstAttempt() *attemptctx.Ctx[observe.AttemptInfo] {
+	h.asked++
+	return &h.first
+}
+
+func TestHostLendsTheFirstAttemptsContext(t *testing.T) {
+	for _, tpa := range []time.Duration{0, time.Hour} {
+		exec := NewExecutor(ExecutorOptions{
+			Provider: &controlplane.StaticProvider{Default: policy.EffectivePolicy{ID: "p", Retry: policy.RetryPolicy{
+				MaxAttempts: 3, InitialBackoff: time.Nanosecond, MaxBackoff: time.Nanosecond, TimeoutPerAttempt: tpa,
+			}}},
+			Clock: regotest.InstantClock{},
+		})
+		h := &hostCtx{Context: context.Background()}
+		var ctxs []context.Context
+		op := func(ctx context.Context) (int, error) {
+			ctxs = append(ctxs, ctx)
+			if len(ctxs) < 3 {
+				return 0, errors.New("again")
+			}
+			return 7, nil
+		}
+		v, _, err := DoValueWith(h, exec, policy.ParseKey("a.b"), op, CallOptions[int]{})
+		if err != nil || v != 7 {
+			t.Fatalf("timeout %v: got %d, %v", tpa, v, err)
+		}
+		if h.asked != 1 || ctxs[0] != context.Context(&h.first) {
+			t.Fatalf("timeout %v: room asked %d times; first attempt's context %p, the room %p", tpa, h.asked, ctxs[0], &h.first)
+		}
+		for i, ctx := range ctxs {
+			info, ok := observe.AttemptFromContext(ctx)
+			if !ok || info.Attempt != i || info.RetryIndex != i || info.PolicyID != "p" {
+				t.Errorf("timeout %v: attempt %d: info %+v, %v", tpa, i, info, ok)
+			}
+			if i > 0 && ctx == context.Context(&h.first) {
+				t.Errorf("timeout %v: attempt %d reuses the first attempt's room", tpa, i)
+			}
+		}
+		if (tpa > 0) != (h.first.Context != context.Context(h)) {
+			t.Errorf("timeout %v: the first attempt's parent is %v", tpa, h.first.Context)
+		}
+		// Do and DoValue take no room: only DoValueWith asks.
+		ctxs = nil
+		if _, err := DoValue(h, exec, policy.ParseKey("a.b"), op); err != nil || h.asked != 1 {
+			t.Fatalf("timeout %v: DoValue: %v, room asked %d times", tpa, err, h.asked)
+		}
+	}
 }

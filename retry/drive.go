@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/aponysus/rego/internal/attemptctx"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 )
@@ -14,11 +15,11 @@ import (
 // when the call may have several in flight), waits the waits on the
 // executor's clock (timers.go), and feeds back what happened.
 
-func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T], tl *observe.Timeline) (v T, err error) {
+func run[T any](ctx context.Context, e *Executor, key policy.PolicyKey, op invoker[T], opts CallOptions[T], host attemptctx.Host[observe.AttemptInfo], tl *observe.Timeline) (v T, err error) {
 	// Field by field: a composite literal of this size is built in a
 	// temporary and copied, which costs more than the rest of the call.
 	var c engine[T]
-	c.e, c.key, c.op, c.discard, c.ctx = e, key, op, opts.Discard, ctx
+	c.e, c.key, c.op, c.discard, c.ctx, c.host = e, key, op, opts.Discard, ctx, host
 	// finish contains every panic raised in this goroutine by code the
 	// user supplied, and cleans up on every path. (tl is passed, not kept
 	// in c: a pointer stored in c would move the caller's timeline to the

@@ -8,6 +8,7 @@ import (
 	"github.com/aponysus/rego/budget"
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/gate"
+	"github.com/aponysus/rego/internal/attemptctx"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 )
@@ -155,6 +156,9 @@ type engine[T any] struct {
 	*hedgeState
 	lastEnd time.Time // when the last result was handled, when timing
 	base    time.Time // the call's first clock reading, on the wall clock
+	// host is ctx, when it lends the first attempt's context room. (Last:
+	// the fields above keep the places they had before it.)
+	host attemptctx.Host[observe.AttemptInfo]
 }
 
 // actKind is what the decision core asks its driver to do next.
@@ -429,12 +433,18 @@ func (c *engine[T]) launch(isHedge bool, hedgeIdx int, wait time.Duration) act {
 	switch tpa := p.Retry.TimeoutPerAttempt; {
 	case tpa > 0:
 		actx, s.cancel = withTimeout(actx, c.e.clk, c.e.realClock, tpa)
-		actx = observe.WithAttempt(actx, info)
+		if c.hosts(si) {
+			actx = hostAttempt(c.host, actx, info)
+		} else {
+			actx = observe.WithAttempt(actx, info)
+		}
 	case c.many != nil:
 		// Attempts that may be cancelled while they run: one context that
 		// both cancels and carries the info.
 		s.ac = newAttemptCtx(actx, info)
 		actx = s.ac
+	case c.hosts(si):
+		actx = hostAttempt(c.host, actx, info)
 	default:
 		actx = observe.WithAttempt(actx, info)
 	}

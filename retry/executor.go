@@ -14,6 +14,7 @@ import (
 	"github.com/aponysus/rego/controlplane"
 	"github.com/aponysus/rego/gate"
 	"github.com/aponysus/rego/hedge"
+	"github.com/aponysus/rego/internal/attemptctx"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 )
@@ -235,14 +236,14 @@ func (e *Executor) float64() float64 {
 // Do runs op under the policy of key and returns nil on success or the
 // error that ended the call.
 func (e *Executor) Do(ctx context.Context, key policy.PolicyKey, op func(context.Context) error) error {
-	_, err := run[struct{}](ctx, e, key, errOp(op), CallOptions[struct{}]{}, nil)
+	_, err := run[struct{}](ctx, e, key, errOp(op), CallOptions[struct{}]{}, nil, nil)
 	return err
 }
 
 // DoWithTimeline is Do, also returning the call's timeline.
 func (e *Executor) DoWithTimeline(ctx context.Context, key policy.PolicyKey, op func(context.Context) error) (observe.Timeline, error) {
 	var tl observe.Timeline
-	_, err := run[struct{}](ctx, e, key, errOp(op), CallOptions[struct{}]{}, &tl)
+	_, err := run[struct{}](ctx, e, key, errOp(op), CallOptions[struct{}]{}, nil, &tl)
 	return tl, err
 }
 
@@ -250,14 +251,14 @@ func (e *Executor) DoWithTimeline(ctx context.Context, key policy.PolicyKey, op 
 // attempt that succeeded. On failure it returns the value of the last
 // attempt that ran (often the zero value) with the error.
 func DoValue[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, op func(context.Context) (T, error)) (T, error) {
-	v, err := run[T](ctx, exec, key, valueOp[T](op), CallOptions[T]{}, nil)
+	v, err := run[T](ctx, exec, key, valueOp[T](op), CallOptions[T]{}, nil, nil)
 	return v, err
 }
 
 // DoValueWithTimeline is DoValue, also returning the call's timeline.
 func DoValueWithTimeline[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, op func(context.Context) (T, error)) (T, observe.Timeline, error) {
 	var tl observe.Timeline
-	v, err := run[T](ctx, exec, key, valueOp[T](op), CallOptions[T]{}, &tl)
+	v, err := run[T](ctx, exec, key, valueOp[T](op), CallOptions[T]{}, nil, &tl)
 	return v, tl, err
 }
 
@@ -293,12 +294,15 @@ type CallOptions[T any] struct {
 
 // DoValueWith is DoValue with per-call options.
 func DoValueWith[T any](ctx context.Context, exec *Executor, key policy.PolicyKey, op func(context.Context) (T, error), opts CallOptions[T]) (T, observe.Timeline, error) {
+	// An integration's call that is its own context may lend the first
+	// attempt's context room in its allocation (regohttp's does).
+	host, _ := ctx.(attemptctx.Host[observe.AttemptInfo])
 	if !opts.Timeline {
-		v, err := run[T](ctx, exec, key, valueOp[T](op), opts, nil)
+		v, err := run[T](ctx, exec, key, valueOp[T](op), opts, host, nil)
 		return v, observe.Timeline{}, err
 	}
 	var tl observe.Timeline
-	v, err := run[T](ctx, exec, key, valueOp[T](op), opts, &tl)
+	v, err := run[T](ctx, exec, key, valueOp[T](op), opts, host, &tl)
 	return v, tl, err
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aponysus/rego/classify"
 	"github.com/aponysus/rego/clock"
+	"github.com/aponysus/rego/internal/attemptctx"
 	"github.com/aponysus/rego/observe"
 	"github.com/aponysus/rego/policy"
 	"github.com/aponysus/rego/rego"
@@ -195,9 +196,16 @@ type call struct {
 	// a copy of their own. Being part of the call's allocation, it costs
 	// a request that succeeds at once no allocation of its own.
 	first http.Request
+	// firstAttempt is the first attempt's context, lent to the executor
+	// (FirstAttempt), for the same reason.
+	firstAttempt attemptctx.Ctx[observe.AttemptInfo]
 	// state holds the call* bits.
 	state atomic.Uint32
 }
+
+// FirstAttempt gives the executor room for the first attempt's context
+// (attemptctx.Host): the call is the context of one executor call.
+func (c *call) FirstAttempt() *attemptctx.Ctx[observe.AttemptInfo] { return &c.firstAttempt }
 
 // The bits of call.state.
 const (

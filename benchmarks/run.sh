@@ -234,7 +234,8 @@ The scenarios:
   hand-written hedge (a cancellable context, the primary on a goroutine, a
   timer, a result channel). The libraries run in an order rotated by round.
 - **HedgeWins**: the same libraries launch the hedge with no delay (rego
-  through a hedge trigger that returns 0); the first attempt of every call
+  through a hedge trigger of its own that returns 0 and says it reads no
+  latencies, \`hedge.LatencyReader\`); the first attempt of every call
   waits until it is cancelled, the second answers at once.
 - **GRPCSuccess**, **GRPCRetry**: a unary call (the standard health
   service) over an in-memory connection (bufconn) to a real gRPC server;

@@ -238,7 +238,7 @@ func (c *engine[T]) begin(opts *CallOptions[T], keep bool) act {
 	if e.hooks&observe.HookStart != 0 {
 		c.hook(SourceObserver, -1)
 		if p.Key == key {
-			e.obs.OnStart(ctx, key, *p) // one copy of the policy, not two
+			e.obs.OnStart(ctx, key, *p) // no copy of our own: only the call's
 		} else {
 			pol := *p
 			pol.Key = key // a shared default policy carries its own key

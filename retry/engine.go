@@ -242,7 +242,7 @@ func (c *engine[T]) begin(opts *CallOptions[T], keep bool) act {
 	if e.hooks&observe.HookStart != 0 {
 		c.hook(SourceObserver, -1)
 		if p.Key == key {
-			e.obs.OnStart(ctx, key, *p) // one copy of the policy, not two
+			e.obs.OnStart(ctx, key, *p) // no copy of our own: only the call's
 		} else {
 			pol := *p
 			pol.Key = key // a shared default policy carries its own key
@@ -626,19 +626,28 @@ func (c *engine[T]) launchRecord(rec *observe.AttemptRecord, s *slot, wait time.
 // refused hedge does not, and a hedging call grows the records again if it
 // must).
 func (c *engine[T]) addRecord(rec *observe.AttemptRecord, more bool) {
-	if len(c.tl.Attempts) == cap(c.tl.Attempts) {
-		n := 1
-		if len(c.tl.Attempts) > 0 || more {
-			n = 2 * len(c.tl.Attempts)
-			if m := c.res.p.Retry.MaxAttempts; n < m {
-				n = m
+	*c.newRecord(more) = *rec
+}
+
+// newRecord appends a zero record, growing the records as addRecord says,
+// and returns it, to be filled in place: a record made on the stack and
+// copied in costs its zeroing and a copy through the GC's write barriers.
+func (c *engine[T]) newRecord(more bool) *observe.AttemptRecord {
+	n := len(c.tl.Attempts)
+	if n == cap(c.tl.Attempts) {
+		size := 1
+		if n > 0 || more {
+			size = 2 * n
+			if m := c.res.p.Retry.MaxAttempts; size < m {
+				size = m
 			}
 		}
-		grown := make([]observe.AttemptRecord, len(c.tl.Attempts), n)
+		grown := make([]observe.AttemptRecord, n, size)
 		copy(grown, c.tl.Attempts)
 		c.tl.Attempts = grown
 	}
-	c.tl.Attempts = append(c.tl.Attempts, *rec)
+	c.tl.Attempts = c.tl.Attempts[:n+1] // (make zeroed the room beyond n)
+	return &c.tl.Attempts[n]
 }
 
 // openRecord returns the record of slot s's attempt, to be completed: in
@@ -725,8 +734,9 @@ func (c *engine[T]) finishRecord(s *slot, out classify.Outcome, err error) {
 }
 
 // endRecord completes the record of slot s's attempt, which ended with
-// out and err, and reports it. A pending record is made here, on the
-// stack, and copied into the records only when the timeline is kept.
+// out and err, and reports it. A pending record is made here: in the
+// records when the timeline is kept, otherwise on the stack, where it
+// lives until the observer's OnAttempt returns.
 func (c *engine[T]) endRecord(s *slot, out classify.Outcome, err error) {
 	if !c.pending {
 		rec := &c.tl.Attempts[s.rec]
@@ -735,13 +745,20 @@ func (c *engine[T]) endRecord(s *slot, out classify.Outcome, err error) {
 		return
 	}
 	c.pending = false
-	var rec observe.AttemptRecord
-	c.launchRecord(&rec, s, c.wait)
-	rec.EndTime, rec.Outcome, rec.Err = c.lastEnd, out, err
 	if c.timeline {
-		c.addRecord(&rec, out.Kind != classify.OutcomeSuccess)
+		c.makeRecord(c.newRecord(out.Kind != classify.OutcomeSuccess), s, out, err)
+		return
 	}
-	c.attemptEnded(s, &rec)
+	var rec observe.AttemptRecord
+	c.makeRecord(&rec, s, out, err)
+}
+
+// makeRecord fills *rec, a zero record, with the record of slot s's
+// attempt, which ended with out and err, and reports it.
+func (c *engine[T]) makeRecord(rec *observe.AttemptRecord, s *slot, out classify.Outcome, err error) {
+	c.launchRecord(rec, s, c.wait)
+	rec.EndTime, rec.Outcome, rec.Err = c.lastEnd, out, err
+	c.attemptEnded(s, rec)
 }
 
 // attemptEnded reports the completed record of slot s's attempt.

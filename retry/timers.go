@@ -81,11 +81,19 @@ func (c *engine[T]) sleep(d time.Duration) bool {
 	if d > 0 {
 		var t driverTimer
 		t.start(c.e, d)
-		select {
-		case <-t.c():
+		if done := c.callCtx.Done(); done == nil {
+			// A context that can never end (context.Background, with
+			// no overall timeout): a plain receive, which costs a
+			// fraction of a select.
+			<-t.c()
 			t.fired()
-		case <-c.callCtx.Done():
-			t.stop()
+		} else {
+			select {
+			case <-t.c():
+				t.fired()
+			case <-done:
+				t.stop()
+			}
 		}
 	}
 	return c.callCtx.Err() == nil

@@ -305,6 +305,13 @@ func TestHedgeNonRetryable(t *testing.T) {
 					defer close(primaryGo)
 					return "", classify.Permanent(errA)
 				}
+				if cancelOnNR {
+					// The hedge's non-retryable failure must cancel the
+					// primary; were it let go when the hedge returns, its
+					// success could reach the call first.
+					<-ctx.Done()
+					return "", ctx.Err()
+				}
 				select {
 				case <-primaryGo:
 				case <-ctx.Done():

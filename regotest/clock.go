@@ -1,6 +1,7 @@
 package regotest
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -158,13 +159,11 @@ func (c *Clock) notifyLocked() {
 func (c *Clock) remove(t *fakeTimer) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, x := range c.timers {
-		if x == t {
-			c.timers = append(c.timers[:i], c.timers[i+1:]...)
-			return true
-		}
+	i := slices.Index(c.timers, t)
+	if i >= 0 {
+		c.timers = slices.Delete(c.timers, i, i+1)
 	}
-	return false
+	return i >= 0
 }
 
 type fakeTimer struct {

@@ -3,6 +3,7 @@ package sim_test
 import (
 	"bytes"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -75,13 +76,11 @@ func (t *stepTimer) Stop() bool {
 	c := t.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, x := range c.timers {
-		if x == t {
-			c.timers = append(c.timers[:i], c.timers[i+1:]...)
-			return true
-		}
+	i := slices.Index(c.timers, t)
+	if i >= 0 {
+		c.timers = slices.Delete(c.timers, i, i+1)
 	}
-	return false
+	return i >= 0
 }
 
 // next removes and returns the earliest timer due at or before limit,
